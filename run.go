@@ -1,0 +1,140 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// version is the release version; set with -ldflags "-X main.version=…".
+var version = "0.1.0-dev"
+
+// Exit codes, documented in the README.
+const (
+	exitOK      = 0 // success
+	exitPartial = 1 // some input could not be read or some rule was rejected; the rest was processed
+	exitUsage   = 2 // usage error
+)
+
+// errUsage marks an error in how the command was called; it maps to exit 2.
+var errUsage = errors.New("usage")
+
+// env is what a command needs from the process: its streams.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(e *env, args []string) int
+}
+
+// commands lists the subcommands in the order --help shows them.
+func commands() []command {
+	return []command{}
+}
+
+// run is the whole program: it parses args, runs a subcommand and returns the
+// exit code. main calls it; tests call it directly.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	if len(args) > 0 {
+		switch args[0] {
+		case "-h", "-help", "--help", "help":
+			usage(stdout)
+			return exitOK
+		case "-version", "--version", "version":
+			fmt.Fprintf(stdout, "evtriage %s\n", version)
+			return exitOK
+		}
+		for _, c := range commands() {
+			if c.name == args[0] {
+				return c.run(e, args[1:])
+			}
+		}
+	}
+	return runDefault(e, args)
+}
+
+// usage prints the top-level help.
+func usage(w io.Writer) {
+	fmt.Fprintf(w, `evtriage %s — triage Windows event logs for regsvr32 abuse (T1218.010)
+
+Usage:
+  evtriage [flags] [PATH...]     open the hunting screen (no PATH: the built-in demo log)
+  evtriage COMMAND [flags] ...   run a headless command
+
+Commands:
+`, version)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, `
+PATH is an .evtx file or a folder (searched recursively for *.evtx).
+Run 'evtriage COMMAND --help' for a command's flags.
+
+Exit status: 0 success; 1 some input could not be read or some rule was
+rejected (the rest was processed and reported); 2 usage error.
+`)
+}
+
+// usageError reports a usage error on stderr and returns exit code 2.
+func usageError(e *env, cmd string, err error) int {
+	prefix := "evtriage"
+	if cmd != "" {
+		prefix += " " + cmd
+	}
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, errUsage.Error()+": ")
+	fmt.Fprintf(e.stderr, "%s: %s\nRun '%s --help' for usage.\n", prefix, msg, prefix)
+	return exitUsage
+}
+
+// newFlagSet returns a flag set for a subcommand that reports errors instead
+// of exiting, with a usage text printed on -h/--help.
+func newFlagSet(e *env, name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stdout, "Usage: evtriage %s\n\nFlags:\n", synopsis)
+		fs.SetOutput(e.stdout)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+	return fs
+}
+
+// parseFlags parses args with fs. It returns (exit code, true) when the
+// command should stop: after --help (0) or on a usage error (2).
+func parseFlags(e *env, fs *flag.FlagSet, args []string) (int, bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.Usage()
+			return exitOK, true
+		}
+		return usageError(e, fs.Name(), err), true
+	}
+	return exitOK, false
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// multiFlag is a repeatable string flag (--rules A --rules B).
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }

@@ -1,0 +1,101 @@
+// Package triage turns parsed events and rule matches into what an analyst
+// reasons about: processes, who started whom, what each did, findings with
+// their lineage and explanation, and which of it is new against a baseline.
+package triage
+
+import (
+	"time"
+
+	"github.com/evtriage/evtriage/parser"
+	"github.com/evtriage/evtriage/rules"
+)
+
+// Problem is a part of an input that could not be read.
+type Problem struct {
+	Offset int64  `json:"offset"`
+	Reason string `json:"reason"`
+}
+
+// Source is one input file and what reading it gave.
+type Source struct {
+	Path      string    `json:"path"`
+	SHA256    string    `json:"sha256"`
+	Records   int       `json:"records"`
+	Recovered int       `json:"recovered"`
+	Problems  []Problem `json:"problems"`
+}
+
+// SourceKind says which log told us about a process.
+type SourceKind uint8
+
+const (
+	FromSysmon   SourceKind = 1 << iota // Sysmon 1/5
+	FromSecurity                        // Security 4688/4689
+)
+
+// Process is one node of the process tree.
+type Process struct {
+	ID          int    // index in Result.Processes
+	Host        string // Computer
+	GUID        string // Sysmon ProcessGuid ("" for 4688-only processes)
+	PID         uint32
+	Image       string
+	CommandLine string
+	User        string
+	Created     time.Time // zero for stubs
+	Terminated  time.Time // zero if not seen
+	Sources     SourceKind
+	Stub        bool // never created in the log; known from a child's Parent* fields
+
+	// Regsvr32 marks regsvr32 by path, and Renamed a regsvr32 running under
+	// another name (OriginalFileName REGSVR32.EXE or its PE description).
+	Regsvr32 bool
+	Renamed  bool
+
+	Parent   *Process
+	Children []*Process
+
+	Create   *EventRef // the Sysmon 1 / 4688 event, nil for stubs
+	Loads    []*EventRef
+	Network  []*EventRef
+	DNS      []*EventRef
+	Files    []*EventRef
+	Registry []*EventRef
+	Other    []*EventRef
+
+	Findings []*Finding
+}
+
+// EventRef is an event with the file it came from.
+type EventRef struct {
+	File  string
+	Event *parser.Event
+}
+
+// Finding is one rule matching one event.
+type Finding struct {
+	ID      int // index in Result.Findings
+	Rule    *rules.Rule
+	Event   *EventRef
+	Process *Process // nil when the event belongs to no known process
+	Match   []rules.MatchDetail
+	// New is nil when not judged against a baseline.
+	New *bool
+	// Suppressed lists the rule's filter identifiers that hide this match in
+	// the rule as written; empty for a match the rule reports as written.
+	// The TUI reveals suppressed matches when their filters are toggled off.
+	Suppressed []string
+}
+
+// Result is everything a hunt produced.
+type Result struct {
+	Sources    []Source
+	Loaded     []*rules.Rule
+	Rejected   []rules.Rejection
+	Hosts      []string
+	Processes  []*Process
+	Roots      []*Process // processes without a known parent, by host then time
+	Findings   []*Finding // ordered by event time, then file and record
+	Events     int        // events read in all
+	Duplicates int        // records seen twice (same computer, channel, EventRecordID) and dropped
+}
