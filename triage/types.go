@@ -64,6 +64,28 @@ type Process struct {
 	Other    []*EventRef
 
 	Findings []*Finding
+
+	// Merged holds the other create events folded into this node: the 4688
+	// of a process Sysmon also saw (or the reverse), and repeated creates of
+	// one ProcessGuid.
+	Merged []*EventRef
+	// Exit is the Sysmon 5 / 4689 event that ended the process, if seen.
+	Exit *EventRef
+	// Seen counts every activity event of this process that was read, kept
+	// or not; the Loads…Other slices hold the ones kept (see Options.AllActivity).
+	Seen Activity
+	// Link says how the parent was found: "guid", "pid", or "" for roots.
+	Link string
+}
+
+// Activity counts a process's events by kind.
+type Activity struct {
+	Loads, Network, DNS, Files, Registry, Other int
+}
+
+// Total is the number of events counted.
+func (a Activity) Total() int {
+	return a.Loads + a.Network + a.DNS + a.Files + a.Registry + a.Other
 }
 
 // EventRef is an event with the file it came from.
@@ -98,4 +120,17 @@ type Result struct {
 	Findings   []*Finding // ordered by event time, then file and record
 	Events     int        // events read in all
 	Duplicates int        // records seen twice (same computer, channel, EventRecordID) and dropped
+
+	// Orphans counts process events naming no process of the log: exits of
+	// processes created before it began (they create no node).
+	Orphans int
+	// Dropped counts activity events read but not kept (their processes'
+	// Seen counters include them); see Options.AllActivity.
+	Dropped int
+	// BaselineKeys is the number of distinct keys the baseline held, and
+	// BaselineEnd the end of the --baseline-window period (zero otherwise).
+	BaselineKeys int
+	BaselineEnd  time.Time
+	// NewKey is the key findings were judged by ("" when not judged).
+	NewKey string
 }
