@@ -1,0 +1,428 @@
+package tui
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/evtriage/evtriage/rules"
+	"github.com/evtriage/evtriage/triage"
+)
+
+// maxListed bounds each list (loads, connections, children…) in the
+// detail pane; the rest is counted, not drawn.
+const maxListed = 200
+
+// DetailKeyMap is the detail pane's key bindings.
+type DetailKeyMap struct {
+	Down, Up key.Binding
+}
+
+// DefaultDetailKeyMap returns the detail pane's default bindings.
+func DefaultDetailKeyMap() DetailKeyMap {
+	return DetailKeyMap{
+		Down: key.NewBinding(key.WithKeys("J", "ctrl+d"), key.WithHelp("J", "scroll detail down")),
+		Up:   key.NewBinding(key.WithKeys("K", "ctrl+u"), key.WithHelp("K", "scroll detail up")),
+	}
+}
+
+// Detail shows everything about the selected process or finding: fields,
+// lineage, children, image loads, network and DNS activity, and why each
+// rule matched. It holds pre-rendered lines and scrolls over them.
+type Detail struct {
+	KeyMap DetailKeyMap
+	Styles *Styles
+
+	lines         []string
+	top           int
+	width, height int
+}
+
+// NewDetail returns an empty detail pane.
+func NewDetail(st *Styles) Detail { return Detail{KeyMap: DefaultDetailKeyMap(), Styles: st} }
+
+// SetSize sets the pane's size in cells.
+func (d *Detail) SetSize(w, h int) { d.width, d.height = w, h; d.clampTop() }
+
+// SetLines replaces the content and scrolls to its top.
+func (d *Detail) SetLines(lines []string) { d.lines, d.top = lines, 0 }
+
+func (d *Detail) clampTop() {
+	d.top = min(d.top, max(len(d.lines)-d.height, 0))
+	d.top = max(d.top, 0)
+}
+
+// Update scrolls.
+func (d Detail) Update(msg tea.Msg) (Detail, tea.Cmd) {
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		switch {
+		case key.Matches(k, d.KeyMap.Down):
+			d.top += max(d.height/2, 1)
+		case key.Matches(k, d.KeyMap.Up):
+			d.top -= max(d.height/2, 1)
+		}
+		d.clampTop()
+	}
+	return d, nil
+}
+
+// View renders the visible lines, exactly width × height.
+func (d Detail) View() string {
+	end := min(d.top+d.height, len(d.lines))
+	var vis []string
+	if d.top < end {
+		vis = d.lines[d.top:end]
+	}
+	return padLines(vis, d.width, d.height)
+}
+
+// scroll describes the scroll position for the pane title.
+func (d Detail) scroll() string {
+	if len(d.lines) <= d.height {
+		return ""
+	}
+	return fmt.Sprintf("%d-%d/%d  J/K scroll", d.top+1, min(d.top+d.height, len(d.lines)), len(d.lines))
+}
+
+// detailWriter builds the detail pane's lines at a given width.
+type detailWriter struct {
+	st    *Styles
+	width int
+	lines []string
+}
+
+const labelWidth = 18
+
+func (w *detailWriter) heading(s string) {
+	w.lines = append(w.lines, w.st.Title.Render(ansi.Truncate(s, w.width, "…")))
+}
+
+func (w *detailWriter) text(s string) {
+	w.lines = append(w.lines, ansi.Truncate(s, w.width, "…"))
+}
+
+// field writes a label and an evidence value, cleaned and wrapped.
+func (w *detailWriter) field(label, value string) {
+	w.fieldStyled(label, CleanLimit(value, maxDetailValue))
+}
+
+// fieldStyled writes a label and already-clean text, wrapped.
+func (w *detailWriter) fieldStyled(label, clean string) {
+	vw := max(w.width-labelWidth-3, 10)
+	wrapped := strings.Split(ansi.Hardwrap(clean, vw, true), "\n")
+	for i, l := range wrapped {
+		lab := ""
+		if i == 0 {
+			lab = label
+		}
+		w.lines = append(w.lines, "  "+w.st.Label.Render(fit(Clean(lab), labelWidth))+" "+l)
+	}
+}
+
+func (w *detailWriter) blank() { w.lines = append(w.lines, "") }
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "–"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05.000 UTC")
+}
+
+func sourceNames(k triage.SourceKind) string {
+	var parts []string
+	if k&triage.FromSysmon != 0 {
+		parts = append(parts, "Sysmon")
+	}
+	if k&triage.FromSecurity != 0 {
+		parts = append(parts, "Security 4688")
+	}
+	if len(parts) == 0 {
+		return "–"
+	}
+	return strings.Join(parts, " + ")
+}
+
+// lineage returns p's ancestors from the root down to p, bounded.
+func lineage(p *triage.Process) []*triage.Process {
+	var l []*triage.Process
+	for q, n := p, 0; q != nil && n <= maxDepth; q, n = q.Parent, n+1 {
+		l = append(l, q)
+	}
+	for i, j := 0, len(l)-1; i < j; i, j = i+1, j-1 {
+		l[i], l[j] = l[j], l[i]
+	}
+	return l
+}
+
+func procLabel(p *triage.Process) string {
+	name := baseName(p.Image)
+	if name == "" {
+		name = "?"
+	}
+	return Clean(name) + " " + strconv.FormatUint(uint64(p.PID), 10)
+}
+
+// processLines renders a process: identity, lineage, children, fields,
+// its findings and its activity.
+func processLines(st *Styles, width int, p *triage.Process, visible map[*triage.Finding]bool) []string {
+	w := &detailWriter{st: st, width: width}
+	title := "Process " + procLabel(p)
+	if p.Renamed {
+		title += "  [renamed regsvr32]"
+	} else if p.Regsvr32 {
+		title += "  [regsvr32]"
+	}
+	w.heading(title)
+	var lin []string
+	for _, a := range lineage(p) {
+		lin = append(lin, procLabel(a))
+	}
+	w.fieldStyled("Lineage", strings.Join(lin, " › "))
+	if len(p.Children) == 0 {
+		w.fieldStyled("Children", "none")
+	} else {
+		var ch []string
+		for i, c := range p.Children {
+			if i == maxListed {
+				ch = append(ch, fmt.Sprintf("… %d more", len(p.Children)-maxListed))
+				break
+			}
+			ch = append(ch, procLabel(c))
+		}
+		w.fieldStyled(fmt.Sprintf("Children (%d)", len(p.Children)), strings.Join(ch, ", "))
+	}
+	w.field("Host", p.Host)
+	w.field("Image", p.Image)
+	w.field("CommandLine", p.CommandLine)
+	w.field("User", p.User)
+	if p.GUID != "" {
+		w.field("ProcessGuid", p.GUID)
+	}
+	w.fieldStyled("Created", fmtTime(p.Created))
+	w.fieldStyled("Terminated", fmtTime(p.Terminated))
+	w.fieldStyled("Seen in", sourceNames(p.Sources))
+	if p.Stub {
+		w.fieldStyled("Note", "not created in these logs; known from a child's parent fields")
+	}
+	if len(p.Findings) > 0 {
+		w.blank()
+		w.heading(fmt.Sprintf("Findings (%d)", len(p.Findings)))
+		for i, f := range p.Findings {
+			if i == maxListed {
+				w.text(fmt.Sprintf("  … %d more", len(p.Findings)-maxListed))
+				break
+			}
+			mark := "  "
+			if visible != nil && !visible[f] {
+				mark = "· " // hidden by the current filters
+			}
+			w.text(mark + st.Level(f.Rule.Level).Render(fit(levelShort(f.Rule.Level), 5)) + " " + Clean(f.Rule.Title))
+			for _, m := range f.Match {
+				w.text("        " + matchText(m))
+			}
+		}
+	}
+	loadLines(w, p.Loads)
+	netLines(w, p.Network)
+	dnsLines(w, p.DNS)
+	if p.Create != nil && p.Create.Event != nil {
+		w.blank()
+		eventLines(w, "Creation event", p.Create)
+	}
+	return w.lines
+}
+
+// matchText explains one matched part of a rule: selection, field,
+// modifier chain and the rule value.
+func matchText(m rules.MatchDetail) string {
+	field := m.Field
+	if field == "" {
+		field = "(keyword)"
+	}
+	if m.Modifier != "" {
+		field += "|" + m.Modifier
+	}
+	return Clean(m.Selection) + ": " + Clean(field) + " = " + Clean(strconv.Quote(m.Value))
+}
+
+func loadLines(w *detailWriter, loads []*triage.EventRef) {
+	if len(loads) == 0 {
+		return
+	}
+	unsigned := 0
+	for _, l := range loads {
+		if isUnsigned(l) {
+			unsigned++
+		}
+	}
+	w.blank()
+	w.heading(fmt.Sprintf("Image loads (%d, %d unsigned)", len(loads), unsigned))
+	for i, l := range loads {
+		if i == maxListed {
+			w.text(fmt.Sprintf("  … %d more", len(loads)-maxListed))
+			break
+		}
+		path, _ := l.Event.Field("ImageLoaded")
+		sig, _ := l.Event.Field("Signature")
+		mark := "  "
+		if isUnsigned(l) {
+			mark = w.st.Warn.Render("! unsigned ")
+		} else {
+			mark = "  signed   "
+		}
+		s := mark + Clean(path)
+		if sig != "" {
+			s += w.st.Faint.Render("  (" + Clean(sig) + ")")
+		}
+		w.text(s)
+	}
+}
+
+// isUnsigned reports a Sysmon 7 load whose Signed field is "false".
+func isUnsigned(l *triage.EventRef) bool {
+	if l == nil || l.Event == nil {
+		return false
+	}
+	v, ok := l.Event.Field("Signed")
+	return ok && strings.EqualFold(strings.TrimSpace(v), "false")
+}
+
+func netLines(w *detailWriter, refs []*triage.EventRef) {
+	if len(refs) == 0 {
+		return
+	}
+	w.blank()
+	w.heading(fmt.Sprintf("Network connections (%d)", len(refs)))
+	for i, r := range refs {
+		if i == maxListed {
+			w.text(fmt.Sprintf("  … %d more", len(refs)-maxListed))
+			break
+		}
+		e := r.Event
+		get := func(n string) string { v, _ := e.Field(n); return v }
+		s := fmt.Sprintf("  %s %s %s:%s → %s:%s", fmtClock(e.Time), get("Protocol"), get("SourceIp"), get("SourcePort"),
+			get("DestinationIp"), get("DestinationPort"))
+		if h := get("DestinationHostname"); h != "" {
+			s += " (" + h + ")"
+		}
+		w.text(Clean(s))
+	}
+}
+
+func dnsLines(w *detailWriter, refs []*triage.EventRef) {
+	if len(refs) == 0 {
+		return
+	}
+	w.blank()
+	w.heading(fmt.Sprintf("DNS queries (%d)", len(refs)))
+	for i, r := range refs {
+		if i == maxListed {
+			w.text(fmt.Sprintf("  … %d more", len(refs)-maxListed))
+			break
+		}
+		e := r.Event
+		q, _ := e.Field("QueryName")
+		res, _ := e.Field("QueryResults")
+		w.text(Clean(fmt.Sprintf("  %s %s → %s", fmtClock(e.Time), q, res)))
+	}
+}
+
+func fmtClock(t time.Time) string {
+	if t.IsZero() {
+		return "--:--:--"
+	}
+	return t.UTC().Format("15:04:05")
+}
+
+// eventLines renders one event: where it came from and all its fields.
+func eventLines(w *detailWriter, title string, ref *triage.EventRef) {
+	e := ref.Event
+	w.heading(title)
+	w.field("File", ref.File)
+	w.fieldStyled("Record", fmt.Sprintf("EventRecordID %d, record %d at offset %d", e.RecordID, e.RecordNum, e.Offset))
+	if e.Recovered {
+		w.fieldStyled("Recovered", "yes: carved from a damaged chunk or slack space")
+	}
+	w.fieldStyled("Time", fmtTime(e.Time))
+	w.field("Channel", e.Channel)
+	w.field("Provider", e.Provider)
+	w.fieldStyled("EventID", strconv.Itoa(int(e.EventID)))
+	w.field("Computer", e.Computer)
+	if e.UserID != "" {
+		w.field("UserID", e.UserID)
+	}
+	for i, f := range e.Fields {
+		if i == 4*maxListed {
+			w.text(fmt.Sprintf("  … %d more fields", len(e.Fields)-i))
+			break
+		}
+		w.field(f.Name, f.Value)
+	}
+}
+
+// findingLines renders a finding: the rule, why it matched, the process
+// and the event.
+func findingLines(st *Styles, width int, f *triage.Finding) []string {
+	w := &detailWriter{st: st, width: width}
+	r := f.Rule
+	w.heading(st.Level(r.Level).Render(levelShort(r.Level)) + " " + Clean(r.Title))
+	w.field("Rule ID", r.ID)
+	w.fieldStyled("Level", r.Level.String())
+	if r.Status != "" {
+		w.field("Status", r.Status)
+	}
+	if len(r.Tags) > 0 {
+		w.field("Tags", strings.Join(r.Tags, ", "))
+	}
+	src := r.Path
+	if r.Line > 0 {
+		src += ":" + strconv.Itoa(r.Line)
+	}
+	w.field("Source", src)
+	if r.Description != "" {
+		w.field("Description", r.Description)
+	}
+	switch {
+	case f.New == nil:
+	case *f.New:
+		w.fieldStyled("Baseline", "new: not seen in the baseline window")
+	default:
+		w.fieldStyled("Baseline", "seen before in the baseline window")
+	}
+	w.blank()
+	w.heading("Why it matched")
+	if len(f.Match) == 0 {
+		w.text("  (the rule reported no match details)")
+	}
+	for _, m := range f.Match {
+		w.text("  " + matchText(m))
+	}
+	if len(f.Suppressed) > 0 {
+		w.text("  " + st.Warn.Render("hidden by the rule's own filter: "+Clean(strings.Join(f.Suppressed, ", "))) +
+			" — shown because that filter is switched off")
+	}
+	if p := f.Process; p != nil {
+		w.blank()
+		w.heading("Process " + procLabel(p))
+		var lin []string
+		for _, a := range lineage(p) {
+			lin = append(lin, procLabel(a))
+		}
+		w.fieldStyled("Lineage", strings.Join(lin, " › "))
+		w.field("CommandLine", p.CommandLine)
+		if p.Parent != nil {
+			w.field("Parent", p.Parent.CommandLine)
+		}
+		w.fieldStyled("Seen in", sourceNames(p.Sources))
+	}
+	if f.Event != nil && f.Event.Event != nil {
+		w.blank()
+		eventLines(w, "Event", f.Event)
+	}
+	return w.lines
+}

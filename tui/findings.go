@@ -1,0 +1,379 @@
+package tui
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/evtriage/evtriage/triage"
+)
+
+// Column is a findings table column.
+type Column int
+
+// The findings table's columns, in display order.
+const (
+	ColTime Column = iota
+	ColLevel
+	ColRule
+	ColHost
+	ColProcess
+	ColCommandLine
+	numColumns
+)
+
+var columnNames = [numColumns]string{"TIME", "LEVEL", "RULE", "HOST", "PROCESS", "COMMAND LINE"}
+
+// String returns the column's header.
+func (c Column) String() string {
+	if c < 0 || c >= numColumns {
+		return "?"
+	}
+	return columnNames[c]
+}
+
+// TableKeyMap is the findings table's key bindings.
+type TableKeyMap struct {
+	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
+	Sort, Reverse                           key.Binding
+}
+
+// DefaultTableKeyMap returns the findings table's default bindings.
+func DefaultTableKeyMap() TableKeyMap {
+	return TableKeyMap{
+		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+b"), key.WithHelp("pgup", "page up")),
+		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+f"), key.WithHelp("pgdn", "page down")),
+		Top:      key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g/home", "first")),
+		Bottom:   key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G/end", "last")),
+		Sort:     key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "sort by next column")),
+		Reverse:  key.NewBinding(key.WithKeys("O"), key.WithHelp("O", "reverse sort")),
+	}
+}
+
+// FindingsTable is a virtualised, sortable table of findings: it keeps the
+// rows it is given and renders only those on screen, so its cost per
+// keypress does not depend on how many findings there are.
+type FindingsTable struct {
+	KeyMap TableKeyMap
+	Styles *Styles
+
+	rows          []*triage.Finding
+	cursor, top   int
+	width, height int // height includes the header line
+	sortBy        Column
+	desc          bool
+	query         string // search text to highlight
+	matched       func(*triage.Finding) bool
+}
+
+// NewFindingsTable returns an empty table sorted by time.
+func NewFindingsTable(st *Styles) FindingsTable {
+	return FindingsTable{KeyMap: DefaultTableKeyMap(), Styles: st}
+}
+
+// SetSize sets the table's size in cells, header line included.
+func (t *FindingsTable) SetSize(w, h int) {
+	t.width, t.height = w, h
+	t.clamp()
+}
+
+// SetRows replaces the rows (already filtered and sorted by the caller's
+// tea.Cmd) and puts the cursor on the finding with ID keep if it is still
+// there, else keeps the cursor position.
+func (t *FindingsTable) SetRows(rows []*triage.Finding, keepAt int) {
+	t.rows = rows
+	if keepAt >= 0 {
+		t.cursor = keepAt
+	}
+	t.clamp()
+}
+
+// Rows returns the rows as shown.
+func (t FindingsTable) Rows() []*triage.Finding { return t.rows }
+
+// Len is the number of rows.
+func (t FindingsTable) Len() int { return len(t.rows) }
+
+// Cursor is the selected row's index.
+func (t FindingsTable) Cursor() int { return t.cursor }
+
+// SetCursor selects row i.
+func (t *FindingsTable) SetCursor(i int) {
+	t.cursor = i
+	t.clamp()
+}
+
+// Selected returns the finding under the cursor, or nil.
+func (t FindingsTable) Selected() *triage.Finding {
+	if t.cursor < 0 || t.cursor >= len(t.rows) {
+		return nil
+	}
+	return t.rows[t.cursor]
+}
+
+// Sort returns the sort column and direction.
+func (t FindingsTable) Sort() (Column, bool) { return t.sortBy, t.desc }
+
+// SetHighlight sets the search text to mark in visible cells.
+func (t *FindingsTable) SetHighlight(query string) { t.query = query }
+
+func (t *FindingsTable) bodyHeight() int { return max(t.height-1, 0) }
+
+func (t *FindingsTable) clamp() {
+	if t.cursor >= len(t.rows) {
+		t.cursor = len(t.rows) - 1
+	}
+	if t.cursor < 0 {
+		t.cursor = 0
+	}
+	h := t.bodyHeight()
+	if h == 0 {
+		t.top = t.cursor
+		return
+	}
+	if t.cursor < t.top {
+		t.top = t.cursor
+	}
+	if t.cursor >= t.top+h {
+		t.top = t.cursor - h + 1
+	}
+	if t.top > max(len(t.rows)-h, 0) {
+		t.top = max(len(t.rows)-h, 0)
+	}
+	if t.top < 0 {
+		t.top = 0
+	}
+}
+
+// sortRequest asks the model to re-sort in a tea.Cmd.
+type sortRequest struct{}
+
+// Update moves the cursor; a change of sort order is returned as a command
+// that the screen turns into a background re-sort.
+func (t FindingsTable) Update(msg tea.Msg) (FindingsTable, tea.Cmd) {
+	k, ok := msg.(tea.KeyPressMsg)
+	if !ok {
+		return t, nil
+	}
+	h := max(t.bodyHeight(), 1)
+	switch {
+	case key.Matches(k, t.KeyMap.Up):
+		t.cursor--
+	case key.Matches(k, t.KeyMap.Down):
+		t.cursor++
+	case key.Matches(k, t.KeyMap.PageUp):
+		t.cursor -= h
+	case key.Matches(k, t.KeyMap.PageDown):
+		t.cursor += h
+	case key.Matches(k, t.KeyMap.Top):
+		t.cursor = 0
+	case key.Matches(k, t.KeyMap.Bottom):
+		t.cursor = len(t.rows) - 1
+	case key.Matches(k, t.KeyMap.Sort):
+		t.sortBy = (t.sortBy + 1) % numColumns
+		return t, func() tea.Msg { return sortRequest{} }
+	case key.Matches(k, t.KeyMap.Reverse):
+		t.desc = !t.desc
+		return t, func() tea.Msg { return sortRequest{} }
+	default:
+		return t, nil
+	}
+	t.clamp()
+	return t, nil
+}
+
+// columnWidths lays the columns out in w cells (two-cell marker first).
+func columnWidths(w int) [numColumns]int {
+	var cw [numColumns]int
+	cw[ColTime] = 19
+	cw[ColLevel] = 5
+	rest := w - 2 - cw[ColTime] - cw[ColLevel] - int(numColumns-1) // one space between columns
+	if rest < 20 {
+		cw[ColTime] = 8 // clock only
+		rest = w - 2 - cw[ColTime] - cw[ColLevel] - int(numColumns-1)
+	}
+	rest = max(rest, 4)
+	cw[ColRule] = rest * 28 / 100
+	cw[ColHost] = rest * 12 / 100
+	cw[ColProcess] = rest * 18 / 100
+	cw[ColCommandLine] = rest - cw[ColRule] - cw[ColHost] - cw[ColProcess]
+	return cw
+}
+
+// View renders the header and the visible rows, exactly width × height.
+func (t FindingsTable) View() string {
+	if t.width <= 0 || t.height <= 0 {
+		return ""
+	}
+	st := t.Styles
+	cw := columnWidths(t.width)
+	lines := make([]string, 0, t.height)
+	var hb strings.Builder
+	hb.WriteString("  ")
+	for c := Column(0); c < numColumns; c++ {
+		name := c.String()
+		if c == t.sortBy {
+			if t.desc {
+				name += "▼"
+			} else {
+				name += "▲"
+			}
+		}
+		hb.WriteString(st.Header.Render(fit(name, cw[c])))
+		if c < numColumns-1 {
+			hb.WriteByte(' ')
+		}
+	}
+	lines = append(lines, hb.String())
+	if len(t.rows) == 0 {
+		lines = append(lines, st.Faint.Render("  no findings match the current filters"))
+	}
+	end := min(t.top+t.bodyHeight(), len(t.rows))
+	for i := t.top; i < end; i++ {
+		lines = append(lines, t.renderRow(t.rows[i], cw, i == t.cursor))
+	}
+	return padLines(lines, t.width, t.height)
+}
+
+func (t FindingsTable) renderRow(f *triage.Finding, cw [numColumns]int, selected bool) string {
+	st := t.Styles
+	base := lipgloss.NewStyle()
+	if selected {
+		base = st.Selected
+	}
+	mark := "  "
+	switch {
+	case len(f.Suppressed) > 0:
+		mark = "~ " // revealed by switching a filter off
+	case f.New != nil && *f.New:
+		mark = "+ "
+	}
+	var b strings.Builder
+	b.WriteString(base.Render(mark))
+	tm := findingTime(f)
+	ts := ""
+	if !tm.IsZero() {
+		if cw[ColTime] >= 19 {
+			ts = tm.UTC().Format("2006-01-02 15:04:05")
+		} else {
+			ts = tm.UTC().Format("15:04:05")
+		}
+	}
+	sep := base.Render(" ")
+	b.WriteString(base.Render(fit(ts, cw[ColTime])))
+	b.WriteString(sep)
+	lvl := st.Level(f.Rule.Level)
+	if selected {
+		lvl = lvl.Inherit(st.Selected)
+	}
+	b.WriteString(lvl.Render(fit(levelShort(f.Rule.Level), cw[ColLevel])))
+	b.WriteString(sep)
+	b.WriteString(paint(Clean(f.Rule.Title), cw[ColRule], t.query, base, st.Match))
+	b.WriteString(sep)
+	b.WriteString(paint(Clean(findingHost(f)), cw[ColHost], t.query, base, st.Match))
+	b.WriteString(sep)
+	b.WriteString(paint(Clean(findingProcess(f)), cw[ColProcess], t.query, base, st.Match))
+	b.WriteString(sep)
+	b.WriteString(paint(Clean(findingCommandLine(f)), cw[ColCommandLine], t.query, base, st.Match))
+	return b.String()
+}
+
+// findingTime is the time of the finding's event.
+func findingTime(f *triage.Finding) time.Time {
+	if f.Event == nil || f.Event.Event == nil {
+		return time.Time{}
+	}
+	return f.Event.Event.Time
+}
+
+func findingHost(f *triage.Finding) string {
+	if f.Process != nil && f.Process.Host != "" {
+		return f.Process.Host
+	}
+	if f.Event != nil && f.Event.Event != nil {
+		return f.Event.Event.Computer
+	}
+	return ""
+}
+
+// findingImage is the image of the process the finding is about.
+func findingImage(f *triage.Finding) string {
+	if f.Process != nil && f.Process.Image != "" {
+		return f.Process.Image
+	}
+	if f.Event != nil && f.Event.Event != nil {
+		for _, name := range []string{"Image", "NewProcessName"} {
+			if v, ok := f.Event.Event.Field(name); ok {
+				return v
+			}
+		}
+	}
+	return ""
+}
+
+func findingProcess(f *triage.Finding) string {
+	img := baseName(findingImage(f))
+	if f.Process != nil && f.Process.PID != 0 {
+		return img + " " + strconv.FormatUint(uint64(f.Process.PID), 10)
+	}
+	return img
+}
+
+func findingCommandLine(f *triage.Finding) string {
+	if f.Event != nil && f.Event.Event != nil {
+		if v, ok := f.Event.Event.Field("CommandLine"); ok && v != "" {
+			return v
+		}
+	}
+	if f.Process != nil {
+		return f.Process.CommandLine
+	}
+	return ""
+}
+
+// sortFindings sorts rows in place by column, ties broken by finding ID so
+// the order is total and stable. It is called from tea.Cmds.
+func sortFindings(rows []*triage.Finding, by Column, desc bool) {
+	compare := func(a, b *triage.Finding) int {
+		var c int
+		switch by {
+		case ColTime:
+			c = findingTime(a).Compare(findingTime(b))
+		case ColLevel:
+			c = cmp.Compare(b.Rule.Level, a.Rule.Level) // most severe first
+		case ColRule:
+			c = strings.Compare(a.Rule.Title, b.Rule.Title)
+		case ColHost:
+			c = strings.Compare(findingHost(a), findingHost(b))
+		case ColProcess:
+			c = strings.Compare(strings.ToLower(baseName(findingImage(a))), strings.ToLower(baseName(findingImage(b))))
+		case ColCommandLine:
+			c = strings.Compare(findingCommandLine(a), findingCommandLine(b))
+		}
+		if desc {
+			c = -c
+		}
+		if c == 0 {
+			c = cmp.Compare(a.ID, b.ID)
+		}
+		return c
+	}
+	slices.SortFunc(rows, compare)
+}
+
+// position describes where the cursor is, for the pane title.
+func (t FindingsTable) position() string {
+	if len(t.rows) == 0 {
+		return "0/0"
+	}
+	return fmt.Sprintf("%d/%d", t.cursor+1, len(t.rows))
+}

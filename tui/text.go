@@ -1,0 +1,99 @@
+package tui
+
+import (
+	"strings"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// fit truncates or pads plain (already cleaned) text to exactly w cells.
+func fit(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	sw := ansi.StringWidth(s)
+	if sw > w {
+		s = ansi.Truncate(s, w, "…")
+		sw = ansi.StringWidth(s)
+	}
+	if sw < w {
+		s += strings.Repeat(" ", w-sw)
+	}
+	return s
+}
+
+// paint fits plain text to w cells, renders it with base, and marks every
+// case-insensitive occurrence of query with match. base and match are
+// applied per segment so that the result has no style spill-over.
+func paint(s string, w int, query string, base, match lipgloss.Style) string {
+	s = fit(s, w)
+	if query == "" {
+		return base.Render(s)
+	}
+	hay, needle := s, query
+	if lower := strings.ToLower(s); len(lower) == len(s) {
+		hay, needle = lower, strings.ToLower(query)
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(hay, needle)
+		if i < 0 || needle == "" {
+			b.WriteString(base.Render(s))
+			return b.String()
+		}
+		if i > 0 {
+			b.WriteString(base.Render(s[:i]))
+		}
+		b.WriteString(match.Inherit(base).Render(s[i : i+len(needle)]))
+		s, hay = s[i+len(needle):], hay[i+len(needle):]
+		if s == "" {
+			return b.String()
+		}
+	}
+}
+
+// containsFold reports whether s contains the lower-case needle, ignoring
+// ASCII case.
+func containsFold(s, lowerNeedle string) bool {
+	if lowerNeedle == "" {
+		return false
+	}
+	if len(s) < len(lowerNeedle) {
+		return false
+	}
+	return strings.Contains(strings.ToLower(s), lowerNeedle)
+}
+
+// baseName returns the last element of a Windows or POSIX path.
+func baseName(p string) string {
+	if i := strings.LastIndexAny(p, `\/`); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
+
+// padLines makes s exactly h lines of w cells, so panes never shift.
+func padLines(lines []string, w, h int) string {
+	var b strings.Builder
+	for i := 0; i < h; i++ {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		if i < len(lines) {
+			l := lines[i]
+			lw := ansi.StringWidth(l)
+			if lw > w {
+				l = ansi.Truncate(l, w, "")
+				lw = ansi.StringWidth(l)
+			}
+			b.WriteString(l)
+			if lw < w {
+				b.WriteString(strings.Repeat(" ", w-lw))
+			}
+		} else {
+			b.WriteString(strings.Repeat(" ", w))
+		}
+	}
+	return b.String()
+}

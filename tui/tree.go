@@ -1,0 +1,504 @@
+package tui
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/evtriage/evtriage/rules"
+	"github.com/evtriage/evtriage/triage"
+)
+
+// maxDepth bounds how deep the tree is walked, whatever the evidence says.
+const maxDepth = 256
+
+// TreeKeyMap is the process tree's key bindings.
+type TreeKeyMap struct {
+	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
+	Expand, Collapse, Toggle                key.Binding
+	NextFinding, PrevFinding                key.Binding
+	ExpandAll, CollapseAll                  key.Binding
+}
+
+// DefaultTreeKeyMap returns the tree's default bindings.
+func DefaultTreeKeyMap() TreeKeyMap {
+	t := DefaultTableKeyMap()
+	return TreeKeyMap{
+		Up: t.Up, Down: t.Down, PageUp: t.PageUp, PageDown: t.PageDown, Top: t.Top, Bottom: t.Bottom,
+		Expand:      key.NewBinding(key.WithKeys("right", "+"), key.WithHelp("→/+", "expand")),
+		Collapse:    key.NewBinding(key.WithKeys("left", "-"), key.WithHelp("←/-", "collapse / parent")),
+		Toggle:      key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "toggle node")),
+		NextFinding: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "next process with findings")),
+		PrevFinding: key.NewBinding(key.WithKeys("F"), key.WithHelp("F", "previous process with findings")),
+		ExpandAll:   key.NewBinding(key.WithKeys("*"), key.WithHelp("*", "expand subtree")),
+		CollapseAll: key.NewBinding(key.WithKeys("z"), key.WithHelp("z", "collapse all")),
+	}
+}
+
+type treeRow struct {
+	p     *triage.Process
+	depth int
+}
+
+// treeIndex is what a snapshot of the tree needs beyond the Result: every
+// process in depth-first order and each process's position in it. It is
+// built in a tea.Cmd.
+type treeIndex struct {
+	order []*triage.Process // depth-first, roots in Result order
+	pos   []int32           // by Process.ID; -1 if unreachable from a root
+}
+
+func buildTreeIndex(r *triage.Result) treeIndex {
+	ix := treeIndex{pos: make([]int32, len(r.Processes))}
+	for i := range ix.pos {
+		ix.pos[i] = -1
+	}
+	type frame struct {
+		p     *triage.Process
+		depth int
+	}
+	stack := make([]frame, 0, 64)
+	for i := len(r.Roots) - 1; i >= 0; i-- {
+		stack = append(stack, frame{r.Roots[i], 0})
+	}
+	for len(stack) > 0 {
+		f := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		p := f.p
+		if p == nil || p.ID < 0 || p.ID >= len(ix.pos) || ix.pos[p.ID] >= 0 {
+			continue // foreign or already seen: a crafted cycle cannot loop
+		}
+		ix.pos[p.ID] = int32(len(ix.order))
+		ix.order = append(ix.order, p)
+		if f.depth >= maxDepth {
+			continue
+		}
+		for i := len(p.Children) - 1; i >= 0; i-- {
+			stack = append(stack, frame{p.Children[i], f.depth + 1})
+		}
+	}
+	return ix
+}
+
+// ProcessTree is the collapsible process tree. Only expanded nodes are in
+// its row list, and only the rows on screen are rendered.
+type ProcessTree struct {
+	KeyMap TreeKeyMap
+	Styles *Styles
+
+	roots    []*triage.Process
+	index    treeIndex
+	expanded []bool // by Process.ID
+	rows     []treeRow
+	cursor   int
+	top      int
+	width    int
+	height   int
+	hosts    bool // more than one host: show the host on roots
+
+	stats   procStats
+	query   string
+	matched []bool // by Process.ID: search matches
+}
+
+// procStats holds, per process, what the current filters leave of its
+// findings. It is computed in a tea.Cmd after each filter change.
+type procStats struct {
+	count    []int32 // by Process.ID
+	maxLevel []int8  // by Process.ID, -1 for none
+	marked   []int32 // tree positions of processes with findings, ascending
+}
+
+// NewProcessTree returns an empty tree.
+func NewProcessTree(st *Styles) ProcessTree {
+	return ProcessTree{KeyMap: DefaultTreeKeyMap(), Styles: st}
+}
+
+// SetSize sets the tree's size in cells.
+func (t *ProcessTree) SetSize(w, h int) {
+	t.width, t.height = w, h
+	t.clamp()
+}
+
+// SetData installs a snapshot: the roots to show (already narrowed to a
+// host when one is chosen), its index and the expansion state.
+func (t *ProcessTree) SetData(roots []*triage.Process, ix treeIndex, expanded []bool, hosts bool) {
+	sel := t.Selected()
+	t.roots, t.index, t.expanded, t.hosts = roots, ix, expanded, hosts
+	t.rebuild()
+	if sel != nil {
+		t.Select(sel)
+	}
+}
+
+// SetStats installs the per-process finding counts of the current filters.
+func (t *ProcessTree) SetStats(s procStats) { t.stats = s }
+
+// SetSearch installs the search text and the matching processes.
+func (t *ProcessTree) SetSearch(query string, matched []bool) { t.query, t.matched = query, matched }
+
+// Selected returns the process under the cursor, or nil.
+func (t ProcessTree) Selected() *triage.Process {
+	if t.cursor < 0 || t.cursor >= len(t.rows) {
+		return nil
+	}
+	return t.rows[t.cursor].p
+}
+
+// Len is the number of visible rows.
+func (t ProcessTree) Len() int { return len(t.rows) }
+
+// Expanded returns the expansion state by Process.ID.
+func (t ProcessTree) Expanded() []bool { return t.expanded }
+
+func (t *ProcessTree) isExpanded(p *triage.Process) bool {
+	return p.ID >= 0 && p.ID < len(t.expanded) && t.expanded[p.ID]
+}
+
+func (t *ProcessTree) setExpanded(p *triage.Process, v bool) {
+	if p.ID >= 0 && p.ID < len(t.expanded) {
+		t.expanded[p.ID] = v
+	}
+}
+
+// rebuild flattens the expanded part of the tree into rows.
+func (t *ProcessTree) rebuild() {
+	t.rows = t.rows[:0]
+	for _, r := range t.roots {
+		t.rows = t.appendSubtree(t.rows, r, 0)
+	}
+	t.clamp()
+}
+
+// appendSubtree appends p and its expanded descendants.
+func (t *ProcessTree) appendSubtree(rows []treeRow, p *triage.Process, depth int) []treeRow {
+	type frame struct {
+		p     *triage.Process
+		depth int
+	}
+	stack := []frame{{p, depth}}
+	// Each node of the index is visited at most once per call, whatever
+	// the Children lists claim.
+	for n := 0; len(stack) > 0 && n <= len(t.index.order); n++ {
+		f := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		rows = append(rows, treeRow{f.p, f.depth})
+		if !t.isExpanded(f.p) || f.depth >= maxDepth {
+			continue
+		}
+		for i := len(f.p.Children) - 1; i >= 0; i-- {
+			c := f.p.Children[i]
+			if c != nil && t.inTree(c) {
+				stack = append(stack, frame{c, f.depth + 1})
+			}
+		}
+	}
+	return rows
+}
+
+// inTree reports whether p is a node of the current index, visited once.
+func (t *ProcessTree) inTree(p *triage.Process) bool {
+	return p.ID >= 0 && p.ID < len(t.index.pos) && t.index.pos[p.ID] >= 0 && t.index.order[t.index.pos[p.ID]] == p
+}
+
+func (t *ProcessTree) clamp() {
+	if t.cursor >= len(t.rows) {
+		t.cursor = len(t.rows) - 1
+	}
+	if t.cursor < 0 {
+		t.cursor = 0
+	}
+	if t.height <= 0 {
+		t.top = t.cursor
+		return
+	}
+	if t.cursor < t.top {
+		t.top = t.cursor
+	}
+	if t.cursor >= t.top+t.height {
+		t.top = t.cursor - t.height + 1
+	}
+	if t.top > max(len(t.rows)-t.height, 0) {
+		t.top = max(len(t.rows)-t.height, 0)
+	}
+	if t.top < 0 {
+		t.top = 0
+	}
+}
+
+// expandAt expands the node at row i in place.
+func (t *ProcessTree) expandAt(i int, all bool) {
+	row := t.rows[i]
+	if all {
+		t.expandAll(row.p)
+	} else {
+		if t.isExpanded(row.p) || len(row.p.Children) == 0 {
+			return
+		}
+		t.setExpanded(row.p, true)
+	}
+	t.collapseRows(i)
+	sub := t.appendSubtree(nil, row.p, row.depth)
+	t.rows = append(t.rows[:i], append(sub, t.rows[i+1:]...)...)
+}
+
+// expandAll marks p's whole subtree expanded.
+func (t *ProcessTree) expandAll(p *triage.Process) {
+	stack := []*triage.Process{p}
+	for n := 0; len(stack) > 0 && n <= len(t.index.order); n++ {
+		q := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if len(q.Children) == 0 {
+			continue
+		}
+		t.setExpanded(q, true)
+		for _, c := range q.Children {
+			if c != nil && t.inTree(c) {
+				stack = append(stack, c)
+			}
+		}
+	}
+}
+
+// collapseRows removes the rows below row i that belong to its subtree.
+func (t *ProcessTree) collapseRows(i int) {
+	d := t.rows[i].depth
+	j := i + 1
+	for j < len(t.rows) && t.rows[j].depth > d {
+		j++
+	}
+	t.rows = append(t.rows[:i+1], t.rows[j:]...)
+}
+
+// Select moves the cursor to p, expanding its ancestors.
+func (t *ProcessTree) Select(p *triage.Process) bool {
+	if p == nil || !t.inTree(p) {
+		return false
+	}
+	changed := false
+	for a, n := p.Parent, 0; a != nil && n < maxDepth; a, n = a.Parent, n+1 {
+		if !t.isExpanded(a) {
+			t.setExpanded(a, true)
+			changed = true
+		}
+	}
+	if changed {
+		t.rebuild()
+	}
+	for i, r := range t.rows {
+		if r.p == p {
+			t.cursor = i
+			t.clamp()
+			// keep some context above the selection when jumping
+			if t.height > 4 && t.cursor-t.top < 2 {
+				t.top = max(t.cursor-2, 0)
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// jump moves to the next (or previous) process whose tree position is in
+// marks (ascending), wrapping around. It costs O(log n) plus the rows it
+// has to expand.
+func (t *ProcessTree) jump(marks []int32, forward bool) bool {
+	if len(marks) == 0 {
+		return false
+	}
+	cur := int32(-1)
+	if p := t.Selected(); p != nil && p.ID >= 0 && p.ID < len(t.index.pos) {
+		cur = t.index.pos[p.ID]
+	}
+	var k int
+	if forward {
+		k = sort.Search(len(marks), func(i int) bool { return marks[i] > cur })
+		if k == len(marks) {
+			k = 0
+		}
+	} else {
+		k = sort.Search(len(marks), func(i int) bool { return marks[i] >= cur }) - 1
+		if k < 0 {
+			k = len(marks) - 1
+		}
+	}
+	return t.Select(t.index.order[marks[k]])
+}
+
+// Update handles navigation and folding keys.
+func (t ProcessTree) Update(msg tea.Msg) (ProcessTree, tea.Cmd) {
+	k, ok := msg.(tea.KeyPressMsg)
+	if !ok || len(t.rows) == 0 {
+		return t, nil
+	}
+	h := max(t.height, 1)
+	switch {
+	case key.Matches(k, t.KeyMap.Up):
+		t.cursor--
+	case key.Matches(k, t.KeyMap.Down):
+		t.cursor++
+	case key.Matches(k, t.KeyMap.PageUp):
+		t.cursor -= h
+	case key.Matches(k, t.KeyMap.PageDown):
+		t.cursor += h
+	case key.Matches(k, t.KeyMap.Top):
+		t.cursor = 0
+	case key.Matches(k, t.KeyMap.Bottom):
+		t.cursor = len(t.rows) - 1
+	case key.Matches(k, t.KeyMap.Expand):
+		t.expandAt(t.cursor, false)
+	case key.Matches(k, t.KeyMap.ExpandAll):
+		t.expandAt(t.cursor, true)
+	case key.Matches(k, t.KeyMap.Collapse):
+		row := t.rows[t.cursor]
+		if t.isExpanded(row.p) && len(row.p.Children) > 0 {
+			t.setExpanded(row.p, false)
+			t.collapseRows(t.cursor)
+		} else if row.p.Parent != nil {
+			t.Select(row.p.Parent)
+		}
+	case key.Matches(k, t.KeyMap.Toggle):
+		row := t.rows[t.cursor]
+		if t.isExpanded(row.p) {
+			t.setExpanded(row.p, false)
+			t.collapseRows(t.cursor)
+		} else {
+			t.expandAt(t.cursor, false)
+		}
+	case key.Matches(k, t.KeyMap.CollapseAll):
+		sel := t.Selected()
+		for i := range t.expanded {
+			t.expanded[i] = false
+		}
+		t.rebuild()
+		if sel != nil {
+			root := sel
+			for n := 0; root.Parent != nil && n < maxDepth; n++ {
+				root = root.Parent
+			}
+			t.Select(root)
+		}
+	case key.Matches(k, t.KeyMap.NextFinding):
+		t.jump(t.stats.marked, true)
+	case key.Matches(k, t.KeyMap.PrevFinding):
+		t.jump(t.stats.marked, false)
+	default:
+		return t, nil
+	}
+	t.clamp()
+	return t, nil
+}
+
+// View renders the visible rows, exactly width × height.
+func (t ProcessTree) View() string {
+	if t.width <= 0 || t.height <= 0 {
+		return ""
+	}
+	lines := make([]string, 0, t.height)
+	if len(t.rows) == 0 {
+		lines = append(lines, t.Styles.Faint.Render("  no processes yet"))
+	}
+	end := min(t.top+t.height, len(t.rows))
+	for i := t.top; i < end; i++ {
+		lines = append(lines, t.renderRow(t.rows[i], i == t.cursor))
+	}
+	return padLines(lines, t.width, t.height)
+}
+
+func (t ProcessTree) renderRow(r treeRow, selected bool) string {
+	st := t.Styles
+	p := r.p
+	base := lipgloss.NewStyle()
+	if selected {
+		base = st.Selected
+	}
+	var b strings.Builder
+	indent := r.depth
+	if indent > 24 {
+		indent = 24 // deep chains stay readable; the lineage shows the rest
+	}
+	glyph := "  "
+	if len(p.Children) > 0 {
+		if t.isExpanded(p) {
+			glyph = "▾ "
+		} else {
+			glyph = "▸ "
+		}
+	}
+	prefix := strings.Repeat("  ", indent) + glyph
+	if r.depth > indent {
+		prefix = strings.Repeat("  ", indent-1) + "… " + glyph
+	}
+	b.WriteString(base.Render(prefix))
+	used := len([]rune(prefix))
+	if t.hosts && p.Parent == nil {
+		h := "[" + Clean(p.Host) + "] "
+		b.WriteString(base.Render(h))
+		used += len([]rune(h))
+	}
+	name := baseName(p.Image)
+	if name == "" {
+		name = "(unknown image)"
+	}
+	nameStyle := base
+	if p.Regsvr32 || p.Renamed {
+		nameStyle = st.Regsvr32.Inherit(base)
+	}
+	matched := p.ID >= 0 && p.ID < len(t.matched) && t.matched[p.ID]
+	q := ""
+	if matched {
+		q = t.query
+	}
+	nm := Clean(name)
+	b.WriteString(paint(nm, len([]rune(nm)), q, nameStyle, st.Match))
+	used += len([]rune(nm))
+	tail := " " + strconv.FormatUint(uint64(p.PID), 10)
+	if p.Renamed {
+		tail += " [renamed regsvr32]"
+	} else if p.Regsvr32 {
+		tail += " [regsvr32]"
+	}
+	if p.Stub {
+		tail += " (not in log)"
+	}
+	b.WriteString(base.Render(tail))
+	used += len([]rune(tail))
+	if n := t.findingCount(p); n > 0 {
+		lvl := rules.Level(t.stats.maxLevel[p.ID])
+		badge := " ● " + strconv.Itoa(int(n)) + " " + levelShort(lvl)
+		ls := st.Level(lvl)
+		if selected {
+			ls = ls.Inherit(st.Selected)
+		}
+		b.WriteString(ls.Render(badge))
+		used += len([]rune(badge))
+	}
+	if rest := t.width - used - 2; rest > 8 && p.CommandLine != "" {
+		cs := st.Faint
+		if selected {
+			cs = st.Selected
+		}
+		b.WriteString(base.Render("  "))
+		b.WriteString(paint(Clean(p.CommandLine), rest, q, cs, st.Match))
+	}
+	return b.String()
+}
+
+func (t ProcessTree) findingCount(p *triage.Process) int32 {
+	if p.ID < 0 || p.ID >= len(t.stats.count) {
+		return 0
+	}
+	return t.stats.count[p.ID]
+}
+
+// position describes where the cursor is, for the pane title.
+func (t ProcessTree) position() string {
+	if len(t.rows) == 0 {
+		return "0/0"
+	}
+	return strconv.Itoa(t.cursor+1) + "/" + strconv.Itoa(len(t.rows))
+}
