@@ -1,0 +1,484 @@
+package parser
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// Limits that keep hostile input bounded.
+const (
+	maxDepth        = 64      // element nesting, counted across nested templates
+	maxNest         = 16      // template instances / nested binary XML within each other
+	maxArgs         = 4096    // substitution values in one template instance
+	chunkWorkBudget = 1 << 21 // tokens parsed + template ops executed per chunk
+	maxRecordOutput = 1 << 20 // bytes of rendered text kept per record
+	maxInterned     = 4096    // distinct System strings cached per worker
+)
+
+// Binary XML tokens (the 0x40 bit means "more data" / "has attributes").
+const (
+	tokEOF           = 0x00
+	tokOpenStart     = 0x01
+	tokCloseStart    = 0x02
+	tokCloseEmpty    = 0x03
+	tokEndElement    = 0x04
+	tokValue         = 0x05
+	tokAttribute     = 0x06
+	tokCDATA         = 0x07
+	tokCharRef       = 0x08
+	tokEntityRef     = 0x09
+	tokPITarget      = 0x0a
+	tokPIData        = 0x0b
+	tokTemplate      = 0x0c
+	tokSubstitution  = 0x0d
+	tokOptionalSubst = 0x0e
+	tokFragment      = 0x0f
+)
+
+var (
+	errBudget  = errors.New("decoding work limit exceeded")
+	errTooDeep = errors.New("nesting too deep")
+	errOutput  = errors.New("rendered values exceed the per-record limit")
+)
+
+// value is one substitution value: its type and where its bytes are in the
+// chunk.
+type value struct {
+	typ      uint8
+	off, len int32
+}
+
+type opKind uint8
+
+const (
+	opStart opKind = iota
+	opAttr
+	opCloseStart
+	opEnd
+	opText
+	opSubst
+	opInstance
+)
+
+// op is one step of a compiled template.
+type op struct {
+	kind     opKind
+	typ      uint8  // opSubst: declared value type
+	optional bool   // opSubst: optional substitution
+	index    uint16 // opSubst: value index
+	str      string // opStart/opAttr: name; opText: text
+	tmpl     *template
+	vals     []value // opInstance: values stored in the template body
+}
+
+// template is a compiled template definition, cached per chunk by offset.
+type template struct {
+	ops  []op
+	busy bool  // being compiled (guards against self-reference)
+	err  error // compiling failed
+}
+
+// emitter receives decoded binary XML.
+type emitter interface {
+	start(name string) error
+	attr(name string)
+	closeStart()
+	end()
+	text(s string) error
+	subst(index uint16, typ uint8, optional bool)
+	instance(t *template, vals []value, nest int) error
+}
+
+// decoder decodes the records of one chunk at a time. Templates and names
+// are cached per chunk (their offsets are chunk-relative).
+type decoder struct {
+	buf    []byte
+	names  map[uint32]string
+	tmpls  map[uint32]*template
+	strs   map[string]string
+	vals   []value
+	budget int
+	b      builder
+}
+
+func newDecoder() *decoder {
+	d := &decoder{
+		names: make(map[uint32]string),
+		tmpls: make(map[uint32]*template),
+		strs:  make(map[string]string),
+	}
+	d.b.d = d
+	return d
+}
+
+// reset starts a new chunk.
+func (d *decoder) reset(buf []byte) {
+	d.buf = buf
+	clear(d.names)
+	clear(d.tmpls)
+	if len(d.strs) > maxInterned {
+		clear(d.strs)
+	}
+	d.budget = chunkWorkBudget
+}
+
+// intern returns a shared string for b (System values repeat a lot).
+func (d *decoder) intern(b []byte) string {
+	if s, ok := d.strs[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(d.strs) < maxInterned {
+		d.strs[s] = s
+	}
+	return s
+}
+
+// formatErr reports malformed data at a chunk offset.
+func formatErr(off int, format string, args ...any) error {
+	return &FormatError{Offset: int64(off), Msg: fmt.Sprintf(format, args...) + " (chunk-relative)"}
+}
+
+// record decodes the binary XML in [start, end) of the chunk into ev.
+func (d *decoder) record(ev *Event, start, end int) error {
+	d.b.begin(ev)
+	if _, err := d.tokens(start, end, false, &d.b, 0); err != nil {
+		return err
+	}
+	return d.b.finish()
+}
+
+// name returns the name at chunk offset off. If the name is stored inline
+// (off == pos), pos is advanced past it.
+func (d *decoder) name(off uint32, pos, end int) (string, int, error) {
+	inline := int(off) == pos
+	if s, ok := d.names[off]; ok {
+		if inline {
+			pos += 8 + 2*len16(d.buf, int(off)) + 2
+		}
+		return s, pos, nil
+	}
+	o := int(off)
+	if o+8 > len(d.buf) {
+		return "", pos, formatErr(pos, "name offset 0x%x out of range", off)
+	}
+	n := len16(d.buf, o)
+	nameEnd := o + 8 + 2*n
+	if nameEnd > len(d.buf) {
+		return "", pos, formatErr(o, "name of %d characters runs past the chunk", n)
+	}
+	if inline {
+		pos = nameEnd + 2
+		if pos > end {
+			return "", pos, formatErr(o, "inline name runs past its container")
+		}
+	}
+	s := string(appendUTF16(nil, d.buf[o+8:nameEnd]))
+	d.names[off] = s
+	return s, pos, nil
+}
+
+func len16(b []byte, off int) int { return int(binary.LittleEndian.Uint16(b[off+6:])) }
+
+// tokens decodes tokens from pos until an end-of-fragment token or end.
+// inTmpl selects the template-body element layout (with dependency id).
+func (d *decoder) tokens(pos, end int, inTmpl bool, e emitter, nest int) (int, error) {
+	if nest > maxNest {
+		return pos, errTooDeep
+	}
+	buf, le := d.buf, binary.LittleEndian
+	if end > len(buf) {
+		return pos, formatErr(pos, "data runs past the chunk")
+	}
+	for pos < end {
+		if d.budget--; d.budget < 0 {
+			return pos, errBudget
+		}
+		tok := buf[pos]
+		switch tok &^ 0x40 {
+		case tokEOF:
+			return pos + 1, nil
+		case tokFragment:
+			pos += 4
+		case tokOpenStart:
+			p := pos + 1
+			if inTmpl {
+				p += 2 // dependency id
+			}
+			if p+8 > end {
+				return pos, formatErr(pos, "element header truncated")
+			}
+			nameOff := le.Uint32(buf[p+4:])
+			name, np, err := d.name(nameOff, p+8, end)
+			if err != nil {
+				return pos, err
+			}
+			if tok&0x40 != 0 {
+				np += 4 // attribute list size
+			}
+			if err := e.start(name); err != nil {
+				return pos, err
+			}
+			pos = np
+		case tokCloseStart:
+			e.closeStart()
+			pos++
+		case tokCloseEmpty, tokEndElement:
+			e.end()
+			pos++
+		case tokValue:
+			if pos+4 > end {
+				return pos, formatErr(pos, "value text truncated")
+			}
+			n := int(le.Uint16(buf[pos+2:]))
+			if pos+4+2*n > end {
+				return pos, formatErr(pos, "value text of %d characters truncated", n)
+			}
+			if buf[pos+1] == 0x02 { // ANSI text
+				return pos, formatErr(pos, "unsupported value text type 0x02")
+			}
+			if err := e.text(string(appendUTF16(nil, buf[pos+4:pos+4+2*n]))); err != nil {
+				return pos, err
+			}
+			pos += 4 + 2*n
+		case tokAttribute:
+			if pos+5 > end {
+				return pos, formatErr(pos, "attribute truncated")
+			}
+			name, np, err := d.name(le.Uint32(buf[pos+1:]), pos+5, end)
+			if err != nil {
+				return pos, err
+			}
+			e.attr(name)
+			pos = np
+		case tokCDATA, tokPIData:
+			if pos+3 > end {
+				return pos, formatErr(pos, "text truncated")
+			}
+			n := int(le.Uint16(buf[pos+1:]))
+			if pos+3+2*n > end {
+				return pos, formatErr(pos, "text of %d characters truncated", n)
+			}
+			if tok&^0x40 == tokCDATA {
+				if err := e.text(string(appendUTF16(nil, buf[pos+3:pos+3+2*n]))); err != nil {
+					return pos, err
+				}
+			}
+			pos += 3 + 2*n
+		case tokCharRef:
+			if pos+3 > end {
+				return pos, formatErr(pos, "character reference truncated")
+			}
+			r := rune(le.Uint16(buf[pos+1:]))
+			if err := e.text(string(appendRune(nil, r))); err != nil {
+				return pos, err
+			}
+			pos += 3
+		case tokEntityRef, tokPITarget:
+			if pos+5 > end {
+				return pos, formatErr(pos, "reference truncated")
+			}
+			name, np, err := d.name(le.Uint32(buf[pos+1:]), pos+5, end)
+			if err != nil {
+				return pos, err
+			}
+			if tok&^0x40 == tokEntityRef {
+				if err := e.text(entity(name)); err != nil {
+					return pos, err
+				}
+			}
+			pos = np
+		case tokTemplate:
+			np, err := d.instance(pos, end, e, nest)
+			if err != nil {
+				return pos, err
+			}
+			pos = np
+		case tokSubstitution, tokOptionalSubst:
+			if pos+4 > end {
+				return pos, formatErr(pos, "substitution truncated")
+			}
+			e.subst(le.Uint16(buf[pos+1:]), buf[pos+3], tok == tokOptionalSubst)
+			pos += 4
+		default:
+			return pos, formatErr(pos, "unknown token 0x%02x", tok)
+		}
+	}
+	return pos, nil
+}
+
+// entity resolves a predefined XML entity; others stay as references.
+func entity(name string) string {
+	switch name {
+	case "amp":
+		return "&"
+	case "lt":
+		return "<"
+	case "gt":
+		return ">"
+	case "quot":
+		return `"`
+	case "apos":
+		return "'"
+	}
+	return "&" + name + ";"
+}
+
+// instance decodes a template instance token at pos: the template (inline
+// definition or reference) and its substitution values.
+func (d *decoder) instance(pos, end int, e emitter, nest int) (int, error) {
+	buf, le := d.buf, binary.LittleEndian
+	if pos+10 > end {
+		return pos, formatErr(pos, "template instance truncated")
+	}
+	defOff := le.Uint32(buf[pos+6:])
+	p := pos + 10
+	if int(defOff) == p {
+		if p+24 > end {
+			return pos, formatErr(p, "inline template definition truncated")
+		}
+		size := int(le.Uint32(buf[p+20:]))
+		if size > end-p-24 {
+			return pos, formatErr(p, "inline template definition of %d bytes runs past its record", size)
+		}
+		p += 24 + size
+	}
+	t, err := d.template(defOff, nest)
+	if err != nil {
+		return pos, err
+	}
+	if p+4 > end {
+		return pos, formatErr(p, "template values truncated")
+	}
+	n := int(le.Uint32(buf[p:]))
+	p += 4
+	if n > maxArgs || n > (end-p)/4 {
+		return pos, formatErr(p-4, "template instance with %d values", n)
+	}
+	mark := len(d.vals)
+	dp := p + 4*n
+	for i := 0; i < n; i++ {
+		size := int(le.Uint16(buf[p+4*i:]))
+		if size > end-dp {
+			d.vals = d.vals[:mark]
+			return pos, formatErr(p+4*i, "value %d of %d bytes runs past its record", i, size)
+		}
+		d.vals = append(d.vals, value{typ: buf[p+4*i+2], off: int32(dp), len: int32(size)})
+		dp += size
+	}
+	err = e.instance(t, d.vals[mark:], nest)
+	d.vals = d.vals[:mark]
+	if err != nil {
+		return pos, err
+	}
+	return dp, nil
+}
+
+// template returns the compiled template defined at chunk offset off.
+func (d *decoder) template(off uint32, nest int) (*template, error) {
+	if t, ok := d.tmpls[off]; ok {
+		if t.busy {
+			return nil, formatErr(int(off), "template refers to itself")
+		}
+		return t, t.err
+	}
+	o := int(off)
+	if o < chunkHeaderSize || o+24 > len(d.buf) {
+		return nil, formatErr(o, "template definition offset out of range")
+	}
+	size := int(binary.LittleEndian.Uint32(d.buf[o+20:]))
+	if size > len(d.buf)-o-24 {
+		return nil, formatErr(o, "template definition of %d bytes runs past the chunk", size)
+	}
+	t := &template{busy: true}
+	d.tmpls[off] = t
+	c := compiler{t: t}
+	_, err := d.tokens(o+24, o+24+size, true, &c, nest+1)
+	t.busy = false
+	if err != nil {
+		t.err = fmt.Errorf("template at 0x%x: %w", off, err)
+		t.ops = nil
+	}
+	return t, t.err
+}
+
+// compiler turns a template body into ops.
+type compiler struct {
+	t     *template
+	depth int
+}
+
+func (c *compiler) start(name string) error {
+	if c.depth++; c.depth > maxDepth {
+		return errTooDeep
+	}
+	c.t.ops = append(c.t.ops, op{kind: opStart, str: name})
+	return nil
+}
+func (c *compiler) attr(name string) { c.t.ops = append(c.t.ops, op{kind: opAttr, str: name}) }
+func (c *compiler) closeStart()      { c.t.ops = append(c.t.ops, op{kind: opCloseStart}) }
+func (c *compiler) end() {
+	c.depth--
+	c.t.ops = append(c.t.ops, op{kind: opEnd})
+}
+func (c *compiler) text(s string) error {
+	c.t.ops = append(c.t.ops, op{kind: opText, str: s})
+	return nil
+}
+func (c *compiler) subst(index uint16, typ uint8, optional bool) {
+	c.t.ops = append(c.t.ops, op{kind: opSubst, index: index, typ: typ, optional: optional})
+}
+func (c *compiler) instance(t *template, vals []value, nest int) error {
+	c.t.ops = append(c.t.ops, op{kind: opInstance, tmpl: t, vals: append([]value(nil), vals...)})
+	return nil
+}
+
+// exec runs a compiled template with its values into the builder.
+func (d *decoder) exec(t *template, vals []value, nest int) error {
+	if nest > maxNest {
+		return errTooDeep
+	}
+	b := &d.b
+	for i := range t.ops {
+		if d.budget--; d.budget < 0 {
+			return errBudget
+		}
+		o := &t.ops[i]
+		switch o.kind {
+		case opStart:
+			if err := b.start(o.str); err != nil {
+				return err
+			}
+		case opAttr:
+			b.attr(o.str)
+		case opCloseStart:
+			b.closeStart()
+		case opEnd:
+			b.end()
+		case opText:
+			if err := b.text(o.str); err != nil {
+				return err
+			}
+		case opSubst:
+			if int(o.index) >= len(vals) {
+				continue // missing value renders as nothing
+			}
+			v := vals[o.index]
+			if v.typ == 0x21 {
+				if _, err := d.tokens(int(v.off), int(v.off+v.len), false, b, nest+1); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := b.value(v); err != nil {
+				return err
+			}
+		case opInstance:
+			if err := d.exec(o.tmpl, o.vals, nest+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

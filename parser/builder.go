@@ -1,0 +1,372 @@
+package parser
+
+import (
+	"strconv"
+	"time"
+)
+
+// Sections of an Event element.
+const (
+	secNone   uint8 = iota
+	secSystem       // System: typed Event fields
+	secFields       // EventData, UserData and other payloads: flattened to Fields
+	secSkip         // RenderingInfo: not event data (its names would shadow System ones)
+)
+
+// System elements and attributes the builder keeps.
+const (
+	tgtNone uint8 = iota
+	tgtEventID
+	tgtQualifiers
+	tgtVersion
+	tgtLevel
+	tgtTask
+	tgtOpcode
+	tgtKeywords
+	tgtTime
+	tgtRecordID
+	tgtProcessID
+	tgtThreadID
+	tgtChannel
+	tgtComputer
+	tgtUserID
+	tgtProvider
+	tgtProviderGUID
+	tgtDataName // EventData <Data Name=…>
+)
+
+// fieldSpan is a field whose value is vals[start:end] of the builder.
+type fieldSpan struct {
+	name       string
+	start, end int
+}
+
+// builder receives the decoded XML of one record and fills an Event,
+// rendering only the values it keeps.
+type builder struct {
+	d  *decoder
+	ev *Event
+
+	depth   int
+	names   [maxDepth + 1]string
+	leaf    [maxDepth + 1]bool
+	section uint8
+
+	// element text capture
+	elemTgt  uint8 // System target of the current element
+	capture  bool  // collecting text for the current element
+	tbuf     []byte
+	dataName string
+	hasName  bool
+	unnamed  int
+
+	// attribute capture
+	inAttr  bool
+	attrTgt uint8
+	abuf    []byte
+	ft      uint64 // TimeCreated SystemTime given as a FILETIME value
+	ftSet   bool
+
+	vals  []byte
+	spans []fieldSpan
+}
+
+func (b *builder) begin(ev *Event) {
+	b.ev = ev
+	b.depth = 0
+	b.section = secNone
+	b.capture, b.inAttr = false, false
+	b.tbuf, b.abuf, b.vals = b.tbuf[:0], b.abuf[:0], b.vals[:0]
+	b.spans = b.spans[:0]
+	b.unnamed = 0
+}
+
+// finish moves the collected fields into the Event: one string holds all
+// values, one slice all fields.
+func (b *builder) finish() error {
+	if b.inAttr {
+		b.endAttr()
+	}
+	if len(b.spans) == 0 {
+		return nil
+	}
+	all := string(b.vals)
+	fields := make([]Field, len(b.spans))
+	for i, s := range b.spans {
+		fields[i] = Field{Name: s.name, Value: all[s.start:s.end]}
+	}
+	b.ev.Fields = fields
+	return nil
+}
+
+func (b *builder) start(name string) error {
+	if b.inAttr {
+		b.endAttr()
+	}
+	if b.depth >= maxDepth {
+		return errTooDeep
+	}
+	b.leaf[b.depth] = false
+	b.depth++
+	b.names[b.depth] = name
+	b.leaf[b.depth] = true
+	b.capture = false
+	b.elemTgt = tgtNone
+	switch b.depth {
+	case 2:
+		switch name {
+		case "System":
+			b.section = secSystem
+		case "RenderingInfo":
+			b.section = secSkip
+		default:
+			b.section = secFields
+		}
+	case 3:
+		if b.section == secSystem {
+			b.elemTgt = systemElement(name)
+			b.capture = b.elemTgt != tgtNone
+		}
+		b.hasName = false
+	}
+	if b.depth >= 3 && b.section == secFields {
+		b.capture = true
+	}
+	b.tbuf = b.tbuf[:0]
+	return nil
+}
+
+func systemElement(name string) uint8 {
+	switch name {
+	case "EventID":
+		return tgtEventID
+	case "Version":
+		return tgtVersion
+	case "Level":
+		return tgtLevel
+	case "Task":
+		return tgtTask
+	case "Opcode":
+		return tgtOpcode
+	case "Keywords":
+		return tgtKeywords
+	case "EventRecordID":
+		return tgtRecordID
+	case "Channel":
+		return tgtChannel
+	case "Computer":
+		return tgtComputer
+	}
+	return tgtNone
+}
+
+func (b *builder) attr(name string) {
+	if b.inAttr {
+		b.endAttr()
+	}
+	b.inAttr = true
+	b.abuf = b.abuf[:0]
+	b.ftSet = false
+	b.attrTgt = tgtNone
+	if b.depth != 3 {
+		return
+	}
+	switch b.section {
+	case secSystem:
+		switch b.names[3] + "@" + name {
+		case "Provider@Name":
+			b.attrTgt = tgtProvider
+		case "Provider@Guid":
+			b.attrTgt = tgtProviderGUID
+		case "EventID@Qualifiers":
+			b.attrTgt = tgtQualifiers
+		case "TimeCreated@SystemTime":
+			b.attrTgt = tgtTime
+		case "Execution@ProcessID":
+			b.attrTgt = tgtProcessID
+		case "Execution@ThreadID":
+			b.attrTgt = tgtThreadID
+		case "Security@UserID":
+			b.attrTgt = tgtUserID
+		}
+	case secFields:
+		if name == "Name" && b.names[1] == "Event" && b.names[2] == "EventData" {
+			b.attrTgt = tgtDataName
+		}
+	}
+}
+
+func (b *builder) endAttr() {
+	b.inAttr = false
+	ev := b.ev
+	v := b.abuf
+	switch b.attrTgt {
+	case tgtProvider:
+		ev.Provider = b.d.intern(v)
+	case tgtProviderGUID:
+		ev.ProviderGUID = b.d.intern(v)
+	case tgtQualifiers:
+		ev.Qualifiers = uint16(parseNum(v))
+	case tgtTime:
+		if b.ftSet {
+			ev.Time = filetimeToTime(b.ft)
+		} else if t, err := time.Parse(time.RFC3339Nano, string(v)); err == nil {
+			ev.Time = t.UTC()
+		}
+	case tgtProcessID:
+		ev.ProcessID = uint32(parseNum(v))
+	case tgtThreadID:
+		ev.ThreadID = uint32(parseNum(v))
+	case tgtUserID:
+		ev.UserID = b.d.intern(v)
+	case tgtDataName:
+		b.dataName = b.d.intern(v)
+		b.hasName = true
+	}
+}
+
+func (b *builder) closeStart() {
+	if b.inAttr {
+		b.endAttr()
+	}
+}
+
+func (b *builder) end() {
+	if b.inAttr {
+		b.endAttr()
+	}
+	if b.depth == 0 {
+		return
+	}
+	if b.capture {
+		switch {
+		case b.section == secSystem && b.depth == 3:
+			b.system(b.elemTgt, b.tbuf)
+		case b.section == secFields && b.leaf[b.depth]:
+			b.field()
+		}
+	}
+	b.depth--
+	b.capture = false
+	b.tbuf = b.tbuf[:0]
+}
+
+func (b *builder) system(tgt uint8, v []byte) {
+	ev := b.ev
+	switch tgt {
+	case tgtEventID:
+		ev.EventID = uint16(parseNum(v))
+	case tgtVersion:
+		ev.Version = uint8(parseNum(v))
+	case tgtLevel:
+		ev.Level = uint8(parseNum(v))
+	case tgtTask:
+		ev.Task = uint16(parseNum(v))
+	case tgtOpcode:
+		ev.Opcode = uint8(parseNum(v))
+	case tgtKeywords:
+		ev.Keywords = parseNum(v)
+	case tgtRecordID:
+		ev.RecordID = parseNum(v)
+	case tgtChannel:
+		ev.Channel = b.d.intern(v)
+	case tgtComputer:
+		ev.Computer = b.d.intern(v)
+	}
+}
+
+// field appends the current leaf element as a Field.
+func (b *builder) field() {
+	name := b.names[b.depth]
+	if b.depth == 3 && b.names[2] == "EventData" && name == "Data" {
+		if b.hasName {
+			name = b.dataName
+		} else {
+			if b.unnamed > 0 {
+				name = "Data" + strconv.Itoa(b.unnamed)
+			}
+			b.unnamed++
+		}
+	}
+	start := len(b.vals)
+	b.vals = append(b.vals, b.tbuf...)
+	b.spans = append(b.spans, fieldSpan{name: name, start: start, end: len(b.vals)})
+}
+
+func (b *builder) text(s string) error {
+	switch {
+	case b.inAttr:
+		if b.attrTgt != tgtNone {
+			b.abuf = append(b.abuf, s...)
+		}
+	case b.capture:
+		b.tbuf = append(b.tbuf, s...)
+		if len(b.tbuf)+len(b.vals) > maxRecordOutput {
+			return errOutput
+		}
+	}
+	return nil
+}
+
+func (b *builder) value(v value) error {
+	data := b.d.buf[v.off : v.off+v.len]
+	switch {
+	case b.inAttr:
+		if b.attrTgt == tgtNone {
+			return nil
+		}
+		if b.attrTgt == tgtTime && v.typ == 0x11 && len(data) == 8 && len(b.abuf) == 0 {
+			b.ft, b.ftSet = leUint64(data), true
+			return nil
+		}
+		b.abuf = appendValue(b.abuf, v.typ, data)
+		if len(b.abuf) > maxRecordOutput {
+			return errOutput
+		}
+	case b.capture:
+		b.tbuf = appendValue(b.tbuf, v.typ, data)
+		if len(b.tbuf)+len(b.vals) > maxRecordOutput {
+			return errOutput
+		}
+	}
+	return nil
+}
+
+// Direct-mode emitter methods (records and nested binary XML outside
+// templates).
+
+func (b *builder) subst(index uint16, typ uint8, optional bool) {
+	// A substitution outside a template has no value to take.
+}
+
+func (b *builder) instance(t *template, vals []value, nest int) error {
+	return b.d.exec(t, vals, nest+1)
+}
+
+// parseNum parses a decimal or 0x-prefixed hexadecimal number; bad input
+// gives 0.
+func parseNum(b []byte) uint64 {
+	var n uint64
+	if len(b) > 2 && b[0] == '0' && (b[1] == 'x' || b[1] == 'X') {
+		for _, c := range b[2:] {
+			switch {
+			case c >= '0' && c <= '9':
+				n = n<<4 | uint64(c-'0')
+			case c >= 'a' && c <= 'f':
+				n = n<<4 | uint64(c-'a'+10)
+			case c >= 'A' && c <= 'F':
+				n = n<<4 | uint64(c-'A'+10)
+			default:
+				return 0
+			}
+		}
+		return n
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	return n
+}

@@ -1,0 +1,235 @@
+package parser
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+)
+
+// maxRecordsPerChunk bounds the records taken from one chunk; a 64 KiB chunk
+// cannot hold more minimal records than this anyway.
+const maxRecordsPerChunk = (chunkSize - chunkHeaderSize) / minRecordSize
+
+// chunkResult is what decoding one chunk gives.
+type chunkResult struct {
+	events   []*Event
+	problems []Problem // in offset order
+	skipped  int
+	// carveFailed counts carved record frames whose content could not be
+	// decoded (stale slack data).
+	carveFailed int
+	empty       bool
+	bad         bool
+}
+
+// worker decodes chunks; each goroutine has its own buffer and decoder.
+type worker struct {
+	r   *Reader
+	buf []byte
+	dec *decoder
+}
+
+func newWorker(r *Reader) *worker {
+	return &worker{r: r, buf: make([]byte, chunkSize), dec: newDecoder()}
+}
+
+// chunk reads and decodes chunk number idx.
+func (w *worker) chunk(idx int) *chunkResult {
+	base := int64(fileHeaderSize) + int64(idx)*chunkSize
+	res := &chunkResult{}
+	avail := int(min(int64(chunkSize), w.r.size-base))
+	buf := w.buf[:chunkSize]
+	n, err := w.r.r.ReadAt(buf[:avail], base)
+	if err != nil && !errors.Is(err, io.EOF) {
+		res.problems = append(res.problems, Problem{base, "read chunk: " + err.Error()})
+		res.bad = true
+		if n <= 0 {
+			return res
+		}
+	}
+	avail = n
+	clear(buf[avail:])
+	c := chunkDecode{w: w, res: res, base: base, buf: buf, avail: avail, carve: w.r.opts.Carve}
+	c.run()
+	return res
+}
+
+// chunkDecode is the state of decoding one chunk.
+type chunkDecode struct {
+	w     *worker
+	res   *chunkResult
+	base  int64  // file offset of the chunk
+	buf   []byte // 64 KiB, zero past avail
+	avail int    // bytes actually present in the file
+	carve bool
+}
+
+func (c *chunkDecode) problem(off int, format string, args ...any) {
+	c.res.problems = append(c.res.problems, Problem{c.base + int64(off), fmt.Sprintf(format, args...)})
+}
+
+func (c *chunkDecode) run() {
+	buf, le := c.buf, binary.LittleEndian
+	c.w.dec.reset(buf)
+	if c.avail < chunkSize {
+		c.problem(c.avail, "file ends inside chunk (%d of %d bytes present)", c.avail, chunkSize)
+	}
+	if string(buf[:8]) != string(chunkMagic) {
+		if isZero(buf[:c.avail]) {
+			c.res.empty = true
+			return
+		}
+		c.res.bad = true
+		if !c.carve {
+			c.problem(0, "chunk header magic missing; chunk skipped")
+			return
+		}
+		c.problem(0, "chunk header magic missing; carving records")
+		c.scan(0, c.avail, true)
+		return
+	}
+	if c.avail < chunkHeaderSize {
+		c.res.bad = true
+		c.problem(0, "chunk header truncated")
+		return
+	}
+	headerOK := chunkHeaderCRCOK(buf)
+	if !headerOK {
+		c.problem(0x7c, "chunk header CRC mismatch")
+	}
+	first, last := le.Uint64(buf[0x08:]), le.Uint64(buf[0x10:])
+	free := int(le.Uint32(buf[0x30:]))
+	end := free
+	if free < chunkHeaderSize || free > chunkSize {
+		c.problem(0x30, "chunk free-space offset 0x%x out of range", free)
+		end = c.avail
+		if !headerOK {
+			c.res.bad = true
+		}
+	} else if free <= c.avail {
+		if got, want := crc32.ChecksumIEEE(buf[chunkHeaderSize:free]), le.Uint32(buf[0x34:]); got != want {
+			c.problem(0x34, "chunk data CRC mismatch (stored 0x%08x, computed 0x%08x)", want, got)
+		}
+	}
+	end = min(end, c.avail)
+	found := c.scan(chunkHeaderSize, end, !headerOK && c.res.bad)
+	if headerOK && c.avail == chunkSize && free >= chunkHeaderSize && free <= chunkSize &&
+		last >= first && last-first < maxRecordsPerChunk && uint64(found) != last-first+1 {
+		c.problem(0x10, "chunk header lists %d records, %d found", last-first+1, found)
+	}
+	if c.carve && end < c.avail {
+		c.carveSlack(end, c.avail)
+	}
+}
+
+// scan walks records back to back in [start, end). A broken record is
+// reported and the walk resynchronises on the next record magic. It returns
+// the number of record structures found.
+func (c *chunkDecode) scan(start, end int, recovered bool) int {
+	found := 0
+	pos := start
+	for pos+minRecordSize <= end && found < maxRecordsPerChunk {
+		size, reason := c.checkRecord(pos, end)
+		if reason != "" {
+			switch {
+			case recovered:
+				// carving a damaged chunk: gaps are expected
+			case isZero(c.buf[pos:end]):
+				c.problem(pos, "zero bytes where records were expected (to 0x%x)", end)
+				return found
+			default:
+				c.problem(pos, "%s; resynchronising", reason)
+			}
+			next := c.nextMagic(pos+8, end)
+			if next < 0 {
+				return found
+			}
+			pos = next
+			continue
+		}
+		found++
+		c.decodeRecord(pos, size, recovered)
+		pos += size
+	}
+	return found
+}
+
+// carveSlack looks for whole records after the last live record.
+func (c *chunkDecode) carveSlack(start, end int) {
+	for pos := c.nextMagic(start, end); pos >= 0; {
+		size, reason := c.checkRecord(pos, end)
+		if reason != "" {
+			pos = c.nextMagic(pos+8, end)
+			continue
+		}
+		c.decodeRecord(pos, size, true)
+		pos = c.nextMagic(pos+size, end)
+	}
+}
+
+// nextMagic finds the next 8-aligned record magic at or after pos.
+func (c *chunkDecode) nextMagic(pos, end int) int {
+	pos = (pos + 7) &^ 7
+	for ; pos+minRecordSize <= end; pos += 8 {
+		if c.buf[pos] == 0x2a && c.buf[pos+1] == 0x2a && c.buf[pos+2] == 0 && c.buf[pos+3] == 0 {
+			return pos
+		}
+	}
+	return -1
+}
+
+// checkRecord validates the record frame at pos; it returns the size or a
+// reason why no record is there.
+func (c *chunkDecode) checkRecord(pos, end int) (int, string) {
+	b := c.buf
+	if string(b[pos:pos+4]) != string(recordMagic) {
+		return 0, "record magic missing"
+	}
+	size := int(binary.LittleEndian.Uint32(b[pos+4:]))
+	if size < minRecordSize || size > chunkSize-pos {
+		return 0, fmt.Sprintf("record size %d out of range", size)
+	}
+	if pos+size > end {
+		if pos+size > c.avail {
+			return 0, fmt.Sprintf("record of %d bytes truncated (file ends)", size)
+		}
+		return 0, fmt.Sprintf("record of %d bytes runs past the chunk's data end 0x%x", size, end)
+	}
+	if binary.LittleEndian.Uint32(b[pos+size-4:]) != uint32(size) {
+		return 0, "record size copy mismatch"
+	}
+	return size, ""
+}
+
+func (c *chunkDecode) decodeRecord(pos, size int, recovered bool) {
+	b, le := c.buf, binary.LittleEndian
+	ev := &Event{
+		Offset:    c.base + int64(pos),
+		RecordNum: le.Uint64(b[pos+8:]),
+		Written:   filetimeToTime(le.Uint64(b[pos+16:])),
+		Recovered: recovered,
+	}
+	if err := c.w.dec.record(ev, pos+recordHeaderLen, pos+size-4); err != nil {
+		if recovered {
+			// Stale records in slack space often refer to templates that
+			// were overwritten: counted, not reported as damage.
+			c.res.carveFailed++
+			return
+		}
+		c.res.skipped++
+		c.problem(pos, "record %d skipped: %v", ev.RecordNum, err)
+		return
+	}
+	c.res.events = append(c.res.events, ev)
+}
+
+func isZero(b []byte) bool {
+	for _, x := range b {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
+}

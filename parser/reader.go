@@ -1,0 +1,462 @@
+// Package parser reads Windows XML Event Log (.evtx) files into Events.
+//
+// It works from the format's public documentation (libyal's "Windows XML
+// Event Log (EVTX)" notes and Velocidex's evtx_format.md) and uses only the
+// standard library. A Reader walks the file in 64 KiB chunks, decodes the
+// binary XML of every record (templates, substitutions, nested binary XML,
+// template-less records) straight into Event values, and decodes chunks in
+// parallel while delivering events in file order.
+//
+// Evidence may be damaged or crafted: the Reader never trusts a length,
+// count or offset it has not checked against the bytes present, caps nesting
+// depth, template arguments and decoding work per chunk, verifies the file
+// header and chunk CRCs, and reports every part it cannot read as a Problem
+// while carrying on with the rest. With Options.Carve it also recovers
+// records from chunk slack space and from chunks whose header is damaged.
+package parser
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+)
+
+// Format constants.
+const (
+	fileHeaderSize  = 0x1000  // the file header block; the first chunk follows it
+	chunkSize       = 0x10000 // every chunk is 64 KiB
+	chunkHeaderSize = 0x200   // chunk header incl. string and template tables
+	recordHeaderLen = 24      // magic, size, record number, written time
+	minRecordSize   = 28      // header plus trailing size copy
+)
+
+var (
+	fileMagic   = []byte("ElfFile\x00")
+	chunkMagic  = []byte("ElfChnk\x00")
+	recordMagic = []byte{0x2a, 0x2a, 0x00, 0x00}
+)
+
+// ErrStop may be returned by the function passed to Reader.Events to stop
+// reading early; Events then returns nil.
+var ErrStop = errors.New("parser: stop")
+
+// ErrNotEVTX is wrapped by the error NewReader returns when the input holds
+// neither a file header nor a chunk.
+var ErrNotEVTX = errors.New("parser: not an evtx file")
+
+// FormatError reports malformed data at an offset, like debug/elf.FormatError.
+type FormatError struct {
+	Offset int64  // byte offset in the file (or in the chunk for decoding errors)
+	Msg    string // what is wrong
+}
+
+func (e *FormatError) Error() string {
+	return "parser: " + e.Msg + " at offset 0x" + strconv.FormatInt(e.Offset, 16)
+}
+
+// Problem is a part of the input that could not be read (or was read with a
+// doubt, such as a CRC mismatch). Offset is the byte offset in the file.
+type Problem struct {
+	Offset int64
+	Reason string
+}
+
+func (p Problem) String() string {
+	return "offset 0x" + strconv.FormatInt(p.Offset, 16) + ": " + p.Reason
+}
+
+// Options tunes a Reader. The zero value is valid: GOMAXPROCS workers, no
+// problem callback, no carving.
+type Options struct {
+	// Workers is the number of chunks decoded in parallel; 0 means
+	// GOMAXPROCS. With 1, chunks are decoded on the calling goroutine.
+	Workers int
+	// OnProblem, if set, is called from the goroutine running Events, in
+	// file order, for every problem as it is found.
+	OnProblem func(Problem)
+	// Carve recovers records from chunk slack space (after the last record)
+	// and from chunks whose header is damaged; such events have Recovered
+	// set. A carved record whose record number lies in the range of an
+	// intact chunk, or that was already carved, is counted in
+	// Stats.Duplicates and not delivered. Off by default in the library;
+	// the evtriage commands turn it on.
+	Carve bool
+}
+
+// Stats summarises what a Reader found. Counts cover the Events calls made
+// so far (a full pass when Events ran to the end).
+type Stats struct {
+	Version      string // file format version, "major.minor" (e.g. "3.1")
+	Dirty        bool   // file header flag 0x1: the log was not closed cleanly
+	Full         bool   // file header flag 0x2: the log is full
+	HeaderChunks int    // chunk count stated in the file header (not trusted)
+	Chunks       int    // chunks present in the file (64 KiB blocks walked)
+	EmptyChunks  int    // all-zero (unused) chunks among them
+	BadChunks    int    // chunks whose header could not be used
+	Records      int    // events delivered, including recovered ones
+	Recovered    int    // events carved from slack space or damaged chunks
+	Duplicates   int    // carved records dropped as copies of other records
+	Skipped      int    // records found but not decodable (each is a Problem)
+	CarveFailed  int    // carved record frames whose content did not decode (stale slack)
+	Problems     int    // problems reported
+}
+
+// Reader reads events from an EVTX file held by an io.ReaderAt. It keeps no
+// seek position, so the same ReaderAt may be shared with other readers. A
+// Reader is meant for one Events call at a time.
+type Reader struct {
+	r    io.ReaderAt
+	size int64
+	opts Options
+
+	version      string
+	dirty, full  bool
+	headerChunks int
+	headerOK     bool // file header present and magic valid
+	headerProbs  []Problem
+
+	mu       sync.Mutex
+	problems []Problem
+	stats    Stats
+}
+
+// NewReader returns a Reader for the size bytes of r. It fails only when the
+// input cannot be EVTX at all (no file header and no chunk where the first
+// one belongs); damage past that is reported as problems while reading.
+func NewReader(r io.ReaderAt, size int64, opts Options) (*Reader, error) {
+	if size < 0 {
+		return nil, fmt.Errorf("parser: negative size %d", size)
+	}
+	rd := &Reader{r: r, size: size, opts: opts, version: "?"}
+	hdr := make([]byte, min(int64(fileHeaderSize), size))
+	if _, err := r.ReadAt(hdr, 0); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("parser: read file header: %w", err)
+	}
+	if len(hdr) >= 8 && string(hdr[:8]) == string(fileMagic) {
+		rd.headerOK = true
+		if len(hdr) < 0x80 {
+			rd.headerProbs = append(rd.headerProbs, Problem{0, "file header truncated"})
+		} else {
+			le := binary.LittleEndian
+			minor, major := le.Uint16(hdr[0x24:]), le.Uint16(hdr[0x26:])
+			rd.version = strconv.Itoa(int(major)) + "." + strconv.Itoa(int(minor))
+			if major != 3 || (minor != 1 && minor != 2) {
+				rd.headerProbs = append(rd.headerProbs, Problem{0x24, "unknown format version " + rd.version})
+			}
+			rd.headerChunks = int(le.Uint16(hdr[0x2a:]))
+			flags := le.Uint32(hdr[0x78:])
+			rd.dirty = flags&1 != 0
+			rd.full = flags&2 != 0
+			if got, want := crc32.ChecksumIEEE(hdr[:0x78]), le.Uint32(hdr[0x7c:]); got != want {
+				rd.headerProbs = append(rd.headerProbs, Problem{0x7c, fmt.Sprintf("file header CRC mismatch (stored 0x%08x, computed 0x%08x)", want, got)})
+			}
+		}
+	} else {
+		// No file header: accept the input only if a chunk sits where the
+		// first one belongs (a log whose first block was wiped).
+		var m [8]byte
+		if size < fileHeaderSize+8 {
+			return nil, fmt.Errorf("%w: no file header", ErrNotEVTX)
+		}
+		if _, err := r.ReadAt(m[:], fileHeaderSize); err != nil || string(m[:]) != string(chunkMagic) {
+			return nil, fmt.Errorf("%w: no file header", ErrNotEVTX)
+		}
+		rd.headerProbs = append(rd.headerProbs, Problem{0, "file header magic missing; reading chunks"})
+	}
+	if size < fileHeaderSize {
+		rd.headerProbs = append(rd.headerProbs, Problem{size, "file ends inside the file header; no chunks"})
+	}
+	rd.stats.Version, rd.stats.Dirty, rd.stats.Full, rd.stats.HeaderChunks = rd.version, rd.dirty, rd.full, rd.headerChunks
+	return rd, nil
+}
+
+// File is a Reader over an open file.
+type File struct {
+	*Reader
+	f *os.File
+}
+
+// Open opens the file at path read-only and returns a Reader for it.
+func Open(path string, opts Options) (*File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("parser: %w", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("parser: %w", err)
+	}
+	if fi.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("parser: %s is a directory", path)
+	}
+	r, err := NewReader(f, fi.Size(), opts)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%w (%s)", err, path)
+	}
+	return &File{Reader: r, f: f}, nil
+}
+
+// Close closes the file.
+func (f *File) Close() error { return f.f.Close() }
+
+// Problems returns all problems found so far, in file order.
+func (r *Reader) Problems() []Problem {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Problem(nil), r.problems...)
+}
+
+// Stats returns what the Reader has found so far.
+func (r *Reader) Stats() Stats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stats
+}
+
+// numChunks is the number of (possibly partial) chunks the file holds.
+func (r *Reader) numChunks() int {
+	if r.size <= fileHeaderSize {
+		return 0
+	}
+	return int((r.size - fileHeaderSize + chunkSize - 1) / chunkSize)
+}
+
+func (r *Reader) report(p Problem) {
+	r.mu.Lock()
+	r.problems = append(r.problems, p)
+	r.stats.Problems++
+	r.mu.Unlock()
+	if r.opts.OnProblem != nil {
+		r.opts.OnProblem(p)
+	}
+}
+
+// Events calls fn with every event in file order. Each *Event is freshly
+// allocated and may be retained. Events stops when fn returns an error
+// (returned as is, or nil for ErrStop) or when ctx ends (ctx.Err()).
+// Problems are reported through Options.OnProblem as they are met and
+// collected in Problems.
+func (r *Reader) Events(ctx context.Context, fn func(*Event) error) error {
+	r.mu.Lock()
+	r.problems = r.problems[:0]
+	r.stats = Stats{Version: r.version, Dirty: r.dirty, Full: r.full, HeaderChunks: r.headerChunks}
+	r.mu.Unlock()
+	for _, p := range r.headerProbs {
+		r.report(p)
+	}
+	n := r.numChunks()
+	var cov *coverage
+	if r.opts.Carve {
+		cov = r.scanCoverage(n)
+	}
+	d := &deliverer{r: r, fn: fn, cov: cov}
+	workers := r.opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var err error
+	if workers == 1 || n <= 1 {
+		err = r.sequential(ctx, n, d)
+	} else {
+		err = r.parallel(ctx, n, workers, d)
+	}
+	if errors.Is(err, ErrStop) {
+		return nil
+	}
+	return err
+}
+
+func (r *Reader) sequential(ctx context.Context, n int, d *deliverer) error {
+	w := newWorker(r)
+	for i := 0; i < n; i++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		res := w.chunk(i)
+		if err := d.deliver(res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parallel decodes chunks on workers goroutines and delivers results in
+// order; at most 2*workers+2 chunk results are in flight.
+func (r *Reader) parallel(ctx context.Context, n, workers int, d *deliverer) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type job struct {
+		idx int
+		out chan *chunkResult
+	}
+	jobs := make(chan job)
+	order := make(chan chan *chunkResult, 2*workers+2)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := newWorker(r)
+			for j := range jobs {
+				if ctx.Err() != nil {
+					j.out <- nil
+					continue
+				}
+				j.out <- w.chunk(j.idx)
+			}
+		}()
+	}
+	go func() {
+		defer close(order)
+		defer close(jobs)
+		for i := 0; i < n; i++ {
+			out := make(chan *chunkResult, 1)
+			select {
+			case order <- out:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case jobs <- job{i, out}:
+			case <-ctx.Done():
+				out <- nil
+				return
+			}
+		}
+	}()
+	var err error
+	for out := range order {
+		res := <-out
+		if err != nil || res == nil {
+			continue
+		}
+		if err = d.deliver(res); err == nil {
+			err = ctx.Err()
+		}
+		if err != nil {
+			cancel()
+		}
+	}
+	wg.Wait()
+	if err == nil {
+		err = ctx.Err()
+	}
+	return err
+}
+
+// deliverer hands one chunk's results to the caller, in offset order, and
+// keeps the counts.
+type deliverer struct {
+	r      *Reader
+	fn     func(*Event) error
+	cov    *coverage
+	carved map[uint64]bool
+}
+
+func (d *deliverer) deliver(res *chunkResult) error {
+	r := d.r
+	r.mu.Lock()
+	r.stats.Chunks++
+	r.stats.Skipped += res.skipped
+	r.stats.CarveFailed += res.carveFailed
+	if res.empty {
+		r.stats.EmptyChunks++
+	}
+	if res.bad {
+		r.stats.BadChunks++
+	}
+	r.mu.Unlock()
+	pi := 0
+	for _, ev := range res.events {
+		for pi < len(res.problems) && res.problems[pi].Offset <= ev.Offset {
+			r.report(res.problems[pi])
+			pi++
+		}
+		if ev.Recovered {
+			if d.cov.covers(ev.RecordNum) || d.carved[ev.RecordNum] {
+				r.mu.Lock()
+				r.stats.Duplicates++
+				r.mu.Unlock()
+				continue
+			}
+			if d.carved == nil {
+				d.carved = make(map[uint64]bool)
+			}
+			d.carved[ev.RecordNum] = true
+		}
+		r.mu.Lock()
+		r.stats.Records++
+		if ev.Recovered {
+			r.stats.Recovered++
+		}
+		r.mu.Unlock()
+		if err := d.fn(ev); err != nil {
+			return err
+		}
+	}
+	for ; pi < len(res.problems); pi++ {
+		r.report(res.problems[pi])
+	}
+	return nil
+}
+
+// coverage holds the record-number ranges of chunks whose header is intact;
+// a carved record inside one of them is a copy of a live record.
+type coverage struct {
+	ranges [][2]uint64
+}
+
+func (c *coverage) covers(num uint64) bool {
+	if c == nil {
+		return false
+	}
+	for _, rg := range c.ranges {
+		if num >= rg[0] && num <= rg[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// scanCoverage reads every chunk header (512 bytes each) and keeps the
+// ranges of those with valid magic and header CRC.
+func (r *Reader) scanCoverage(n int) *coverage {
+	c := &coverage{}
+	hdr := make([]byte, chunkHeaderSize)
+	for i := 0; i < n; i++ {
+		off := int64(fileHeaderSize) + int64(i)*chunkSize
+		if off+chunkHeaderSize > r.size {
+			break
+		}
+		if _, err := r.r.ReadAt(hdr, off); err != nil {
+			continue
+		}
+		if string(hdr[:8]) != string(chunkMagic) || !chunkHeaderCRCOK(hdr) {
+			continue
+		}
+		le := binary.LittleEndian
+		first, last := le.Uint64(hdr[0x08:]), le.Uint64(hdr[0x10:])
+		if last < first || last-first > chunkSize/minRecordSize {
+			continue
+		}
+		c.ranges = append(c.ranges, [2]uint64{first, last})
+	}
+	return c
+}
+
+func chunkHeaderCRCOK(hdr []byte) bool {
+	h := crc32.NewIEEE()
+	h.Write(hdr[:0x78])
+	h.Write(hdr[0x80:chunkHeaderSize])
+	return h.Sum32() == binary.LittleEndian.Uint32(hdr[0x7c:])
+}
