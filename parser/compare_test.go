@@ -1,0 +1,283 @@
+package parser
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/Velocidex/ordereddict"
+	"www.velocidex.com/golang/evtx"
+)
+
+// sharedDir returns ../shared beside the repository root, or "" when absent.
+func sharedDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+	s := filepath.Join(dir, "..", "shared")
+	if fi, err := os.Stat(s); err != nil || !fi.IsDir() {
+		return ""
+	}
+	return s
+}
+
+// corpus lists the real logs: ../shared/evtx and SigmaHQ regression data.
+func corpus(t testing.TB) []string {
+	t.Helper()
+	s := sharedDir(t)
+	if s == "" {
+		t.Skip("../shared not present")
+	}
+	files, errs := FindFiles([]string{filepath.Join(s, "evtx"), filepath.Join(s, "sigma", "regression_data")})
+	if len(errs) > 0 {
+		t.Fatalf("find files: %v", errs)
+	}
+	if len(files) == 0 {
+		t.Skip("no .evtx files under ../shared")
+	}
+	return files
+}
+
+// readAll reads every event of a file with opts.
+func readAll(t testing.TB, path string, opts Options) ([]*Event, *File) {
+	t.Helper()
+	f, err := Open(path, opts)
+	if err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+	t.Cleanup(func() { f.Close() })
+	var evs []*Event
+	if err := f.Events(context.Background(), func(e *Event) error { evs = append(evs, e); return nil }); err != nil {
+		t.Fatalf("events %s: %v", path, err)
+	}
+	return evs, f
+}
+
+// veloRecordIDs returns the System EventRecordIDs Velocidex/evtx reads, in
+// file order (each chunk parsed with a private reader, see the notes).
+func veloRecordIDs(t testing.TB, path string) []uint64 {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunks, err := evtx.GetChunks(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("velocidex %s: %v", path, err)
+	}
+	var ids []uint64
+	for _, c := range chunks {
+		c.Fd = bytes.NewReader(data)
+		recs, _ := c.Parse(0)
+		for _, r := range recs {
+			ids = append(ids, veloRecordID(r))
+		}
+	}
+	return ids
+}
+
+func veloRecordID(r *evtx.EventRecord) uint64 {
+	d, ok := r.Event.(*ordereddict.Dict)
+	if !ok {
+		return 0
+	}
+	ev, _ := d.Get("Event")
+	ed, ok := ev.(*ordereddict.Dict)
+	if !ok {
+		return 0
+	}
+	sys, _ := ed.Get("System")
+	sd, ok := sys.(*ordereddict.Dict)
+	if !ok {
+		return 0
+	}
+	v, _ := sd.Get("EventRecordID")
+	switch x := v.(type) {
+	case uint64:
+		return x
+	case string:
+		n, _ := strconv.ParseUint(x, 10, 64)
+		return n
+	}
+	return 0
+}
+
+// xEvent is one record as evtxexport prints it: its EventRecordID and the
+// flattened EventData/UserData values.
+type xEvent struct {
+	recordID uint64
+	fields   []Field
+}
+
+// evtxexportEvents runs `evtxexport -f xml` and flattens its output with the
+// same rules the parser documents, independently of the parser.
+func evtxexportEvents(t testing.TB, path string) ([]xEvent, bool) {
+	t.Helper()
+	out, err := exec.Command("evtxexport", "-f", "xml", path).Output()
+	if err != nil {
+		return nil, false
+	}
+	// The first line is the program banner.
+	if i := bytes.IndexByte(out, '\n'); i >= 0 && bytes.HasPrefix(out, []byte("evtxexport")) {
+		out = out[i+1:]
+	}
+	// Keep carriage returns: an XML decoder would normalise CR LF to LF, but
+	// evtxexport prints the value's bytes as they are.
+	out = bytes.ReplaceAll(out, []byte("\r"), []byte("&#13;"))
+	dec := xml.NewDecoder(bytes.NewReader(out))
+	dec.Strict = false
+	var evs []xEvent
+	var stack []string
+	var cur *xEvent
+	var text strings.Builder
+	var dataName string
+	var hasName bool
+	var leaf []bool
+	unnamed := 0
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Logf("evtxexport %s: xml: %v", path, err)
+			return evs, false
+		}
+		switch x := tok.(type) {
+		case xml.StartElement:
+			if len(leaf) > 0 {
+				leaf[len(leaf)-1] = false
+			}
+			stack = append(stack, x.Name.Local)
+			leaf = append(leaf, true)
+			text.Reset()
+			if len(stack) == 1 {
+				evs = append(evs, xEvent{})
+				cur = &evs[len(evs)-1]
+				unnamed = 0
+			}
+			if len(stack) == 3 {
+				hasName = false
+				for _, a := range x.Attr {
+					if a.Name.Local == "Name" {
+						dataName, hasName = a.Value, true
+					}
+				}
+			}
+		case xml.CharData:
+			text.Write(x)
+		case xml.EndElement:
+			n := len(stack)
+			isLeaf := leaf[n-1]
+			if n >= 3 && stack[1] != "System" && stack[1] != "RenderingInfo" && isLeaf {
+				name := stack[n-1]
+				if n == 3 && stack[1] == "EventData" && name == "Data" {
+					if hasName {
+						name = dataName
+					} else {
+						if unnamed > 0 {
+							name = "Data" + strconv.Itoa(unnamed)
+						}
+						unnamed++
+					}
+				}
+				cur.fields = append(cur.fields, Field{Name: name, Value: text.String()})
+			}
+			if n == 3 && stack[1] == "System" && stack[2] == "EventRecordID" {
+				cur.recordID, _ = strconv.ParseUint(strings.TrimSpace(text.String()), 10, 64)
+			}
+			stack = stack[:n-1]
+			leaf = leaf[:n-1]
+			text.Reset()
+		}
+	}
+	return evs, true
+}
+
+// TestCompareReferences reads every real log and compares with Velocidex/evtx
+// (record count and EventRecordIDs) and with evtxexport (field values).
+func TestCompareReferences(t *testing.T) {
+	files := corpus(t)
+	haveExport := true
+	if _, err := exec.LookPath("evtxexport"); err != nil {
+		haveExport = false
+		t.Log("evtxexport not installed: comparing with Velocidex/evtx only")
+	}
+	var nRecords, nCompared, nFiles int
+	for _, path := range files {
+		name, _ := filepath.Rel(sharedDir(t), path)
+		t.Run(name, func(t *testing.T) {
+			evs, f := readAll(t, path, Options{})
+			if p := f.Problems(); len(p) > 0 {
+				t.Errorf("problems on a real log: %v", p)
+			}
+			want := veloRecordIDs(t, path)
+			if len(evs) != len(want) {
+				t.Errorf("records: got %d, Velocidex %d", len(evs), len(want))
+			}
+			for i := 0; i < min(len(evs), len(want)); i++ {
+				if evs[i].RecordID != want[i] {
+					t.Errorf("record %d: EventRecordID %d, Velocidex %d", i, evs[i].RecordID, want[i])
+					break
+				}
+			}
+			nRecords += len(evs)
+			nFiles++
+			if !haveExport {
+				return
+			}
+			xevs, ok := evtxexportEvents(t, path)
+			if !ok {
+				t.Logf("evtxexport cannot read this file (%d events printed); field values not compared", len(xevs))
+				return
+			}
+			byID := make(map[uint64]*Event, len(evs))
+			for _, e := range evs {
+				byID[e.RecordID] = e
+			}
+			for _, x := range xevs {
+				e := byID[x.recordID]
+				if e == nil {
+					t.Errorf("evtxexport record %d not read", x.recordID)
+					continue
+				}
+				nCompared++
+				if !equalFields(e.Fields, x.fields) {
+					t.Errorf("record %d fields differ:\n got  %q\n want %q", x.recordID, e.Fields, x.fields)
+				}
+			}
+		})
+	}
+	t.Logf("%d files, %d records; %d records compared field by field with evtxexport", nFiles, nRecords, nCompared)
+}
+
+func equalFields(a, b []Field) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
