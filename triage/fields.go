@@ -18,17 +18,17 @@ const (
 type eventKind uint8
 
 const (
-	kindOther       eventKind = iota
-	kindSysmonCreate          // Sysmon 1
-	kindSysmonExit            // Sysmon 5
-	kindSecCreate             // Security 4688
-	kindSecExit               // Security 4689
-	kindLoad                  // Sysmon 7
-	kindNetwork               // Sysmon 3
-	kindDNS                   // Sysmon 22
-	kindFile                  // Sysmon 11
-	kindRegistry              // Sysmon 12, 13, 14
-	kindSysmonOther           // any other Sysmon event carrying a ProcessGuid
+	kindOther        eventKind = iota
+	kindSysmonCreate           // Sysmon 1
+	kindSysmonExit             // Sysmon 5
+	kindSecCreate              // Security 4688
+	kindSecExit                // Security 4689
+	kindLoad                   // Sysmon 7
+	kindNetwork                // Sysmon 3
+	kindDNS                    // Sysmon 22
+	kindFile                   // Sysmon 11
+	kindRegistry               // Sysmon 12, 13, 14
+	kindSysmonOther            // any other Sysmon event carrying a ProcessGuid
 )
 
 // isSysmon reports whether ev comes from the Sysmon operational log.

@@ -133,4 +133,9 @@ type Result struct {
 	BaselineEnd  time.Time
 	// NewKey is the key findings were judged by ("" when not judged).
 	NewKey string
+	// BaselineSources are the baseline inputs read (--baseline).
+	BaselineSources []Source
+	// ToolVersion and Generated go into exports.
+	ToolVersion string
+	Generated   time.Time
 }
