@@ -287,6 +287,9 @@ func (t *tree) linkSysmon() {
 		ev := p.Create.Event
 		pguid := normGUID(field(ev, "ParentProcessGuid"))
 		pimage := field(ev, "ParentImage")
+		if pimage == "-" {
+			pimage = "" // Sysmon's "unknown"
+		}
 		if pguid != "" && pguid == p.GUID {
 			continue // a process cannot be its own parent
 		}
@@ -294,8 +297,8 @@ func (t *tree) linkSysmon() {
 			p.Parent, p.Link = pp, "guid"
 			continue
 		}
-		if p.Parent != nil && !p.Parent.Stub {
-			continue // a merged 4688 already linked it to a known process
+		if p.Parent != nil && (!p.Parent.Stub || pguid == "") {
+			continue // a merged 4688 already linked it by process id
 		}
 		if pp := t.pidParent[p]; pp != nil && (pguid == "" || pp.GUID == "") &&
 			(pimage == "" || strings.EqualFold(baseName(pp.Image), baseName(pimage))) {
