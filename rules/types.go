@@ -1,7 +1,14 @@
 // Package rules is evtriage's Sigma engine: it loads, validates, compiles,
-// matches and explains Sigma rules (specification v2), and carries the
-// built-in regsvr32 rule pack.
+// matches and explains Sigma rules (specification v2: rules, modifiers,
+// correlations and filters), and carries the built-in regsvr32 rule pack.
+//
+// A rule the engine cannot run exactly as written is refused with the
+// reason and the line of the document; everything else loads. Rules are
+// indexed by the Windows logs they apply to (see logsources.yml), so an event
+// only meets the rules that can match it.
 package rules
+
+import "strings"
 
 // Level is a rule's severity.
 type Level int
@@ -28,30 +35,11 @@ func (l Level) String() string {
 // ParseLevel parses a Sigma level name (case-insensitive).
 func ParseLevel(s string) (Level, bool) {
 	for i, n := range levelNames {
-		if equalFold(n, s) {
+		if strings.EqualFold(n, s) {
 			return Level(i), true
 		}
 	}
 	return 0, false
-}
-
-func equalFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // MatchDetail explains one part of a match: which detection identifier
@@ -71,7 +59,14 @@ type Rejection struct {
 	Reason string `json:"reason"`
 }
 
-// Rule is one loaded Sigma rule.
+// Logsource is a rule's logsource block.
+type Logsource struct {
+	Product  string
+	Category string
+	Service  string
+}
+
+// Rule is one loaded Sigma rule: a detection rule or a correlation rule.
 type Rule struct {
 	ID          string
 	Name        string
@@ -86,5 +81,41 @@ type Rule struct {
 	Line        int    // line of the document in that file
 	Builtin     bool
 
+	Logsource Logsource
+	// Unmapped is true when no entry of the logsource table covers the
+	// rule's logsource (a Linux or cloud rule, say): it loads but can never
+	// meet a Windows event.
+	Unmapped bool
+	// CorrelationOnly is true when the rule is referenced by a correlation
+	// rule that does not set generate: true. Such a rule still appears in
+	// Match results (the Correlator needs them) but is not meant to be
+	// reported on its own.
+	CorrelationOnly bool
+	// Correlation is set for correlation rules; they have no detection and
+	// never appear in Match results, only in a Correlator's output.
+	Correlation *Correlation
+
+	idents   []string // detection identifiers in file order
 	compiled *compiledRule
+	index    int // position in Set.rules
 }
+
+// Identifiers returns the rule's detection identifiers in file order
+// (nil for a correlation rule).
+func (r *Rule) Identifiers() []string {
+	return append([]string(nil), r.idents...)
+}
+
+// FilterIdentifiers returns the identifiers whose names start with
+// "filter", the ones Candidates can switch off.
+func (r *Rule) FilterIdentifiers() []string {
+	var out []string
+	for _, id := range r.idents {
+		if isFilterIdent(id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func isFilterIdent(id string) bool { return strings.HasPrefix(id, "filter") }

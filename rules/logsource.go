@@ -1,0 +1,108 @@
+package rules
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+//go:embed logsources.yml
+var defaultLogsources []byte
+
+// ErrConfig wraps problems with the --config file.
+var ErrConfig = errors.New("rules: config")
+
+// logsourceEntry maps one Sigma logsource to Windows events.
+type logsourceEntry struct {
+	Name          string            `yaml:"name"`
+	Category      string            `yaml:"category"`
+	Product       string            `yaml:"product"`
+	Service       string            `yaml:"service"`
+	Channels      []string          `yaml:"channels"`
+	EventIDs      []uint32          `yaml:"eventids"`
+	Conditions    map[string]string `yaml:"conditions"`
+	FieldMappings map[string]string `yaml:"fieldmappings"`
+
+	remap []int32 // logical field id -> renamed field id; built by the Set
+}
+
+// Config is the optional --config file: placeholder values for the expand
+// modifier and changes to the logsource table.
+type Config struct {
+	Placeholders map[string][]string `yaml:"placeholders"`
+	Logsources   []logsourceEntry    `yaml:"logsources"`
+}
+
+func parseLogsources(data []byte) ([]logsourceEntry, error) {
+	var c Config
+	if err := yaml.Unmarshal(data, &c); err != nil {
+		return nil, err
+	}
+	return c.Logsources, nil
+}
+
+// loadConfig reads the config file, if any, and merges its logsources
+// over the built-in table.
+func loadConfig(path string) (map[string][]string, []logsourceEntry, error) {
+	table, err := parseLogsources(defaultLogsources)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: built-in logsource table: %w", ErrConfig, err)
+	}
+	if path == "" {
+		return nil, table, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, table, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	var c Config
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return nil, table, fmt.Errorf("%w: %s: %w", ErrConfig, path, err)
+	}
+	for _, e := range c.Logsources {
+		if e.Name == "" || len(e.Channels) == 0 {
+			return nil, table, fmt.Errorf("%w: %s: every logsource needs a name and channels", ErrConfig, path)
+		}
+		replaced := false
+		for i := range table {
+			if table[i].Name == e.Name {
+				table[i], replaced = e, true
+			}
+		}
+		if !replaced {
+			table = append(table, e)
+		}
+	}
+	return c.Placeholders, table, nil
+}
+
+// entriesFor returns the table entries a rule's logsource covers.
+func entriesFor(ls Logsource, table []logsourceEntry) []*logsourceEntry {
+	var out []*logsourceEntry
+	for i := range table {
+		e := &table[i]
+		if ls.Category == "" && ls.Service == "" && ls.Product == "" {
+			return nil
+		}
+		if ls.Category != "" && !strings.EqualFold(e.Category, ls.Category) {
+			continue
+		}
+		if ls.Category == "" && e.Category != "" {
+			continue
+		}
+		if ls.Product != "" && !strings.EqualFold(e.Product, ls.Product) {
+			continue
+		}
+		if ls.Service != "" && !strings.EqualFold(e.Service, ls.Service) {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}

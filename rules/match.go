@@ -1,0 +1,624 @@
+package rules
+
+import (
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Match is one rule matching one event.
+type Match struct {
+	Rule *Rule
+	// Details says why: each matched selection's field, modifier and value.
+	Details []MatchDetail
+	// Suppressed names the filter identifiers that hide this match in the
+	// rule as written; empty for a match the rule reports as written.
+	Suppressed []string
+
+	entry *logsourceEntry // which logsource entry (field renames) applied
+}
+
+// Field returns the value of a rule field (Sigma taxonomy name, such as
+// Image) in ev, following the field renames of the logsource the match
+// was made under (Image is NewProcessName in a Security 4688 event).
+func (m *Match) Field(ev Event, name string) (string, bool) {
+	if m.entry != nil {
+		if phys, ok := m.entry.FieldMappings[name]; ok {
+			name = phys
+		}
+	}
+	return ev.Get(name)
+}
+
+// evalCtx is the per-event scratch space: every field a rule reads is
+// fetched from the event once and lower-cased once, whatever the number of
+// rules that read it.
+type evalCtx struct {
+	set   *Set
+	ev    Event
+	gen   uint32
+	stamp []uint32
+	raw   []string
+	low   []string
+	flags []uint8
+	remap []int32
+
+	memo     []int8 // per identifier: 0 unknown, 1 false, 2 true
+	kwLoaded bool
+	kwRaw    []string
+	kwLow    []string
+}
+
+const (
+	fPresent uint8 = 1 << iota
+	fLowered
+)
+
+func newEvalCtx(s *Set) any {
+	n := len(s.fields)
+	return &evalCtx{set: s, stamp: make([]uint32, n), raw: make([]string, n), low: make([]string, n), flags: make([]uint8, n)}
+}
+
+func (c *evalCtx) reset(ev Event) {
+	c.ev = ev
+	c.gen++
+	if c.gen == 0 { // wrapped: clear stamps so no old value looks current
+		clear(c.stamp)
+		c.gen = 1
+	}
+	c.kwLoaded = false
+	c.kwRaw = c.kwRaw[:0]
+	c.kwLow = c.kwLow[:0]
+	c.remap = nil
+}
+
+// load fetches field fid (a logical id, renamed under c.remap) and returns
+// its physical id.
+func (c *evalCtx) load(fid int) int {
+	if c.remap != nil {
+		fid = int(c.remap[fid])
+	}
+	if c.stamp[fid] != c.gen {
+		v, ok := c.ev.Get(c.set.fields[fid])
+		c.raw[fid] = v
+		c.flags[fid] = 0
+		if ok {
+			c.flags[fid] = fPresent
+		}
+		c.stamp[fid] = c.gen
+	}
+	return fid
+}
+
+func (c *evalCtx) lowered(p int) string {
+	if c.flags[p]&fLowered == 0 {
+		c.low[p] = strings.ToLower(c.raw[p])
+		c.flags[p] |= fLowered
+	}
+	return c.low[p]
+}
+
+func (c *evalCtx) keywords() {
+	if c.kwLoaded {
+		return
+	}
+	c.kwLoaded = true
+	c.ev.Each(func(_, v string) bool {
+		c.kwRaw = append(c.kwRaw, v)
+		c.kwLow = append(c.kwLow, strings.ToLower(v))
+		return true
+	})
+}
+
+// matchValue tests one compiled matcher against a field value.
+func (c *evalCtx) matchValue(m *matcher, raw, low string, present bool) bool {
+	switch m.kind {
+	case mNull:
+		return !present || raw == ""
+	case mExists:
+		return present == m.exists
+	}
+	if !present {
+		return false
+	}
+	switch m.kind {
+	case mStr:
+		if m.pat.cased {
+			return m.pat.match(raw)
+		}
+		return m.pat.match(low)
+	case mRegex:
+		return m.re.MatchString(raw)
+	case mCIDR:
+		a, err := netip.ParseAddr(strings.TrimSpace(raw))
+		if err != nil {
+			return false
+		}
+		return m.pfx.Contains(a.Unmap()) || m.pfx.Contains(a)
+	case mNum:
+		f, ok := parseNumber(raw)
+		if !ok {
+			return false
+		}
+		switch m.cmp {
+		case "lt":
+			return f < m.num
+		case "lte":
+			return f <= m.num
+		case "gt":
+			return f > m.num
+		case "gte":
+			return f >= m.num
+		}
+	case mRef:
+		p := c.load(m.ref)
+		if c.flags[p]&fPresent == 0 {
+			return false
+		}
+		// raw/low belong to the referring field; compare with the other.
+		other := c.raw[p]
+		val := raw
+		if !m.pat.cased {
+			other, val = c.lowered(p), low
+		}
+		switch m.refPos {
+		case sPrefix:
+			return strings.HasPrefix(val, other)
+		case sSuffix:
+			return strings.HasSuffix(val, other)
+		case sContains:
+			return strings.Contains(val, other)
+		}
+		return val == other
+	}
+	return false
+}
+
+func parseNumber(s string) (float64, bool) {
+	s = strings.TrimSpace(s)
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return f, true
+	}
+	if i, err := strconv.ParseInt(s, 0, 64); err == nil {
+		return float64(i), true
+	}
+	if u, err := strconv.ParseUint(s, 0, 64); err == nil {
+		return float64(u), true
+	}
+	return 0, false
+}
+
+// matchGroup reports whether any of g's matchers accepts the value.
+func (c *evalCtx) matchGroup(g *valGroup, raw, low string, present bool) bool {
+	for i := range g.ms {
+		if c.matchValue(&g.ms[i], raw, low, present) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchItem evaluates one field item; when det is non-nil it appends the
+// groups that matched.
+func (c *evalCtx) matchItem(it *fieldItem, sel string, det *[]MatchDetail) bool {
+	if it.field == "" {
+		return c.matchKeywords(it, sel, det)
+	}
+	p := c.load(it.fid)
+	raw, present := c.raw[p], c.flags[p]&fPresent != 0
+	low := ""
+	if present {
+		low = c.lowered(p)
+	}
+	add := func(g *valGroup) {
+		if det != nil {
+			*det = append(*det, MatchDetail{Selection: sel, Field: it.field, Modifier: it.mods, Value: g.raw})
+		}
+	}
+	switch {
+	case it.neq:
+		if !present {
+			return false
+		}
+		for i := range it.vals {
+			if c.matchGroup(&it.vals[i], raw, low, present) {
+				return false
+			}
+		}
+		if det != nil {
+			*det = append(*det, MatchDetail{Selection: sel, Field: it.field, Modifier: it.mods, Value: raw})
+		}
+		return true
+	case it.all:
+		for i := range it.vals {
+			if !c.matchGroup(&it.vals[i], raw, low, present) {
+				return false
+			}
+		}
+		for i := range it.vals {
+			add(&it.vals[i])
+		}
+		return true
+	default:
+		for i := range it.vals {
+			if c.matchGroup(&it.vals[i], raw, low, present) {
+				add(&it.vals[i])
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// matchKeywords searches every value of the event.
+func (c *evalCtx) matchKeywords(it *fieldItem, sel string, det *[]MatchDetail) bool {
+	c.keywords()
+	groupHit := func(g *valGroup) bool {
+		for j := range c.kwRaw {
+			if c.matchGroup(g, c.kwRaw[j], c.kwLow[j], true) {
+				return true
+			}
+		}
+		return false
+	}
+	add := func(g *valGroup) {
+		if det != nil {
+			*det = append(*det, MatchDetail{Selection: sel, Modifier: it.mods, Value: g.raw})
+		}
+	}
+	if it.all {
+		for i := range it.vals {
+			if !groupHit(&it.vals[i]) {
+				return false
+			}
+		}
+		for i := range it.vals {
+			add(&it.vals[i])
+		}
+		return true
+	}
+	for i := range it.vals {
+		if groupHit(&it.vals[i]) {
+			add(&it.vals[i])
+			return true
+		}
+	}
+	return false
+}
+
+// evalSearch evaluates a detection identifier.
+func (c *evalCtx) evalSearch(s *search, det *[]MatchDetail) bool {
+	for _, alt := range s.alts {
+		ok := true
+		for _, it := range alt {
+			if !c.matchItem(it, s.name, nil) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			if det != nil {
+				for _, it := range alt {
+					c.matchItem(it, s.name, det)
+				}
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// evalCompiled evaluates a detection's conditions; off switches
+// identifiers off (they evaluate false). It uses c.memo.
+func (c *evalCtx) evalCompiled(cr *compiledRule, names []string, off func(string) bool) bool {
+	if cap(c.memo) < len(cr.searches) {
+		c.memo = make([]int8, len(cr.searches))
+	}
+	c.memo = c.memo[:len(cr.searches)]
+	clear(c.memo)
+	for _, cond := range cr.conds {
+		if evalNode(cond, c.identFunc(cr, names, off)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *evalCtx) identFunc(cr *compiledRule, names []string, off func(string) bool) func(int) bool {
+	return func(i int) bool {
+		if c.memo[i] == 0 {
+			v := !(off != nil && off(names[i])) && c.evalSearch(cr.searches[i], nil)
+			c.memo[i] = 1
+			if v {
+				c.memo[i] = 2
+			}
+		}
+		return c.memo[i] == 2
+	}
+}
+
+// evalRule evaluates a rule (with its attached filter documents).
+func (c *evalCtx) evalRule(r *Rule, off func(string) bool) bool {
+	cr := r.compiled
+	if !c.evalCompiled(cr, r.idents, off) {
+		return false
+	}
+	for _, f := range cr.filters {
+		if off != nil && off(f.ident) {
+			continue
+		}
+		names := make([]string, len(f.cr.searches))
+		for i, s := range f.cr.searches {
+			names[i] = s.name
+		}
+		if !c.evalCompiled(f.cr, names, nil) {
+			return false
+		}
+	}
+	return true
+}
+
+// explain lists the details of a rule known to match.
+func (c *evalCtx) explain(r *Rule, off func(string) bool) []MatchDetail {
+	cr := r.compiled
+	c.evalCompiled(cr, r.idents, off)
+	ident := c.identFunc(cr, r.idents, off)
+	var det []MatchDetail
+	seen := map[int]bool{}
+	for _, cond := range cr.conds {
+		if !evalNode(cond, ident) {
+			continue
+		}
+		positive(cond, ident, false, func(i int) {
+			if !seen[i] {
+				seen[i] = true
+				c.evalSearch(cr.searches[i], &det)
+			}
+		})
+		break
+	}
+	return det
+}
+
+// entryApplies reports whether a logsource entry covers the event.
+func (c *evalCtx) entryApplies(e *logsourceEntry, channel string, eventID uint32) bool {
+	ok := false
+	for _, ch := range e.Channels {
+		if strings.EqualFold(ch, channel) {
+			ok = true
+			break
+		}
+	}
+	if !ok {
+		return false
+	}
+	if len(e.EventIDs) > 0 {
+		ok = false
+		for _, id := range e.EventIDs {
+			if id == eventID {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return c.conditionsHold(e)
+}
+
+func (c *evalCtx) conditionsHold(e *logsourceEntry) bool {
+	for k, v := range e.Conditions {
+		got, ok := c.ev.Get(k)
+		if !ok || !strings.EqualFold(got, v) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Set) remapFor(e *logsourceEntry) []int32 {
+	if len(e.FieldMappings) == 0 {
+		return nil
+	}
+	return e.remap
+}
+
+// buildIndex indexes rules by channel and event ID and prepares each
+// logsource entry's field renames.
+func (s *Set) buildIndex() {
+	// Intern renamed fields first so remap tables cover every id.
+	for i := range s.table {
+		for _, phys := range s.table[i].FieldMappings {
+			s.intern(phys)
+		}
+	}
+	for i := range s.table {
+		e := &s.table[i]
+		if len(e.FieldMappings) == 0 {
+			continue
+		}
+		e.remap = make([]int32, len(s.fields))
+		for j := range e.remap {
+			e.remap[j] = int32(j)
+		}
+		for logical, phys := range e.FieldMappings {
+			if id, ok := s.fieldIdx[logical]; ok {
+				e.remap[id] = int32(s.fieldIdx[phys])
+			}
+		}
+	}
+	s.exact = map[srcKey][]ruleRef{}
+	s.wild = map[string][]ruleRef{}
+	s.byLower = map[string]string{}
+	for _, r := range s.rules {
+		if r.compiled == nil {
+			continue
+		}
+		for _, e := range r.compiled.sources {
+			for _, ch := range e.Channels {
+				lc := strings.ToLower(ch)
+				if len(e.EventIDs) == 0 {
+					s.wild[lc] = appendRef(s.wild[lc], ruleRef{r, e})
+					continue
+				}
+				for _, id := range e.EventIDs {
+					k := srcKey{lc, id}
+					s.exact[k] = appendRef(s.exact[k], ruleRef{r, e})
+				}
+			}
+		}
+	}
+	// An exact bucket also carries its channel's every-event rules, so a
+	// lookup needs one bucket.
+	for k, refs := range s.exact {
+		for _, w := range s.wild[k.channel] {
+			refs = appendRef(refs, w)
+		}
+		sort.SliceStable(refs, func(i, j int) bool { return refs[i].rule.index < refs[j].rule.index })
+		s.exact[k] = refs
+	}
+}
+
+// appendRef adds ref unless the same rule is already there.
+func appendRef(refs []ruleRef, ref ruleRef) []ruleRef {
+	for _, x := range refs {
+		if x.rule == ref.rule {
+			return refs
+		}
+	}
+	return append(refs, ref)
+}
+
+// bucket returns the rules that can apply to an event from channel/eventID.
+func (s *Set) bucket(channel string, eventID uint32) []ruleRef {
+	lc := channel
+	for i := 0; i < len(lc); i++ {
+		if c := lc[i]; 'A' <= c && c <= 'Z' || c >= 0x80 {
+			lc = strings.ToLower(channel)
+			break
+		}
+	}
+	if refs, ok := s.exact[srcKey{lc, eventID}]; ok {
+		return refs
+	}
+	return s.wild[lc]
+}
+
+func (s *Set) getCtx(ev Event) *evalCtx {
+	c := s.pool.Get().(*evalCtx)
+	c.reset(ev)
+	return c
+}
+
+func (s *Set) putCtx(c *evalCtx) {
+	c.ev = nil
+	s.pool.Put(c)
+}
+
+// Match appends to dst the rules that match ev as written, in rule order.
+// Correlation rules never appear; rules only a correlation uses do (see
+// Rule.CorrelationOnly).
+func (s *Set) Match(ev Event, dst []Match) []Match {
+	return s.match(ev, dst, false)
+}
+
+// Candidates is Match plus the matches that only a rule's filter
+// identifiers (names starting "filter", and attached filter documents)
+// prevent; for those, Suppressed names the filter identifiers that matched.
+func (s *Set) Candidates(ev Event, dst []Match) []Match {
+	return s.match(ev, dst, true)
+}
+
+func (s *Set) match(ev Event, dst []Match, candidates bool) []Match {
+	channel, _, eventID := ev.Source()
+	refs := s.bucket(channel, eventID)
+	if len(refs) == 0 {
+		return dst
+	}
+	c := s.getCtx(ev)
+	defer s.putCtx(c)
+	for _, ref := range refs {
+		if len(ref.entry.Conditions) > 0 && !c.conditionsHold(ref.entry) {
+			continue
+		}
+		c.remap = s.remapFor(ref.entry)
+		r := ref.rule
+		if c.evalRule(r, nil) {
+			dst = append(dst, Match{Rule: r, Details: c.explain(r, nil), entry: ref.entry})
+			continue
+		}
+		if !candidates || !r.hasFilters() {
+			continue
+		}
+		if !c.evalRule(r, isFilterIdent) {
+			continue
+		}
+		m := Match{Rule: r, Details: c.explain(r, isFilterIdent), entry: ref.entry}
+		m.Suppressed = c.suppressedBy(r)
+		dst = append(dst, m)
+	}
+	return dst
+}
+
+func (r *Rule) hasFilters() bool {
+	if r.compiled == nil {
+		return false
+	}
+	if len(r.compiled.filters) > 0 {
+		return true
+	}
+	for _, id := range r.idents {
+		if isFilterIdent(id) {
+			return true
+		}
+	}
+	return false
+}
+
+// suppressedBy lists the filter identifiers that hold for the event.
+func (c *evalCtx) suppressedBy(r *Rule) []string {
+	var out []string
+	for i, s := range r.compiled.searches {
+		if isFilterIdent(s.name) && c.evalSearch(s, nil) {
+			out = append(out, r.idents[i])
+		}
+	}
+	for _, f := range r.compiled.filters {
+		names := make([]string, len(f.cr.searches))
+		for i, s := range f.cr.searches {
+			names[i] = s.name
+		}
+		if !c.evalCompiled(f.cr, names, nil) {
+			out = append(out, f.ident)
+		}
+	}
+	return out
+}
+
+// Eval evaluates the rule on ev with the identifiers for which off returns
+// true switched off (they evaluate false; an attached filter document
+// switched off is not applied). It returns false for an event the rule's
+// logsource does not cover, and for correlation rules.
+func (r *Rule) Eval(ev Event, off func(ident string) bool) (bool, []MatchDetail) {
+	cr := r.compiled
+	if cr == nil || cr.set == nil {
+		return false, nil
+	}
+	s := cr.set
+	c := s.getCtx(ev)
+	defer s.putCtx(c)
+	channel, _, eventID := ev.Source()
+	for _, e := range cr.sources {
+		if !c.entryApplies(e, channel, eventID) {
+			continue
+		}
+		c.remap = s.remapFor(e)
+		if c.evalRule(r, off) {
+			return true, c.explain(r, off)
+		}
+		return false, nil
+	}
+	return false, nil
+}
