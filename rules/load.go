@@ -271,7 +271,7 @@ func stringList(n *yaml.Node) ([]string, error) {
 // rules (correlations and filters), resolved in the second.
 type pending struct {
 	d      doc
-	rule   *Rule  // correlation rule
+	rule   *Rule // correlation rule
 	corr   *yaml.Node
 	filter *globalFilter
 	refs   []string

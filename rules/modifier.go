@@ -93,11 +93,11 @@ func compileItem(cc *compileCtx, key string, vals []yval, keyword bool) (*fieldI
 		return nil, fmt.Errorf("empty field name in %q", key)
 	}
 	var (
-		pos                                     = sExact
-		posSet, isRe, reI, reM, reS, isCIDR     bool
-		isExists, isRef, isExpand, isWindash    bool
-		numCmp                                  string
-		encoders                                []string
+		pos                                  = sExact
+		posSet, isRe, reI, reM, reS, isCIDR  bool
+		isExists, isRef, isExpand, isWindash bool
+		numCmp                               string
+		encoders                             []string
 	)
 	if keyword {
 		pos = sContains
