@@ -169,7 +169,7 @@ func procLabel(p *triage.Process) string {
 
 // processLines renders a process: identity, lineage, children, fields,
 // its findings and its activity.
-func processLines(st *Styles, width int, p *triage.Process, visible map[*triage.Finding]bool) []string {
+func processLines(st *Styles, width int, p *triage.Process, visible []bool) []string {
 	w := &detailWriter{st: st, width: width}
 	title := "Process " + procLabel(p)
 	if p.Renamed {
@@ -218,7 +218,7 @@ func processLines(st *Styles, width int, p *triage.Process, visible map[*triage.
 				break
 			}
 			mark := "  "
-			if visible != nil && !visible[f] {
+			if f.ID < 0 || f.ID >= len(visible) || !visible[f.ID] {
 				mark = "· " // hidden by the current filters
 			}
 			w.text(mark + st.Level(f.Rule.Level).Render(fit(levelShort(f.Rule.Level), 5)) + " " + Clean(f.Rule.Title))
@@ -247,7 +247,7 @@ func matchText(m rules.MatchDetail) string {
 	if m.Modifier != "" {
 		field += "|" + m.Modifier
 	}
-	return Clean(m.Selection) + ": " + Clean(field) + " = " + Clean(strconv.Quote(m.Value))
+	return Clean(m.Selection) + ": " + Clean(field) + " = '" + CleanLimit(m.Value, maxDetailValue) + "'"
 }
 
 func loadLines(w *detailWriter, loads []*triage.EventRef) {

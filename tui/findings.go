@@ -202,9 +202,9 @@ func columnWidths(w int) [numColumns]int {
 		rest = w - 2 - cw[ColTime] - cw[ColLevel] - int(numColumns-1)
 	}
 	rest = max(rest, 4)
-	cw[ColRule] = rest * 28 / 100
-	cw[ColHost] = rest * 12 / 100
-	cw[ColProcess] = rest * 18 / 100
+	cw[ColRule] = rest * 27 / 100
+	cw[ColHost] = rest * 10 / 100
+	cw[ColProcess] = rest * 20 / 100
 	cw[ColCommandLine] = rest - cw[ColRule] - cw[ColHost] - cw[ColProcess]
 	return cw
 }

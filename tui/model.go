@@ -1,0 +1,1065 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/evtriage/evtriage/rules"
+	"github.com/evtriage/evtriage/triage"
+)
+
+// Config is what the hunting screen is opened on.
+type Config struct {
+	// Context bounds the background loading; nil means Background.
+	Context context.Context
+	// Title says what is being hunted in ("built-in demo log", a path…).
+	Title  string
+	Inputs []Input
+	Hunt   triage.Options
+	// ExportDir is the folder exports are written to.
+	ExportDir string
+	// Now is the clock for export file names; nil means time.Now.
+	Now func() time.Time
+	// Notes are problems found before the screen opened (paths that could
+	// not be listed, rules that were rejected…); the problems panel shows them.
+	Notes []string
+}
+
+type viewKind int
+
+const (
+	viewFindings viewKind = iota
+	viewTree
+)
+
+type overlayKind int
+
+const (
+	overlayNone overlayKind = iota
+	overlayHelp
+	overlayRules
+	overlayProblems
+)
+
+// Model is the hunting screen.
+type Model struct {
+	cfg    Config
+	keys   KeyMap
+	styles *Styles
+	help   help.Model
+	width  int
+	height int
+
+	view     viewKind
+	overlay  overlayKind
+	table    FindingsTable
+	tree     ProcessTree
+	detail   Detail
+	rules    RulesPanel
+	problems Detail
+
+	res          *triage.Result
+	snapSeq      int // snapshots received
+	snapApplied  int
+	index        treeIndex
+	totalPerRule map[*rules.Rule]int
+	loading      bool
+	progress     progressMsg
+	filesDone    int
+	loadErrs     []error
+
+	filter    filterState
+	filterGen int
+	filtering bool
+	visible   []bool // by Finding.ID
+	perRule   map[*rules.Rule]int
+	matchRows []int32
+
+	prompting bool
+	input     Prompt
+	search    *searchResult
+	searchGen int
+
+	message   string
+	msgErr    bool
+	// pendingExport waits for a filter run in progress: an export
+	// writes what the filters select, not a stale list.
+	pendingExport tea.Cmd
+	detailKey any
+	detailW   int
+}
+
+// New returns the screen for cfg. Loading starts when the program runs it
+// (Init).
+func New(cfg Config) Model {
+	if cfg.Context == nil {
+		cfg.Context = context.Background()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.ExportDir == "" {
+		cfg.ExportDir = "."
+	}
+	st := NewStyles(true)
+	m := Model{cfg: cfg, keys: DefaultKeyMap(), styles: &st, help: help.New()}
+	m.help.Styles = st.Help
+	m.table = NewFindingsTable(m.styles)
+	m.tree = NewProcessTree(m.styles)
+	m.detail = NewDetail(m.styles)
+	m.rules = NewRulesPanel(m.styles)
+	m.problems = NewDetail(m.styles)
+	m.input = Prompt{Prefix: "search /"}
+	m.filter = filterState{minLevel: rules.LevelInformational}
+	m.loading = len(cfg.Inputs) > 0
+	return m
+}
+
+// Init starts loading in the background and asks the terminal for its
+// background colour (to pick light or dark styles).
+func (m Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{tea.RequestBackgroundColor}
+	if len(m.cfg.Inputs) > 0 {
+		cmds = append(cmds, startLoad(m.cfg.Context, m.cfg.Hunt, m.cfg.Inputs))
+	}
+	return tea.Batch(cmds...)
+}
+
+// Run runs the screen as a full-screen program on in/out until the user
+// quits. Extra options (tea.WithWindowSize…) are passed to the program.
+func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer, opts ...tea.ProgramOption) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cfg.Context = ctx
+	all := append([]tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out)}, opts...)
+	_, err := tea.NewProgram(New(cfg), all...).Run()
+	if err != nil {
+		return fmt.Errorf("tui: %w", err)
+	}
+	return nil
+}
+
+// preparedMsg is a snapshot indexed for display, built in a tea.Cmd.
+type preparedMsg struct {
+	seq      int
+	r        *triage.Result
+	ix       treeIndex
+	expanded []bool
+	perRule  map[*rules.Rule]int
+	files    int
+}
+
+// filteredMsg and searchedMsg carry background results.
+type filteredMsg struct{ filtered }
+type searchedMsg struct{ searchResult }
+
+// exportedMsg reports a finished export.
+type exportedMsg struct {
+	path string
+	n    int
+	err  error
+}
+
+// exportRequest is an export deferred until filtering is done.
+type exportRequest struct{ subtree bool }
+
+// procKey identifies a process across snapshots.
+func procKey(p *triage.Process) string {
+	if p.GUID != "" {
+		return p.Host + "\x00" + p.GUID
+	}
+	return p.Host + "\x00" + strconv.FormatUint(uint64(p.PID), 10) + "\x00" + strconv.FormatInt(p.Created.UnixNano(), 10)
+}
+
+// prepare indexes a snapshot: tree order, expansion (what was expanded
+// before, plus the ancestors of every finding), per-rule totals.
+func prepare(seq, files int, r *triage.Result, keep map[string]bool) tea.Cmd {
+	return func() tea.Msg {
+		ix := buildTreeIndex(r)
+		exp := make([]bool, len(r.Processes))
+		if len(keep) > 0 {
+			for _, p := range r.Processes {
+				if p.ID >= 0 && p.ID < len(exp) && keep[procKey(p)] {
+					exp[p.ID] = true
+				}
+			}
+		}
+		per := make(map[*rules.Rule]int)
+		for _, f := range r.Findings {
+			per[f.Rule]++
+			if f.Process == nil {
+				continue
+			}
+			for a, n := f.Process.Parent, 0; a != nil && n < maxDepth; a, n = a.Parent, n+1 {
+				if a.ID < 0 || a.ID >= len(exp) || exp[a.ID] {
+					break // the rest of the chain is already open
+				}
+				exp[a.ID] = true
+			}
+		}
+		return preparedMsg{seq: seq, r: r, ix: ix, expanded: exp, perRule: per, files: files}
+	}
+}
+
+func (m *Model) refilter() tea.Cmd {
+	if m.res == nil {
+		return nil
+	}
+	m.filterGen++
+	m.filtering = true
+	gen, r, ix, f := m.filterGen, m.res, m.index, m.filter
+	by, desc := m.table.Sort()
+	keep := -1
+	if s := m.table.Selected(); s != nil {
+		keep = s.ID
+	}
+	var search []bool
+	if m.search != nil {
+		search = m.search.findings
+	}
+	return func() tea.Msg {
+		return filteredMsg{runFilter(gen, r, ix, f, by, desc, keep, search)}
+	}
+}
+
+func (m *Model) startSearch(q string) tea.Cmd {
+	m.searchGen++
+	if q == "" || m.res == nil {
+		m.search = nil
+		m.table.SetHighlight("")
+		m.tree.SetSearch("", nil)
+		return m.refilter()
+	}
+	gen, r, ix := m.searchGen, m.res, m.index
+	return func() tea.Msg { return searchedMsg{runSearch(gen, r, ix, q, nil)} }
+}
+
+// roots returns the tree roots for the host filter.
+func (m *Model) roots() []*triage.Process {
+	if m.filter.host == "" {
+		return m.res.Roots
+	}
+	var out []*triage.Process
+	for _, p := range m.res.Roots {
+		if p.Host == m.filter.host {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (m *Model) setMessage(s string, isErr bool) { m.message, m.msgErr = s, isErr }
+
+// Update handles one message.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	var cmd tea.Cmd
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.layout()
+	case tea.BackgroundColorMsg:
+		st := NewStyles(msg.IsDark())
+		*m.styles = st
+		m.help.Styles = st.Help
+		m.detailKey = nil
+	case loaderMsg:
+		var next tea.Cmd
+		m, next = m.handleLoader(msg.msg)
+		cmd = next
+		if msg.ch != nil {
+			cmd = tea.Batch(next, waitLoader(msg.ch))
+		}
+	case preparedMsg:
+		cmd = m.applySnapshot(msg)
+	case filteredMsg:
+		if msg.gen != m.filterGen {
+			break
+		}
+		m.filtering = false
+		m.table.SetRows(msg.rows, msg.keepAt)
+		m.visible = msg.visible
+		m.perRule = msg.perRule
+		m.matchRows = msg.matchRows
+		m.tree.SetStats(msg.stats)
+		m.detailKey = nil
+		if m.pendingExport != nil {
+			cmd, m.pendingExport = m.pendingExport, nil
+		}
+	case searchedMsg:
+		if msg.gen != m.searchGen {
+			break
+		}
+		s := msg.searchResult
+		m.search = &s
+		m.table.SetHighlight(s.query)
+		m.tree.SetSearch(s.query, s.procs)
+		m.setMessage(fmt.Sprintf("%q: %d findings, %d processes match — n/N to step", Clean(s.query), s.nFind, s.nProc), false)
+		cmd = m.refilter()
+	case exportedMsg:
+		if msg.err != nil {
+			m.setMessage("export failed: "+Clean(msg.err.Error()), true)
+		} else {
+			m.setMessage(fmt.Sprintf("wrote %d findings to %s", msg.n, Clean(msg.path)), false)
+		}
+	case exportRequest:
+		if msg.subtree {
+			cmd = m.exportSubtree()
+		} else {
+			cmd = m.exportShown()
+		}
+	case sortRequest:
+		cmd = m.refilter()
+	case ruleToggle:
+		cmd = m.toggleRule(msg)
+	case tea.PasteMsg:
+		if m.prompting {
+			m.input = m.input.Update(msg)
+		}
+	case tea.KeyPressMsg:
+		cmd = m.handleKey(msg)
+	}
+	m.syncDetail()
+	return m, cmd
+}
+
+func (m Model) handleLoader(msg tea.Msg) (Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case progressMsg:
+		m.progress = msg
+	case snapshotMsg:
+		m.snapSeq++
+		keep := make(map[string]bool)
+		for id, e := range m.tree.Expanded() {
+			if e && m.res != nil && id < len(m.res.Processes) {
+				keep[procKey(m.res.Processes[id])] = true
+			}
+		}
+		return m, prepare(m.snapSeq, msg.files, msg.r, keep)
+	case loadDoneMsg:
+		m.loading = false
+		m.loadErrs = msg.errs
+		if len(msg.errs) > 0 {
+			m.setMessage(fmt.Sprintf("%d input(s) could not be read completely — p shows the problems", len(msg.errs)), true)
+		}
+		m.refreshProblems()
+	}
+	return m, nil
+}
+
+func (m *Model) applySnapshot(msg preparedMsg) tea.Cmd {
+	if msg.seq <= m.snapApplied {
+		return nil // an older snapshot finished indexing late
+	}
+	m.snapApplied = msg.seq
+	m.res, m.index, m.totalPerRule, m.filesDone = msg.r, msg.ix, msg.perRule, msg.files
+	m.tree.SetData(m.roots(), msg.ix, msg.expanded, len(msg.r.Hosts) > 1)
+	m.rules.SetRules(msg.r.Loaded)
+	m.refreshProblems()
+	m.detailKey = nil
+	cmds := []tea.Cmd{m.refilter()}
+	if m.search != nil {
+		cmds = append(cmds, m.startSearch(m.search.query))
+	}
+	return tea.Batch(cmds...)
+}
+
+func (m *Model) toggleRule(t ruleToggle) tea.Cmd {
+	f := m.filter.clone()
+	switch {
+	case t.all:
+		f.disabledRules = nil
+		f.disabledIdents = map[string]map[string]bool{}
+	case t.only:
+		f.disabledRules = map[string]bool{}
+		if m.res != nil {
+			for _, r := range m.res.Loaded {
+				if r.ID != t.ruleID {
+					f.disabledRules[r.ID] = true
+				}
+			}
+		}
+	case t.ident == "":
+		if f.disabledRules == nil {
+			f.disabledRules = map[string]bool{}
+		}
+		f.disabledRules[t.ruleID] = !f.disabledRules[t.ruleID]
+	case f.carHides(t.ruleID, t.ident):
+		f.carOff = !f.carOff // the CAR toggle owns these two
+	default:
+		if f.disabledIdents[t.ruleID] == nil {
+			f.disabledIdents[t.ruleID] = map[string]bool{}
+		}
+		f.disabledIdents[t.ruleID][t.ident] = !f.disabledIdents[t.ruleID][t.ident]
+	}
+	m.filter = f
+	return m.refilter()
+}
+
+// selectedTime is the time of what is selected, for the time range keys.
+func (m *Model) selectedTime() time.Time {
+	if m.view == viewTree {
+		if p := m.tree.Selected(); p != nil {
+			return p.Created
+		}
+		return time.Time{}
+	}
+	if f := m.table.Selected(); f != nil {
+		return findingTime(f)
+	}
+	return time.Time{}
+}
+
+func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
+	if m.prompting {
+		switch k.String() {
+		case "enter":
+			m.prompting = false
+			return m.startSearch(strings.TrimSpace(m.input.Value()))
+		case "esc":
+			m.prompting = false
+			return nil
+		case "ctrl+c":
+			return tea.Quit
+		}
+		m.input = m.input.Update(k)
+		return nil
+	}
+	m.message = ""
+	if k.String() == "ctrl+c" {
+		return tea.Quit
+	}
+	switch m.overlay {
+	case overlayHelp:
+		if key.Matches(k, m.keys.Back, m.keys.Help) {
+			m.overlay = overlayNone
+		} else if key.Matches(k, m.keys.Quit) {
+			return tea.Quit
+		}
+		return nil
+	case overlayRules:
+		switch {
+		case key.Matches(k, m.keys.Back, m.keys.Rules):
+			m.overlay = overlayNone
+			return nil
+		case key.Matches(k, m.keys.Quit):
+			return tea.Quit
+		case key.Matches(k, m.keys.Help):
+			m.overlay = overlayHelp
+			return nil
+		}
+		var cmd tea.Cmd
+		m.rules, cmd = m.rules.Update(k)
+		return cmd
+	case overlayProblems:
+		switch {
+		case key.Matches(k, m.keys.Back, m.keys.Problems):
+			m.overlay = overlayNone
+		case key.Matches(k, m.keys.Quit):
+			return tea.Quit
+		case key.Matches(k, m.keys.table.Down):
+			m.problems, _ = m.problems.Update(tea.KeyPressMsg{Code: 'J', Text: "J"})
+		case key.Matches(k, m.keys.table.Up):
+			m.problems, _ = m.problems.Update(tea.KeyPressMsg{Code: 'K', Text: "K"})
+		default:
+			m.problems, _ = m.problems.Update(k)
+		}
+		return nil
+	}
+
+	switch {
+	case key.Matches(k, m.keys.Quit):
+		return tea.Quit
+	case key.Matches(k, m.keys.Help):
+		m.overlay = overlayHelp
+	case key.Matches(k, m.keys.Back):
+		switch {
+		case m.search != nil:
+			return m.startSearch("")
+		case m.view == viewTree:
+			m.view = viewFindings
+		}
+	case key.Matches(k, m.keys.Findings):
+		m.view = viewFindings
+	case key.Matches(k, m.keys.Tree):
+		m.view = viewTree
+	case key.Matches(k, m.keys.SwitchView):
+		m.view = 1 - m.view
+	case key.Matches(k, m.keys.Open):
+		m.open()
+	case key.Matches(k, m.keys.Search):
+		m.prompting = true
+		if m.search != nil {
+			m.input.SetValue(m.search.query)
+		} else {
+			m.input.SetValue("")
+		}
+		return nil
+	case key.Matches(k, m.keys.Next):
+		m.step(true)
+	case key.Matches(k, m.keys.Prev):
+		m.step(false)
+	case key.Matches(k, m.keys.Export), key.Matches(k, m.keys.ExportSubtree):
+		if m.filtering {
+			sub := key.Matches(k, m.keys.ExportSubtree)
+			m.pendingExport = func() tea.Msg { return exportRequest{subtree: sub} }
+			m.setMessage("export waits for the filters to finish…", false)
+			return nil
+		}
+		if key.Matches(k, m.keys.Export) {
+			return m.exportShown()
+		}
+		return m.exportSubtree()
+	case key.Matches(k, m.keys.Level):
+		f := m.filter.clone()
+		f.minLevel = (f.minLevel + 1) % (rules.LevelCritical + 1)
+		m.filter = f
+		return m.refilter()
+	case key.Matches(k, m.keys.Rules):
+		m.overlay = overlayRules
+	case key.Matches(k, m.keys.Problems):
+		m.refreshProblems()
+		m.overlay = overlayProblems
+	case key.Matches(k, m.keys.CAR):
+		f := m.filter.clone()
+		f.carOff = !f.carOff
+		m.filter = f
+		return m.refilter()
+	case key.Matches(k, m.keys.Unsigned):
+		f := m.filter.clone()
+		f.unsignedOnly = !f.unsignedOnly
+		m.filter = f
+		return m.refilter()
+	case key.Matches(k, m.keys.NewOnly):
+		if len(m.cfg.Hunt.Baseline) == 0 {
+			m.setMessage("no baseline was given (--baseline): every finding is unjudged", true)
+			return nil
+		}
+		f := m.filter.clone()
+		f.newOnly = !f.newOnly
+		m.filter = f
+		return m.refilter()
+	case key.Matches(k, m.keys.Host):
+		if m.res == nil || len(m.res.Hosts) == 0 {
+			return nil
+		}
+		f := m.filter.clone()
+		f.host = nextHost(m.res.Hosts, f.host)
+		m.filter = f
+		m.tree.SetData(m.roots(), m.index, m.tree.Expanded(), len(m.res.Hosts) > 1)
+		return m.refilter()
+	case key.Matches(k, m.keys.Sources):
+		f := m.filter.clone()
+		switch f.sources {
+		case 0:
+			f.sources = triage.FromSysmon
+		case triage.FromSysmon:
+			f.sources = triage.FromSecurity
+		default:
+			f.sources = 0
+		}
+		m.filter = f
+		return m.refilter()
+	case key.Matches(k, m.keys.From), key.Matches(k, m.keys.To):
+		t := m.selectedTime()
+		if t.IsZero() {
+			m.setMessage("the selection has no time", true)
+			return nil
+		}
+		f := m.filter.clone()
+		if key.Matches(k, m.keys.From) {
+			f.from = t
+		} else {
+			f.to = t
+		}
+		m.filter = f
+		return m.refilter()
+	case key.Matches(k, m.keys.ClearTime):
+		f := m.filter.clone()
+		f.from, f.to = time.Time{}, time.Time{}
+		m.filter = f
+		return m.refilter()
+	case key.Matches(k, m.keys.detail.Down, m.keys.detail.Up):
+		m.detail, _ = m.detail.Update(k)
+	default:
+		var cmd tea.Cmd
+		if m.view == viewTree {
+			m.tree, cmd = m.tree.Update(k)
+		} else {
+			m.table, cmd = m.table.Update(k)
+		}
+		return cmd
+	}
+	return nil
+}
+
+func nextHost(hosts []string, cur string) string {
+	if cur == "" {
+		return hosts[0]
+	}
+	for i, h := range hosts {
+		if h == cur {
+			if i+1 < len(hosts) {
+				return hosts[i+1]
+			}
+			return ""
+		}
+	}
+	return ""
+}
+
+// open goes from a finding to its process in the tree, and from a process
+// to its first shown finding.
+func (m *Model) open() {
+	if m.view == viewFindings {
+		f := m.table.Selected()
+		if f == nil {
+			return
+		}
+		if f.Process == nil || !m.tree.Select(f.Process) {
+			m.setMessage("this finding's event belongs to no process in the tree", true)
+			return
+		}
+		m.view = viewTree
+		return
+	}
+	p := m.tree.Selected()
+	if p == nil {
+		return
+	}
+	for i, f := range m.table.Rows() {
+		if f.Process == p {
+			m.table.SetCursor(i)
+			m.view = viewFindings
+			return
+		}
+	}
+	m.setMessage("no finding of this process passes the current filters", true)
+}
+
+// step moves to the next or previous search match.
+func (m *Model) step(forward bool) {
+	if m.search == nil {
+		m.setMessage("no search: press / first", true)
+		return
+	}
+	if m.view == viewTree {
+		if !m.tree.jump(m.search.procMarks, forward) {
+			m.setMessage("no process matches "+strconv.Quote(Clean(m.search.query)), true)
+		}
+		return
+	}
+	rows := m.matchRows
+	if len(rows) == 0 {
+		m.setMessage("no shown finding matches "+strconv.Quote(Clean(m.search.query)), true)
+		return
+	}
+	cur := int32(m.table.Cursor())
+	var k int
+	if forward {
+		k = sort.Search(len(rows), func(i int) bool { return rows[i] > cur })
+		if k == len(rows) {
+			k = 0
+		}
+	} else {
+		k = sort.Search(len(rows), func(i int) bool { return rows[i] >= cur }) - 1
+		if k < 0 {
+			k = len(rows) - 1
+		}
+	}
+	m.table.SetCursor(int(rows[k]))
+	m.setMessage(fmt.Sprintf("match %d/%d", k+1, len(rows)), false)
+}
+
+// syncDetail rebuilds the detail pane when the selection changed; the
+// cost is that of one process or finding.
+func (m *Model) syncDetail() {
+	var sel any
+	if m.view == viewTree {
+		if p := m.tree.Selected(); p != nil {
+			sel = p
+		}
+	} else if f := m.table.Selected(); f != nil {
+		sel = f
+	}
+	if sel == m.detailKey && m.detailW == m.detail.width && sel != nil {
+		return
+	}
+	m.detailKey, m.detailW = sel, m.detail.width
+	switch s := sel.(type) {
+	case *triage.Process:
+		m.detail.SetLines(processLines(m.styles, m.detail.width, s, m.visible))
+	case *triage.Finding:
+		m.detail.SetLines(findingLines(m.styles, m.detail.width, s))
+	default:
+		m.detail.SetLines(nil)
+	}
+}
+
+// refreshProblems lists unreadable parts of the inputs and rejected rules.
+func (m *Model) refreshProblems() {
+	w := &detailWriter{st: m.styles, width: m.width}
+	n := 0
+	for _, e := range m.loadErrs {
+		w.text(m.styles.Error.Render("input: ") + Clean(e.Error()))
+		n++
+	}
+	for _, s := range m.cfg.Notes {
+		w.text(Clean(s))
+		n++
+	}
+	if m.res != nil {
+		for _, s := range m.res.Sources {
+			w.heading(fmt.Sprintf("%s — %d records, %d recovered, %d problems", Clean(s.Path), s.Records, s.Recovered, len(s.Problems)))
+			for i, p := range s.Problems {
+				if i == 10*maxListed {
+					w.text(fmt.Sprintf("  … %d more", len(s.Problems)-i))
+					break
+				}
+				w.text(fmt.Sprintf("  offset %d: %s", p.Offset, Clean(p.Reason)))
+				n++
+			}
+		}
+		if len(m.res.Rejected) > 0 {
+			w.heading(fmt.Sprintf("Rejected rules (%d)", len(m.res.Rejected)))
+			for _, r := range m.res.Rejected {
+				w.text(fmt.Sprintf("  %s:%d: %s", Clean(r.Path), r.Line, Clean(r.Reason)))
+				n++
+			}
+		}
+		if m.res.Duplicates > 0 {
+			w.text(fmt.Sprintf("%d duplicate records (same computer, channel and record ID) were counted once", m.res.Duplicates))
+		}
+	}
+	if n == 0 {
+		w.text("No problems: every record of every input was read.")
+	}
+	m.problems.SetLines(w.lines)
+}
+
+// problemCount is the number of problems the header announces.
+func (m *Model) problemCount() int {
+	n := len(m.loadErrs) + len(m.cfg.Notes)
+	if m.res != nil {
+		for _, s := range m.res.Sources {
+			n += len(s.Problems)
+		}
+		n += len(m.res.Rejected)
+	}
+	return n
+}
+
+// layout sizes the panes for the window.
+func (m *Model) layout() {
+	w, body := m.width, m.bodyHeight()
+	listH, detailH := body, 0
+	if body >= 8 {
+		listH = body * 55 / 100
+		detailH = body - listH - 1
+	}
+	m.table.SetSize(w, listH)
+	m.tree.SetSize(w, listH)
+	m.detail.SetSize(w, detailH)
+	m.rules.SetSize(w, body)
+	m.problems.SetSize(w, body)
+	m.help.SetWidth(w)
+	m.detailKey = nil
+	m.refreshProblems()
+}
+
+// bodyHeight is what is left for panes under the header and tab lines and
+// above the status and help lines.
+func (m *Model) bodyHeight() int { return max(m.height-4, 0) }
+
+// minimum window size the screen draws in.
+const minWidth, minHeight = 40, 10
+
+// View draws the screen.
+func (m Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	v.WindowTitle = "evtriage"
+	return v
+}
+
+func (m Model) render() string {
+	if m.width < minWidth || m.height < minHeight {
+		return fmt.Sprintf("evtriage needs a %d×%d terminal (this one is %d×%d)", minWidth, minHeight, m.width, m.height)
+	}
+	st := m.styles
+	k := m.keys
+	k.inTree = m.view == viewTree
+	k.inRules = m.overlay == overlayRules
+	k.helpOpen = m.overlay == overlayHelp
+	k.overlayOpen = m.overlay != overlayNone
+	var b strings.Builder
+	b.WriteString(m.headerLine())
+	b.WriteByte('\n')
+	b.WriteString(m.tabLine())
+	b.WriteByte('\n')
+	body := m.bodyHeight()
+	switch m.overlay {
+	case overlayHelp:
+		h := m.help
+		h.ShowAll = true
+		full := h.FullHelpView(k.FullHelp())
+		b.WriteString(padLines(strings.Split(full, "\n"), m.width, body))
+	case overlayRules:
+		b.WriteString(m.rules.View(&m.filter, m.perRule, m.totalPerRule))
+	case overlayProblems:
+		b.WriteString(m.problems.View())
+	default:
+		switch {
+		case m.res == nil:
+			b.WriteString(padLines([]string{st.Faint.Render("  " + m.loadingText())}, m.width, m.table.height))
+		case m.view == viewTree:
+			b.WriteString(m.tree.View())
+		default:
+			b.WriteString(m.table.View())
+		}
+		if m.detail.height > 0 {
+			b.WriteByte('\n')
+			b.WriteString(m.separator())
+			b.WriteByte('\n')
+			b.WriteString(m.detail.View())
+		}
+	}
+	b.WriteByte('\n')
+	b.WriteString(m.statusLine())
+	b.WriteByte('\n')
+	switch {
+	case m.prompting:
+		b.WriteString(padLines([]string{m.input.View()}, m.width, 1))
+	case m.message != "":
+		ms := st.Message
+		if m.msgErr {
+			ms = st.Error
+		}
+		b.WriteString(padLines([]string{ms.Render(ansi.Truncate(m.message, m.width, "…"))}, m.width, 1))
+	default:
+		b.WriteString(padLines([]string{m.help.ShortHelpView(k.ShortHelp())}, m.width, 1))
+	}
+	return b.String()
+}
+
+func (m Model) loadingText() string {
+	if !m.loading {
+		return "nothing was read"
+	}
+	p := m.progress.p
+	s := "reading"
+	if m.progress.files > 0 {
+		s += fmt.Sprintf(" %d/%d", m.progress.file+1, m.progress.files)
+	}
+	if p.File != "" {
+		s += " " + Clean(baseName(p.File))
+	}
+	if p.Total > 0 {
+		s += fmt.Sprintf(" %d%%", p.Bytes*100/p.Total)
+	}
+	if p.Events > 0 {
+		s += fmt.Sprintf(" · %d events", p.Events)
+	}
+	return s + "…"
+}
+
+func (m Model) headerLine() string {
+	st := m.styles
+	left := st.Title.Render("evtriage") + "  " + Clean(m.cfg.Title)
+	if m.res != nil {
+		left += fmt.Sprintf(" · %d file%s · %s events", len(m.res.Sources), plural(len(m.res.Sources)), thousands(m.res.Events))
+	}
+	if n := m.problemCount(); n > 0 {
+		left += " · " + st.Warn.Render(fmt.Sprintf("%d problem%s (p)", n, plural(n)))
+	}
+	right := "ready"
+	switch {
+	case m.loading:
+		right = m.loadingText()
+	case m.filtering:
+		right = "filtering…"
+	}
+	return joinEnds(left, st.Faint.Render(right), m.width)
+}
+
+func (m Model) tabLine() string {
+	st := m.styles
+	tab := func(active bool, s string) string {
+		if active {
+			return st.ActiveTab.Render(s)
+		}
+		return st.Tab.Render(s)
+	}
+	var title string
+	switch m.overlay {
+	case overlayHelp:
+		title = st.ActiveTab.Render(" Keys ") + st.Faint.Render("  esc closes")
+	case overlayRules:
+		title = st.ActiveTab.Render(" Rules and their filters ") + st.Faint.Render("  space toggles · esc closes")
+	case overlayProblems:
+		title = st.ActiveTab.Render(" Problems ") + st.Faint.Render("  esc closes")
+	default:
+		title = tab(m.view == viewFindings, " 1 Findings "+m.table.position()+" ") + " " +
+			tab(m.view == viewTree, " 2 Process tree "+m.tree.position()+" ")
+	}
+	right := ""
+	if m.search != nil {
+		right = st.Match.Render(fmt.Sprintf("/%s", Clean(m.search.query))) +
+			st.Faint.Render(fmt.Sprintf(" %d findings, %d processes", m.search.nFind, m.search.nProc))
+	} else if m.view == viewFindings && m.overlay == overlayNone {
+		by, desc := m.table.Sort()
+		dir := "▲"
+		if desc {
+			dir = "▼"
+		}
+		right = st.Faint.Render("sort " + strings.ToLower(by.String()) + dir)
+	}
+	return joinEnds(title, right, m.width)
+}
+
+func (m Model) separator() string {
+	st := m.styles
+	title := "Detail"
+	switch m.detailKey.(type) {
+	case *triage.Process:
+		title = "Process"
+	case *triage.Finding:
+		title = "Finding"
+	}
+	s := "── " + title + " "
+	if sc := m.detail.scroll(); sc != "" {
+		s += "── " + sc + " "
+	}
+	return st.Rule.Render(s + strings.Repeat("─", max(m.width-ansi.StringWidth(s), 0)))
+}
+
+// statusLine shows every filter's state and the counts.
+func (m Model) statusLine() string {
+	st := m.styles
+	f := m.filter
+	item := func(active bool, s string) string {
+		if active {
+			return st.On.Render(s)
+		}
+		return st.Off.Render(s)
+	}
+	var parts []string
+	parts = append(parts, item(f.minLevel > rules.LevelInformational, "≥"+f.minLevel.String()))
+	nRules, on := 0, 0
+	identsOff := 0
+	if m.res != nil {
+		nRules = len(m.res.Loaded)
+		for _, r := range m.res.Loaded {
+			if !f.disabledRules[r.ID] {
+				on++
+			}
+		}
+	}
+	for _, ids := range f.disabledIdents {
+		for _, off := range ids {
+			if off {
+				identsOff++
+			}
+		}
+	}
+	rs := fmt.Sprintf("rules %d/%d", on, nRules)
+	if identsOff > 0 {
+		rs += fmt.Sprintf(" −%d filter%s", identsOff, plural(identsOff))
+	}
+	parts = append(parts, item(on < nRules || identsOff > 0, rs))
+	parts = append(parts, item(f.carOff, "CAR-excl "+onOffWord(!f.carOff)))
+	parts = append(parts, item(f.unsignedOnly, "unsigned-only "+onOffWord(f.unsignedOnly)))
+	if len(m.cfg.Hunt.Baseline) > 0 {
+		parts = append(parts, item(f.newOnly, "new-only "+onOffWord(f.newOnly)))
+	}
+	host := "all"
+	if f.host != "" {
+		host = Clean(f.host)
+	}
+	parts = append(parts, item(f.host != "", "host "+host))
+	tr := "all"
+	if !f.from.IsZero() || !f.to.IsZero() {
+		tr = timeBound(f.from) + "–" + timeBound(f.to)
+	}
+	parts = append(parts, item(tr != "all", "time "+tr))
+	src := "all"
+	switch f.sources {
+	case triage.FromSysmon:
+		src = "Sysmon"
+	case triage.FromSecurity:
+		src = "4688"
+	}
+	parts = append(parts, item(f.sources != 0, "src "+src))
+	left := strings.Join(parts, st.Faint.Render(" · "))
+	shown, total := 0, 0
+	if m.res != nil {
+		shown, total = m.table.Len(), len(m.res.Findings)
+	}
+	right := st.Title.Render(fmt.Sprintf("%d/%d shown", shown, total))
+	return joinEnds(left, right, m.width)
+}
+
+func timeBound(t time.Time) string {
+	if t.IsZero() {
+		return "…"
+	}
+	return t.UTC().Format("01-02 15:04:05")
+}
+
+func onOffWord(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// thousands formats n with thin separators: 1,234,567.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	if n < 0 || len(s) <= 3 {
+		return s
+	}
+	var b strings.Builder
+	pre := len(s) % 3
+	if pre > 0 {
+		b.WriteString(s[:pre])
+	}
+	for i := pre; i < len(s); i += 3 {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(s[i : i+3])
+	}
+	return b.String()
+}
+
+// joinEnds puts left and right on one line of width w, truncating left
+// first.
+func joinEnds(left, right string, w int) string {
+	rw := ansi.StringWidth(right)
+	if rw >= w {
+		right, rw = "", 0
+	}
+	lw := ansi.StringWidth(left)
+	if lw+rw+1 > w {
+		left = ansi.Truncate(left, max(w-rw-1, 0), "…")
+		lw = ansi.StringWidth(left)
+	}
+	return left + strings.Repeat(" ", max(w-lw-rw, 0)) + right
+}

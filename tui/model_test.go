@@ -1,0 +1,231 @@
+package tui
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/evtriage/evtriage/internal/golden"
+)
+
+// TestScreens drives the screen with keys and compares what it shows
+// (ANSI stripped) with golden files.
+func TestScreens(t *testing.T) {
+	tests := []struct {
+		name string
+		w, h int
+		keys []string
+	}{
+		{"findings_120x40", 120, 40, nil},
+		{"findings_80x24", 80, 24, nil},
+		{"finding_detail_hostile", 120, 40, []string{"jjjj"}},
+		{"open_in_tree", 120, 40, []string{"enter"}},
+		{"tree_80x24", 80, 24, []string{"2"}},
+		{"tree_next_finding", 120, 40, []string{"2", "f", "f", "f"}},
+		{"tree_collapse", 120, 40, []string{"2", "left", "left"}},
+		{"sort_by_level_desc", 120, 40, []string{"o", "O"}},
+		{"level_high", 120, 40, []string{"l", "l", "l"}},
+		{"car_exclusions_off", 120, 40, []string{"c"}},
+		{"unsigned_only", 120, 40, []string{"u"}},
+		{"host_ws02", 120, 40, []string{"h", "h"}},
+		{"sources_4688", 120, 40, []string{"s", "s"}},
+		{"time_range", 120, 40, []string{"jj", "[", "jj", "]"}},
+		{"rules_panel", 120, 40, []string{"r", "j", "space", "jjj", "space"}},
+		{"rules_panel_closed", 120, 40, []string{"r", "j", "space", "esc"}},
+		{"search", 120, 40, []string{"/", "scrobj", "enter", "n"}},
+		{"search_tree", 120, 40, []string{"2", "/", "cmd.exe", "enter", "n", "n"}},
+		{"search_prompt", 80, 24, []string{"/", "pastebin", "backspace"}},
+		{"help", 120, 40, []string{"?"}},
+		{"help_80x24", 80, 24, []string{"?"}},
+		{"problems", 120, 40, []string{"p"}},
+		{"detail_scroll", 80, 24, []string{"2", "f", "J"}},
+		{"too_small", 30, 8, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := loaded(t, fixture(), tt.w, tt.h)
+			m, quit := drive(t, m, press(tt.keys...)...)
+			if quit {
+				t.Fatal("the screen quit")
+			}
+			got := screen(m)
+			lines := strings.Split(got, "\n")
+			if tt.w >= minWidth && len(lines) != tt.h {
+				t.Errorf("view has %d lines, want %d", len(lines), tt.h)
+			}
+			golden.Assert(t, "screen_"+tt.name+".txt", []byte(got))
+		})
+	}
+}
+
+// TestResize checks that every line fits the window after a resize.
+func TestResize(t *testing.T) {
+	m := loaded(t, fixture(), 120, 40)
+	for _, size := range [][2]int{{80, 24}, {200, 60}, {41, 11}, {120, 40}} {
+		m, _ = drive(t, m, tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+		for _, view := range []string{"1", "2"} {
+			m, _ = drive(t, m, press(view)...)
+			lines := strings.Split(screen(m), "\n")
+			if len(lines) != size[1] {
+				t.Errorf("%dx%d view %s: %d lines", size[0], size[1], view, len(lines))
+			}
+			for i, l := range lines {
+				if w := len([]rune(l)); w > size[0] {
+					t.Errorf("%dx%d view %s line %d is %d wide: %q", size[0], size[1], view, i, w, l)
+				}
+			}
+		}
+	}
+}
+
+// TestEscapesNeverReachTheTerminal renders every screen that shows the
+// hostile command line and checks the raw output (with the screen's own
+// styling) carries no OSC or clear-screen from the evidence.
+func TestEscapesNeverReachTheTerminal(t *testing.T) {
+	for _, keys := range [][]string{nil, {"jjjj"}, {"2", "G"}, {"2", "f", "f", "f"}, {"p"}, {"/", "pwned", "enter"}} {
+		m := loaded(t, fixture(), 120, 40)
+		m, _ = drive(t, m, press(keys...)...)
+		raw := m.View().Content
+		for _, bad := range []string{"\x1b]0;", "\x07", "\x1b[2J", "\x1b[31m"} {
+			if strings.Contains(raw, bad) {
+				t.Errorf("keys %v: output contains %q", keys, bad)
+			}
+		}
+		if strings.Contains(strings.Join(keys, ""), "jjjj") && !strings.Contains(screen(m), `\x1b]0;pwned\x07\x1b[2J`) {
+			t.Errorf("the hostile command line is not shown as harmless text:\n%s", screen(m))
+		}
+	}
+}
+
+func TestQuit(t *testing.T) {
+	tests := []struct {
+		keys []string
+		quit bool
+	}{
+		{[]string{"q"}, true},
+		{[]string{"?", "q"}, true},
+		{[]string{"r", "q"}, true},
+		{[]string{"/", "q"}, false}, // typed into the search prompt
+		{[]string{"/", "q", "esc", "q"}, true},
+		{[]string{"esc", "esc"}, false},
+	}
+	for _, tt := range tests {
+		m := loaded(t, fixture(), 80, 24)
+		_, quit := drive(t, m, press(tt.keys...)...)
+		if quit != tt.quit {
+			t.Errorf("keys %v: quit = %v, want %v", tt.keys, quit, tt.quit)
+		}
+	}
+}
+
+// TestEscBacksOut checks esc closes what is open, one layer at a time.
+func TestEscBacksOut(t *testing.T) {
+	m := loaded(t, fixture(), 120, 40)
+	m, _ = drive(t, m, press("2", "/", "cmd", "enter", "?")...)
+	steps := []func(Model) bool{
+		func(m Model) bool { return m.overlay == overlayNone && m.search != nil && m.view == viewTree },
+		func(m Model) bool { return m.search == nil && m.view == viewTree },
+		func(m Model) bool { return m.view == viewFindings },
+	}
+	for i, ok := range steps {
+		m, _ = drive(t, m, press("esc")...)
+		if !ok(m) {
+			t.Fatalf("after esc #%d: overlay %d search %v view %d", i+1, m.overlay, m.search != nil, m.view)
+		}
+	}
+}
+
+// TestExport checks e writes the filtered findings and E the subtree, as
+// JSON in the export folder, and says where.
+func TestExport(t *testing.T) {
+	tests := []struct {
+		name    string
+		keys    []string
+		file    string
+		want    int
+		wantMsg string
+	}{
+		{"shown", []string{"e"}, "evtriage-findings-20190512-183505.json", 7, "wrote 7 findings"},
+		{"shown high+", []string{"l", "l", "l", "e"}, "evtriage-findings-20190512-183505.json", 2, "wrote 2 findings"},
+		{"subtree of regsvr32", []string{"2", "f", "E"}, "evtriage-subtree-1420-20190512-183505.json", 4, "wrote 4 findings"},
+		{"subtree of a root", []string{"2", "E"}, "evtriage-subtree-3528-20190512-183505.json", 5, "wrote 5 findings"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := loaded(t, fixture(), 120, 40)
+			dir := m.cfg.ExportDir
+			m, _ = drive(t, m, press(tt.keys...)...)
+			if !strings.Contains(m.message, tt.wantMsg) || !strings.Contains(m.message, tt.file) {
+				t.Fatalf("message %q, want %q and %q", m.message, tt.wantMsg, tt.file)
+			}
+			data, err := os.ReadFile(filepath.Join(dir, tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc struct {
+				Findings []json.RawMessage `json:"findings"`
+			}
+			if err := json.Unmarshal(data, &doc); err != nil {
+				t.Fatal(err)
+			}
+			if len(doc.Findings) != tt.want {
+				t.Errorf("%d findings exported, want %d", len(doc.Findings), tt.want)
+			}
+			if !strings.Contains(screen(m), tt.file) {
+				t.Errorf("the file name is not on screen")
+			}
+			// A second export in the same second gets a new name.
+			m, _ = drive(t, m, press(tt.keys[len(tt.keys)-1])...)
+			if !strings.Contains(m.message, strings.TrimSuffix(tt.file, ".json")+"-2.json") {
+				t.Errorf("second export: %q", m.message)
+			}
+		})
+	}
+}
+
+// TestCounts checks the shown/total counts and per-process marks follow
+// the filters.
+func TestCounts(t *testing.T) {
+	tests := []struct {
+		keys       []string
+		shown      int
+		regsvr32   int32 // findings shown on pid 1420
+		wevtutilOn bool
+	}{
+		{nil, 7, 3, false},
+		{[]string{"c"}, 8, 3, true},
+		{[]string{"l"}, 6, 2, false},
+		{[]string{"u"}, 3, 3, false},
+		{[]string{"s", "s"}, 1, 0, false},
+		{[]string{"s", "s", "c"}, 2, 0, true},
+	}
+	for _, tt := range tests {
+		m := loaded(t, fixture(), 120, 40)
+		m, _ = drive(t, m, press(tt.keys...)...)
+		if m.table.Len() != tt.shown {
+			t.Errorf("keys %v: %d shown, want %d", tt.keys, m.table.Len(), tt.shown)
+		}
+		reg := m.res.Processes[2]
+		if got := m.tree.findingCount(reg); got != tt.regsvr32 {
+			t.Errorf("keys %v: regsvr32 shows %d findings, want %d", tt.keys, got, tt.regsvr32)
+		}
+		wev := m.res.Processes[len(m.res.Processes)-1]
+		if got := m.tree.findingCount(wev) > 0; got != tt.wevtutilOn {
+			t.Errorf("keys %v: wevtutil marked %v, want %v", tt.keys, got, tt.wevtutilOn)
+		}
+	}
+}
+
+// TestExportWaitsForFilters types a filter change and e before the filter
+// run finishes: the export must hold what the new filters select.
+func TestExportWaitsForFilters(t *testing.T) {
+	m := loaded(t, fixture(), 120, 40)
+	m, _ = burst(t, m, press("l", "l", "l", "e")...)
+	if !strings.Contains(m.message, "wrote 2 findings") {
+		t.Fatalf("message %q, want 2 findings written", m.message)
+	}
+}

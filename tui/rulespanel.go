@@ -1,0 +1,158 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/evtriage/evtriage/rules"
+)
+
+// RulesKeyMap is the rules panel's bindings.
+type RulesKeyMap struct {
+	Up, Down, Toggle, Only, All key.Binding
+}
+
+// DefaultRulesKeyMap returns the rules panel's default bindings.
+func DefaultRulesKeyMap() RulesKeyMap {
+	t := DefaultTableKeyMap()
+	return RulesKeyMap{
+		Up:     t.Up,
+		Down:   t.Down,
+		Toggle: key.NewBinding(key.WithKeys("space", "enter"), key.WithHelp("space", "rule/filter on/off")),
+		Only:   key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "only this rule")),
+		All:    key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "all rules and filters on")),
+	}
+}
+
+type rulesRow struct {
+	rule  *rules.Rule
+	ident string // "" for the rule's own row
+}
+
+// ruleToggle asks the screen to change the rule filters.
+type ruleToggle struct {
+	ruleID, ident string
+	only, all     bool
+}
+
+// RulesPanel lists the loaded rules, each followed by its filter_*
+// identifiers; each row switches on or off with one key. The counts are
+// the findings each rule has under the current filters and in all.
+type RulesPanel struct {
+	KeyMap RulesKeyMap
+	Styles *Styles
+
+	rows          []rulesRow
+	cursor, top   int
+	width, height int
+}
+
+// NewRulesPanel returns an empty panel.
+func NewRulesPanel(st *Styles) RulesPanel {
+	return RulesPanel{KeyMap: DefaultRulesKeyMap(), Styles: st}
+}
+
+// filterIdents returns a rule's filter identifiers (those whose name
+// starts with "filter").
+func filterIdents(r *rules.Rule) []string {
+	var out []string
+	for _, id := range r.Identifiers() {
+		if strings.HasPrefix(strings.ToLower(id), "filter") {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// SetRules lists the rules.
+func (p *RulesPanel) SetRules(rs []*rules.Rule) {
+	p.rows = p.rows[:0]
+	for _, r := range rs {
+		p.rows = append(p.rows, rulesRow{rule: r})
+		for _, id := range filterIdents(r) {
+			p.rows = append(p.rows, rulesRow{rule: r, ident: id})
+		}
+	}
+	p.clamp()
+}
+
+// SetSize sets the panel's size.
+func (p *RulesPanel) SetSize(w, h int) { p.width, p.height = w, h; p.clamp() }
+
+func (p *RulesPanel) clamp() {
+	p.cursor = max(min(p.cursor, len(p.rows)-1), 0)
+	h := max(p.height-1, 1)
+	if p.cursor < p.top {
+		p.top = p.cursor
+	}
+	if p.cursor >= p.top+h {
+		p.top = p.cursor - h + 1
+	}
+}
+
+// Update moves and toggles.
+func (p RulesPanel) Update(msg tea.Msg) (RulesPanel, tea.Cmd) {
+	k, ok := msg.(tea.KeyPressMsg)
+	if !ok || len(p.rows) == 0 {
+		return p, nil
+	}
+	row := p.rows[p.cursor]
+	switch {
+	case key.Matches(k, p.KeyMap.Up):
+		p.cursor--
+	case key.Matches(k, p.KeyMap.Down):
+		p.cursor++
+	case key.Matches(k, p.KeyMap.Toggle):
+		t := ruleToggle{ruleID: row.rule.ID, ident: row.ident}
+		return p, func() tea.Msg { return t }
+	case key.Matches(k, p.KeyMap.Only):
+		t := ruleToggle{ruleID: row.rule.ID, only: true}
+		return p, func() tea.Msg { return t }
+	case key.Matches(k, p.KeyMap.All):
+		return p, func() tea.Msg { return ruleToggle{all: true} }
+	}
+	p.clamp()
+	return p, nil
+}
+
+// View renders the panel given the current filter state and counts.
+func (p RulesPanel) View(f *filterState, shown, total map[*rules.Rule]int) string {
+	st := p.Styles
+	lines := []string{st.Header.Render(fit("  ON   LEVEL SHOWN/ALL  RULE / FILTER", p.width))}
+	if len(p.rows) == 0 {
+		lines = append(lines, st.Faint.Render("  no rules loaded"))
+	}
+	end := min(p.top+max(p.height-1, 1), len(p.rows))
+	for i := p.top; i < end; i++ {
+		r := p.rows[i]
+		var s string
+		if r.ident == "" {
+			on := !f.disabledRules[r.rule.ID]
+			s = fmt.Sprintf("  %s %s %9s  %s", onOff(st, on), st.Level(r.rule.Level).Render(fit(levelShort(r.rule.Level), 5)),
+				fmt.Sprintf("%d/%d", shown[r.rule], total[r.rule]), Clean(r.rule.Title))
+		} else {
+			on := !f.identDisabled(r.rule.ID, r.ident)
+			note := ""
+			if f.carHides(r.rule.ID, r.ident) {
+				note = st.Faint.Render("  (CAR exclusion: c)")
+			}
+			s = fmt.Sprintf("       %s    └ filter %s%s", onOff(st, on), Clean(r.ident), note)
+		}
+		if i == p.cursor {
+			s = st.Selected.Render(fit(ansi.Strip(s), p.width))
+		}
+		lines = append(lines, s)
+	}
+	return padLines(lines, p.width, p.height)
+}
+
+func onOff(st *Styles, on bool) string {
+	if on {
+		return st.On.Render("[on] ")
+	}
+	return st.Off.Render("[off]")
+}
