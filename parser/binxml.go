@@ -100,6 +100,9 @@ type decoder struct {
 	vals   []value
 	budget int
 	b      builder
+	// carving is set while decoding recovered records: template
+	// references are checked against the definition's id.
+	carving bool
 }
 
 func newDecoder() *decoder {
@@ -141,7 +144,8 @@ func formatErr(off int, format string, args ...any) error {
 }
 
 // record decodes the binary XML in [start, end) of the chunk into ev.
-func (d *decoder) record(ev *Event, start, end int) error {
+func (d *decoder) record(ev *Event, start, end int, carving bool) error {
+	d.carving = carving
 	d.b.begin(ev)
 	if _, err := d.tokens(start, end, false, &d.b, 0); err != nil {
 		return err
@@ -334,6 +338,12 @@ func (d *decoder) instance(pos, end int, e emitter, nest int) (int, error) {
 	}
 	defOff := le.Uint32(buf[pos+6:])
 	p := pos + 10
+	if d.carving && int(defOff)+8 <= len(buf) && le.Uint32(buf[pos+2:]) != le.Uint32(buf[defOff+4:]) {
+		// A carved record may refer to a template that was overwritten:
+		// Windows starts a definition's GUID with the template id, so a
+		// mismatch means the definition is not this record's.
+		return pos, formatErr(pos, "template id does not match the definition (stale reference)")
+	}
 	if int(defOff) == p {
 		if p+24 > end {
 			return pos, formatErr(p, "inline template definition truncated")

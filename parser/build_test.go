@@ -111,7 +111,8 @@ func (x *bx) instance(id uint32, defOff int, body func(*bx), vals []tval) (def i
 	x.u32(uint32(defOff))
 	if body != nil {
 		x.u32(0)                   // next definition
-		x.raw(make([]byte, 16)...) // GUID
+		x.u32(id)                  // GUID: Windows starts it with the template id
+		x.raw(make([]byte, 12)...) // rest of the GUID
 		sizeAt := len(x.b)
 		x.u32(0)
 		start := len(x.b)

@@ -211,7 +211,7 @@ func (c *chunkDecode) decodeRecord(pos, size int, recovered bool) {
 		Written:   filetimeToTime(le.Uint64(b[pos+16:])),
 		Recovered: recovered,
 	}
-	if err := c.w.dec.record(ev, pos+recordHeaderLen, pos+size-4); err != nil {
+	if err := c.w.dec.record(ev, pos+recordHeaderLen, pos+size-4, recovered); err != nil {
 		if recovered {
 			// Stale records in slack space often refer to templates that
 			// were overwritten: counted, not reported as damage.
