@@ -37,7 +37,9 @@ type command struct {
 
 // commands lists the subcommands in the order --help shows them.
 func commands() []command {
-	return []command{}
+	return []command{
+		huntCommand(),
+	}
 }
 
 // run is the whole program: it parses args, runs a subcommand and returns the

@@ -1,0 +1,294 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/evtriage/evtriage/parser"
+	"github.com/evtriage/evtriage/rules"
+	"github.com/evtriage/evtriage/triage"
+	"github.com/evtriage/evtriage/tui"
+)
+
+const huntSynopsis = "hunt [--rules PATH]... [--no-builtin] [--baseline PATH... | --baseline-window 30d] [--new-key K] [--min-level L] [--format table|json|jsonl] [-o FILE] PATH..."
+
+// huntCommand is the `evtriage hunt` entry of commands().
+func huntCommand() command {
+	return command{name: "hunt", summary: "hunt logs headless: findings as a table, JSON or JSON Lines", run: runHunt}
+}
+
+// huntFlags are hunt's parsed flags.
+type huntFlags struct {
+	rules     multiFlag
+	noBuiltin bool
+	config    string
+	baseline  multiFlag
+	window    time.Duration
+	newKey    string
+	minLevel  rules.Level
+	format    string
+	out       string
+	workers   int
+	paths     []string
+}
+
+// parseDays parses a window such as 30d, 2w, 12h or 90m.
+func parseDays(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	unit := map[byte]time.Duration{'d': 24 * time.Hour, 'w': 7 * 24 * time.Hour}
+	if u, ok := unit[s[len(s)-1]]; ok {
+		n, err := strconv.ParseFloat(s[:len(s)-1], 64)
+		if err != nil || n <= 0 || n > 100000 {
+			return 0, fmt.Errorf("%w: bad window %q (want e.g. 30d, 2w, 12h)", errUsage, s)
+		}
+		return time.Duration(n * float64(u)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%w: bad window %q (want e.g. 30d, 2w, 12h)", errUsage, s)
+	}
+	return d, nil
+}
+
+func parseHuntFlags(e *env, args []string) (*huntFlags, int, bool) {
+	hf := &huntFlags{}
+	fs := newFlagSet(e, "hunt", huntSynopsis)
+	fs.Var(&hf.rules, "rules", "Sigma rule file or folder to load (repeatable)")
+	fs.BoolVar(&hf.noBuiltin, "no-builtin", false, "do not load the built-in regsvr32 rule pack")
+	fs.StringVar(&hf.config, "rules-config", "", "rules configuration file (placeholders for |expand)")
+	fs.Var(&hf.baseline, "baseline", "earlier logs (.evtx file or folder) or an earlier export (.json/.jsonl) to judge findings new against (repeatable)")
+	window := fs.String("baseline-window", "", "judge against the first window of the evidence itself, e.g. 30d")
+	fs.StringVar(&hf.newKey, "new-key", triage.KeyCommandLine, "what makes a finding new: commandline, parent-child or image-loaded")
+	level := fs.String("min-level", "informational", "lowest rule level reported: informational, low, medium, high, critical")
+	fs.StringVar(&hf.format, "format", "", "output format: table, json or jsonl (default: table on a terminal, json otherwise; from -o's extension)")
+	fs.StringVar(&hf.out, "o", "", "write the output to FILE (atomically) instead of standard output")
+	fs.IntVar(&hf.workers, "workers", 0, "chunks decoded in parallel (0: one per CPU)")
+	if code, stop := parseFlags(e, fs, args); stop {
+		return nil, code, true
+	}
+	hf.paths = fs.Args()
+	var err error
+	switch {
+	case len(hf.paths) == 0:
+		err = fmt.Errorf("%w: no PATH given", errUsage)
+	case len(hf.baseline) > 0 && *window != "":
+		err = fmt.Errorf("%w: --baseline and --baseline-window exclude each other", errUsage)
+	}
+	if err == nil {
+		hf.window, err = parseDays(*window)
+	}
+	if err == nil {
+		var ok bool
+		if hf.minLevel, ok = rules.ParseLevel(*level); !ok {
+			err = fmt.Errorf("%w: unknown level %q", errUsage, *level)
+		}
+	}
+	if err == nil {
+		switch hf.newKey {
+		case triage.KeyCommandLine, triage.KeyParentChild, triage.KeyImageLoaded:
+		default:
+			err = fmt.Errorf("%w: unknown --new-key %q", errUsage, hf.newKey)
+		}
+	}
+	if err == nil && hf.format == "" {
+		switch {
+		case hf.out != "" && strings.EqualFold(filepath.Ext(hf.out), ".jsonl"):
+			hf.format = "jsonl"
+		case hf.out == "" && isTerminal(e.stdout):
+			hf.format = "table"
+		default:
+			hf.format = "json"
+		}
+	}
+	if err == nil {
+		switch hf.format {
+		case "table", "json", "jsonl":
+		default:
+			err = fmt.Errorf("%w: unknown --format %q", errUsage, hf.format)
+		}
+	}
+	if err != nil {
+		return nil, usageError(e, "hunt", err), true
+	}
+	return hf, exitOK, false
+}
+
+func runHunt(e *env, args []string) int {
+	hf, code, stop := parseHuntFlags(e, args)
+	if stop {
+		return code
+	}
+	status := exitOK
+	warn := func(format string, a ...any) {
+		fmt.Fprintf(e.stderr, "evtriage hunt: %s\n", tui.Clean(fmt.Sprintf(format, a...)))
+		status = exitPartial
+	}
+	set := rules.Load(rules.LoadOptions{NoBuiltin: hf.noBuiltin, Paths: hf.rules, Config: hf.config})
+	files, errs := parser.FindFiles(hf.paths)
+	for _, err := range errs {
+		warn("%v", err)
+	}
+	h := triage.NewHunter(triage.Options{
+		Rules: set, Baseline: hf.baseline, BaselineWindow: hf.window, NewKey: hf.newKey,
+		Workers: hf.workers, ToolVersion: version,
+	})
+	ctx := context.Background()
+	if err := h.LoadBaseline(ctx); err != nil {
+		warn("%v", err)
+	}
+	progress := progressLine(e.stderr)
+	for _, f := range files {
+		if err := h.AddFile(ctx, f, progress); err != nil {
+			warn("%v", err)
+		}
+	}
+	res := h.Result()
+	for _, rj := range res.Rejected {
+		warn("rule rejected: %s:%d: %s", rj.Path, rj.Line, rj.Reason)
+	}
+	for _, s := range append(res.Sources, res.BaselineSources...) {
+		for i, p := range s.Problems {
+			if i == 3 {
+				warn("%s: … %d more problems (all are in the JSON export)", s.Path, len(s.Problems)-3)
+				break
+			}
+			warn("%s: offset 0x%x: %s", s.Path, p.Offset, p.Reason)
+		}
+	}
+	findings := res.Filter(triage.Filter{MinLevel: hf.minLevel})
+	if err := writeHunt(e, hf, res, findings); err != nil {
+		fmt.Fprintf(e.stderr, "evtriage hunt: %s\n", tui.Clean(err.Error()))
+		return exitPartial
+	}
+	return status
+}
+
+// writeHunt writes the findings in the chosen format to -o or stdout.
+func writeHunt(e *env, hf *huntFlags, res *triage.Result, findings []*triage.Finding) error {
+	if hf.format == "table" {
+		if hf.out == "" {
+			return writeTable(e.stdout, res, findings)
+		}
+		return atomicWrite(hf.out, func(w io.Writer) error { return writeTable(w, res, findings) })
+	}
+	format := triage.FormatJSON
+	if hf.format == "jsonl" {
+		format = triage.FormatJSONL
+	}
+	if hf.out != "" {
+		return triage.Export(hf.out, res, findings, format)
+	}
+	return triage.WriteExport(e.stdout, res, findings, format)
+}
+
+// atomicWrite writes a file through a temporary file and a rename.
+func atomicWrite(path string, fn func(io.Writer) error) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err = fn(tmp); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// maxCell bounds a table cell; longer evidence text is cut with "…".
+const maxCell = 100
+
+// cell sanitises evidence text for the terminal and bounds its width.
+func cell(s string) string {
+	s = tui.Clean(s)
+	if r := []rune(s); len(r) > maxCell {
+		s = string(r[:maxCell-1]) + "…"
+	}
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// writeTable prints one line per finding and a summary line.
+func writeTable(w io.Writer, res *triage.Result, findings []*triage.Finding) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME (UTC)\tHOST\tLEVEL\tRULE\tNEW\tPID\tPROCESS\tCOMMAND LINE / DETAIL")
+	for _, f := range findings {
+		ev := f.Event.Event
+		newCol := "-"
+		if f.New != nil {
+			newCol = map[bool]string{true: "new", false: "seen"}[*f.New]
+		}
+		pid, image, detail := "-", "-", ""
+		if p := f.Process; p != nil {
+			pid = strconv.FormatUint(uint64(p.PID), 10)
+			image = baseOf(p.Image)
+			if p.Renamed {
+				image += " (regsvr32)"
+			}
+			detail = p.CommandLine
+		}
+		if v, ok := ev.Field("ImageLoaded"); ok {
+			detail = "loaded " + v
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.Time.UTC().Format("2006-01-02 15:04:05"),
+			cell(ev.Computer), f.Rule.Level, cell(f.Rule.Title), newCol, pid, cell(image), cell(detail))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	hidden := len(res.Findings) - len(res.Written())
+	_, err := fmt.Fprintf(w, "\n%d findings; %d suppressed candidates not shown; %d events from %d files (%d duplicates); %d processes\n",
+		len(findings), hidden, res.Events, len(res.Sources), res.Duplicates, len(res.Processes))
+	return err
+}
+
+// baseOf is the file name of a Windows path.
+func baseOf(p string) string {
+	if i := strings.LastIndexAny(p, `\/`); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
+
+// progressLine returns a progress callback that redraws one line on a
+// terminal stderr, or nil when stderr is not a terminal.
+func progressLine(w io.Writer) func(triage.Progress) {
+	if !isTerminal(w) {
+		return nil
+	}
+	var last time.Time
+	return func(p triage.Progress) {
+		if p.Done {
+			fmt.Fprint(w, "\r\x1b[K")
+			return
+		}
+		if time.Since(last) < 200*time.Millisecond {
+			return
+		}
+		last = time.Now()
+		pct := 0
+		if p.Total > 0 {
+			pct = int(p.Bytes * 100 / p.Total)
+		}
+		fmt.Fprintf(w, "\r\x1b[K%s: %d%% %d events", tui.Clean(baseOf(p.File)), pct, p.Events)
+	}
+}

@@ -1,0 +1,311 @@
+package triage
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/evtriage/evtriage/parser"
+)
+
+// ErrBaseline marks a baseline input that could not be used.
+var ErrBaseline = errors.New("triage: baseline")
+
+// maxExportLine bounds one JSON Lines record of a baseline export.
+const maxExportLine = 64 << 20
+
+// baseline is the set of keys seen in the baseline, per rule.
+type baseline struct {
+	keys    map[string]bool
+	sources []Source
+}
+
+// keyFacts is what a new-item key is computed from; it is filled from a
+// finding or from an exported finding, so both give the same key.
+type keyFacts struct {
+	rule        string
+	commandLine string
+	image       string
+	parentImage string
+	loaded      string
+}
+
+// key returns the finding's key under kind, "" when the finding has nothing
+// to be judged by (no command line, no parent, no loaded image). Keys are
+// per rule, as CAR's "new since last month" compares a search with its own
+// earlier results; values compare case-insensitively.
+func (k keyFacts) key(kind string) string {
+	var v string
+	switch kind {
+	case KeyParentChild:
+		if k.parentImage == "" || k.image == "" {
+			return ""
+		}
+		v = k.parentImage + "\x00" + k.image
+	case KeyImageLoaded:
+		v = k.loaded
+	default:
+		v = k.commandLine
+	}
+	if v == "" {
+		return ""
+	}
+	return k.rule + "\x00" + strings.ToLower(v)
+}
+
+// firstField returns the first of the named event fields that has a value.
+func firstField(get func(string) string, names ...string) string {
+	for _, n := range names {
+		if v := get(n); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// factsOf collects a finding's key facts: the event's own fields first,
+// then its process.
+func factsOf(f *Finding) keyFacts {
+	get := func(n string) string { return field(f.Event.Event, n) }
+	var k keyFacts
+	if f.Rule != nil {
+		k.rule = f.Rule.ID
+	}
+	creates := kindOf(f.Event.Event) == kindSysmonCreate || kindOf(f.Event.Event) == kindSecCreate
+	if creates {
+		k.commandLine = get("CommandLine")
+		k.image = firstField(get, "Image", "NewProcessName")
+		k.parentImage = firstField(get, "ParentImage", "ParentProcessName")
+	}
+	k.loaded = get("ImageLoaded")
+	if p := f.Process; p != nil {
+		if k.commandLine == "" {
+			k.commandLine = p.CommandLine
+		}
+		if k.image == "" {
+			k.image = p.Image
+		}
+		if k.parentImage == "" && p.Parent != nil {
+			k.parentImage = p.Parent.Image
+		}
+	}
+	return k
+}
+
+// factsOfExport collects the key facts of an exported finding.
+func factsOfExport(f *exportFinding) keyFacts {
+	get := func(n string) string { return f.Event.Fields[n] }
+	k := keyFacts{rule: f.Rule.ID}
+	creates := (f.Event.EventID == 1 && strings.EqualFold(f.Event.Channel, sysmonChannel)) ||
+		(f.Event.EventID == 4688 && strings.EqualFold(f.Event.Channel, securityChan))
+	if creates {
+		k.commandLine = get("CommandLine")
+		k.image = firstField(get, "Image", "NewProcessName")
+		k.parentImage = firstField(get, "ParentImage", "ParentProcessName")
+	}
+	k.loaded = get("ImageLoaded")
+	if p := f.Process; p != nil {
+		if k.commandLine == "" {
+			k.commandLine = p.CommandLine
+		}
+		if k.image == "" {
+			k.image = p.Image
+		}
+	}
+	if k.parentImage == "" && len(f.Lineage) >= 2 {
+		k.parentImage = f.Lineage[len(f.Lineage)-2].Image
+	}
+	return k
+}
+
+// loadBaseline reads Options.Baseline once.
+func (h *Hunter) loadBaseline(ctx context.Context) {
+	h.baseOnce.Do(func() {
+		if len(h.opts.Baseline) == 0 {
+			return
+		}
+		h.base = readBaseline(ctx, h.opts)
+	})
+}
+
+// LoadBaseline reads the baseline inputs now (Result does it on first use
+// otherwise) and returns an error wrapping ErrBaseline when some could not
+// be read.
+func (h *Hunter) LoadBaseline(ctx context.Context) error {
+	h.loadBaseline(ctx)
+	if h.base == nil {
+		return nil
+	}
+	for _, s := range h.base.sources {
+		if len(s.Problems) > 0 {
+			return fmt.Errorf("%w: %s: %s", ErrBaseline, s.Path, s.Problems[0].Reason)
+		}
+	}
+	return nil
+}
+
+// readBaseline collects the keys of the findings in the baseline inputs:
+// exports (.json/.jsonl) are read as they are, logs are hunted with the
+// same rules.
+func readBaseline(ctx context.Context, opts Options) *baseline {
+	b := &baseline{keys: make(map[string]bool)}
+	var logs []string
+	for _, p := range opts.Baseline {
+		switch strings.ToLower(filepath.Ext(p)) {
+		case ".json", ".jsonl", ".ndjson":
+			src := Source{Path: p, Problems: []Problem{}}
+			n, err := b.readExport(p, opts.NewKey)
+			src.Records = n
+			if err != nil {
+				src.Problems = append(src.Problems, Problem{Reason: err.Error()})
+			}
+			b.sources = append(b.sources, src)
+		default:
+			logs = append(logs, p)
+		}
+	}
+	if len(logs) > 0 {
+		files, errs := parser.FindFiles(logs)
+		for _, err := range errs {
+			b.sources = append(b.sources, Source{Path: "", Problems: []Problem{{Reason: err.Error()}}})
+		}
+		sub := NewHunter(Options{Rules: opts.Rules, Workers: opts.Workers, NewKey: opts.NewKey, NoCarve: opts.NoCarve})
+		for _, f := range files {
+			_ = sub.AddFile(ctx, f, nil) // problems are in the sources
+		}
+		res := sub.Result()
+		b.sources = append(b.sources, res.Sources...)
+		for _, f := range res.Findings {
+			if k := factsOf(f).key(opts.NewKey); k != "" {
+				b.keys[k] = true
+			}
+		}
+	}
+	return b
+}
+
+// readExport adds the keys of an earlier export (one JSON document or JSON
+// Lines) and returns how many findings it held.
+func (b *baseline) readExport(path, kind string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	first, err := peekNonSpace(br)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s: empty export", ErrBaseline, path)
+	}
+	n := 0
+	add := func(ef *exportFinding) {
+		n++
+		if k := factsOfExport(ef).key(kind); k != "" {
+			b.keys[k] = true
+		}
+	}
+	// A document starts with {"tool"…; a JSON Lines file with {"rule"….
+	// Decode the first value and look.
+	dec := json.NewDecoder(br)
+	var firstVal json.RawMessage
+	if first != '{' {
+		return 0, fmt.Errorf("%w: %s: not a JSON export", ErrBaseline, path)
+	}
+	if err := dec.Decode(&firstVal); err != nil {
+		return 0, fmt.Errorf("%w: %s: %w", ErrBaseline, path, err)
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(firstVal, &top); err != nil {
+		return 0, fmt.Errorf("%w: %s: %w", ErrBaseline, path, err)
+	}
+	if raw, isDoc := top["findings"]; isDoc {
+		var fs []exportFinding
+		if err := json.Unmarshal(raw, &fs); err != nil {
+			return 0, fmt.Errorf("%w: %s: findings: %w", ErrBaseline, path, err)
+		}
+		for i := range fs {
+			add(&fs[i])
+		}
+		return n, nil
+	}
+	if _, isFinding := top["rule"]; !isFinding {
+		return 0, fmt.Errorf("%w: %s: neither an export document nor JSON Lines of findings", ErrBaseline, path)
+	}
+	var ef exportFinding
+	if err := json.Unmarshal(firstVal, &ef); err != nil {
+		return n, fmt.Errorf("%w: %s: line 1: %w", ErrBaseline, path, err)
+	}
+	add(&ef)
+	line := 1
+	for {
+		line++
+		var ef exportFinding
+		err := dec.Decode(&ef)
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return n, fmt.Errorf("%w: %s: record %d: %w", ErrBaseline, path, line, err)
+		}
+		add(&ef)
+	}
+}
+
+// peekNonSpace returns the first non-space byte without consuming it.
+func peekNonSpace(br *bufio.Reader) (byte, error) {
+	for {
+		c, err := br.ReadByte()
+		if err != nil {
+			return 0, err
+		}
+		if !bytes.ContainsRune([]byte(" \t\r\n"), rune(c)) {
+			return c, br.UnreadByte()
+		}
+	}
+}
+
+// judge sets Finding.New from the baseline inputs or the baseline window.
+func (h *Hunter) judge(res *Result) {
+	kind := h.opts.NewKey
+	switch {
+	case h.base != nil:
+		res.BaselineSources = h.base.sources
+		res.BaselineKeys = len(h.base.keys)
+		res.NewKey = kind
+		for _, f := range res.Findings {
+			if k := factsOf(f).key(kind); k != "" {
+				v := !h.base.keys[k]
+				f.New = &v
+			}
+		}
+	case h.opts.BaselineWindow > 0 && !h.first.IsZero():
+		end := h.first.Add(h.opts.BaselineWindow)
+		res.BaselineEnd = end
+		res.NewKey = kind
+		keys := make(map[string]bool)
+		for _, f := range res.Findings {
+			if f.Event.Event.Time.Before(end) {
+				if k := factsOf(f).key(kind); k != "" {
+					keys[k] = true
+				}
+			}
+		}
+		res.BaselineKeys = len(keys)
+		for _, f := range res.Findings {
+			if f.Event.Event.Time.Before(end) {
+				continue
+			}
+			if k := factsOf(f).key(kind); k != "" {
+				v := !keys[k]
+				f.New = &v
+			}
+		}
+	}
+}

@@ -1,0 +1,320 @@
+package triage
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/evtriage/evtriage/parser"
+	"github.com/evtriage/evtriage/rules"
+)
+
+// Errors the hunter returns (wrapped with the file's name and cause).
+var (
+	ErrOpen = errors.New("triage: cannot open input")
+	ErrRead = errors.New("triage: input read with problems")
+)
+
+// New-item keys (Options.NewKey).
+const (
+	KeyCommandLine = "commandline"
+	KeyParentChild = "parent-child"
+	KeyImageLoaded = "image-loaded"
+)
+
+// Options configures a Hunter.
+type Options struct {
+	// Rules is the rule set events are matched against (nil: no findings,
+	// the process tree is still built).
+	Rules *rules.Set
+	// Baseline lists earlier logs (.evtx files or folders) or an earlier
+	// export (.json / .jsonl): findings whose key appears there are "seen".
+	Baseline []string
+	// BaselineWindow, when set instead, makes the first window of the
+	// evidence itself the baseline; only findings after it are judged.
+	BaselineWindow time.Duration
+	// NewKey is what makes a finding new: "commandline" (default),
+	// "parent-child" (parent image → image) or "image-loaded" (Sysmon 7
+	// ImageLoaded).
+	NewKey string
+	// Workers is the number of chunks decoded in parallel per file
+	// (0: GOMAXPROCS).
+	Workers int
+	// AllActivity keeps every Sysmon activity event (image loads, network,
+	// DNS, files, registry…) on its process. By default only the activity
+	// of regsvr32 processes (also renamed) and their descendants, and of
+	// events that matched a rule, is kept; the rest is counted in
+	// Process.Seen. Keeping everything of a large log costs memory
+	// proportional to its size.
+	AllActivity bool
+	// ToolVersion is the version exports name (default "dev").
+	ToolVersion string
+	// NoCarve turns off the recovery of records from chunk slack space and
+	// damaged chunks (on by default).
+	NoCarve bool
+}
+
+// Progress reports how far reading a file has come.
+type Progress struct {
+	File   string
+	Bytes  int64 // offset of the last event read
+	Total  int64 // file size
+	Events int   // events read from this file so far
+	Done   bool
+}
+
+// Hunter reads event logs, keeps what the process tree and the findings
+// need, and builds a Result. It is safe for use by several goroutines, but
+// files are read one at a time.
+type Hunter struct {
+	opts Options
+
+	mu         sync.Mutex
+	sources    []Source
+	procEvents []record
+	activity   []record
+	matches    []pending
+	counts     map[procKey]*Activity
+	interest   map[procKey]bool
+	seen       map[dedupKey]struct{}
+	hosts      map[string]bool
+	seq        int
+	events     int
+	dups       int
+	dropped    int
+	first      time.Time
+	result     *Result
+
+	baseOnce sync.Once
+	base     *baseline
+}
+
+// dedupKey identifies a record across files: computer, channel and
+// EventRecordID.
+type dedupKey struct {
+	host, channel string
+	id            uint64
+}
+
+// NewHunter returns a Hunter with opts.
+func NewHunter(opts Options) *Hunter {
+	if opts.NewKey == "" {
+		opts.NewKey = KeyCommandLine
+	}
+	return &Hunter{
+		opts:     opts,
+		counts:   make(map[procKey]*Activity),
+		interest: make(map[procKey]bool),
+		seen:     make(map[dedupKey]struct{}),
+		hosts:    make(map[string]bool),
+	}
+}
+
+// AddFile reads one .evtx file. The returned error wraps ErrOpen when the
+// file cannot be read at all, ErrRead when parts of it could not be read
+// (the rest is in the result), or the context's error.
+func (h *Hunter) AddFile(ctx context.Context, path string, progress func(Progress)) error {
+	f, err := os.Open(path)
+	if err != nil {
+		h.addSource(Source{Path: path, Problems: []Problem{{Reason: err.Error()}}})
+		return fmt.Errorf("%w: %w", ErrOpen, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		h.addSource(Source{Path: path, Problems: []Problem{{Reason: err.Error()}}})
+		return fmt.Errorf("%w: %w", ErrOpen, err)
+	}
+	return h.AddReader(ctx, path, f, fi.Size(), progress)
+}
+
+// AddReader reads one log held by r (e.g. the embedded demo), naming it
+// name in the result. Errors as for AddFile.
+func (h *Hunter) AddReader(ctx context.Context, name string, r io.ReaderAt, size int64, progress func(Progress)) error {
+	src := Source{Path: name}
+	// Hash alongside the parse: the file is read twice, but from the page
+	// cache and on another core.
+	sum := make(chan string, 1)
+	go func() {
+		d := sha256.New()
+		if _, err := io.Copy(d, io.NewSectionReader(r, 0, size)); err != nil {
+			sum <- ""
+			return
+		}
+		sum <- hex.EncodeToString(d.Sum(nil))
+	}()
+	rd, err := parser.NewReader(r, size, parser.Options{Workers: h.opts.Workers, Carve: !h.opts.NoCarve})
+	if err != nil {
+		src.SHA256 = <-sum
+		src.Problems = []Problem{{Reason: err.Error()}}
+		h.addSource(src)
+		return fmt.Errorf("%w: %s: %w", ErrOpen, name, err)
+	}
+	var c collector
+	n := 0
+	err = rd.Events(ctx, func(ev *parser.Event) error {
+		n++
+		h.consume(&c, name, ev)
+		if progress != nil && n%4096 == 0 {
+			progress(Progress{File: name, Bytes: ev.Offset, Total: size, Events: n})
+		}
+		return nil
+	})
+	h.flush(&c)
+	st := rd.Stats()
+	src.Records, src.Recovered = st.Records, st.Recovered
+	for _, p := range rd.Problems() {
+		src.Problems = append(src.Problems, Problem{Offset: p.Offset, Reason: p.Reason})
+	}
+	if err != nil && ctx.Err() == nil {
+		src.Problems = append(src.Problems, Problem{Reason: err.Error()})
+	}
+	src.SHA256 = <-sum
+	h.addSource(src)
+	if progress != nil {
+		progress(Progress{File: name, Bytes: size, Total: size, Events: n, Done: true})
+	}
+	switch {
+	case err != nil:
+		return fmt.Errorf("triage: %s: %w", name, err)
+	case len(src.Problems) > 0:
+		return fmt.Errorf("%w: %s: %d problems", ErrRead, name, len(src.Problems))
+	}
+	return nil
+}
+
+func (h *Hunter) addSource(s Source) {
+	if s.Problems == nil {
+		s.Problems = []Problem{}
+	}
+	h.mu.Lock()
+	h.sources = append(h.sources, s)
+	h.result = nil
+	h.mu.Unlock()
+}
+
+// collector batches what one file's events produce, so the hunter's lock
+// is taken once per batch rather than per event.
+type collector struct {
+	buf []rules.Match
+}
+
+// consume looks at one event: drops a duplicate record, matches it, and
+// keeps it when the tree or a finding needs it.
+func (h *Hunter) consume(c *collector, file string, ev *parser.Event) {
+	var matches []rules.Match
+	if h.opts.Rules != nil {
+		c.buf = h.opts.Rules.Candidates(ev, c.buf[:0])
+		matches = c.buf
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.result = nil
+	h.events++
+	dk := dedupKey{ev.Computer, ev.Channel, ev.RecordID}
+	if _, dup := h.seen[dk]; dup {
+		h.dups++
+		return
+	}
+	h.seen[dk] = struct{}{}
+	h.hosts[ev.Computer] = true
+	if !ev.Time.IsZero() && (h.first.IsZero() || ev.Time.Before(h.first)) {
+		h.first = ev.Time
+	}
+	seq := h.seq
+	h.seq++
+	var ref *EventRef
+	mk := func() *EventRef {
+		if ref == nil {
+			ref = &EventRef{File: file, Event: ev}
+		}
+		return ref
+	}
+	kind := kindOf(ev)
+	switch kind {
+	case kindSysmonCreate:
+		k := procKey{ev.Computer, eventGUID(ev)}
+		is, _ := classifyRegsvr32(field(ev, "Image"), field(ev, "OriginalFileName"), field(ev, "Description"))
+		if k.guid != "" && (is || h.interest[procKey{ev.Computer, normGUID(field(ev, "ParentProcessGuid"))}]) {
+			h.interest[k] = true
+		}
+		h.procEvents = append(h.procEvents, record{mk(), kind, seq})
+	case kindSysmonExit, kindSecCreate, kindSecExit:
+		h.procEvents = append(h.procEvents, record{mk(), kind, seq})
+	case kindOther:
+	default:
+		k := procKey{ev.Computer, eventGUID(ev)}
+		if k.guid == "" {
+			break
+		}
+		a := h.counts[k]
+		if a == nil {
+			a = new(Activity)
+			h.counts[k] = a
+		}
+		a.add(kind)
+		is, _ := classifyRegsvr32(field(ev, "Image"), "", "")
+		if h.opts.AllActivity || h.interest[k] || is || len(matches) > 0 {
+			h.activity = append(h.activity, record{mk(), kind, seq})
+		} else {
+			h.dropped++
+		}
+	}
+	for _, m := range matches {
+		h.matches = append(h.matches, pending{ref: mk(), rule: m.Rule,
+			details:    append([]rules.MatchDetail(nil), m.Details...),
+			suppressed: append([]string(nil), m.Suppressed...)})
+	}
+}
+
+// flush is the end-of-file hook of a collector (nothing is buffered today
+// beyond the match buffer, which is dropped).
+func (h *Hunter) flush(c *collector) { c.buf = nil }
+
+// Result builds the process tree, the findings (as written and suppressed
+// candidates) and the baseline verdicts from everything read so far. The
+// Result is shared until more input is added; treat it as read-only.
+func (h *Hunter) Result() *Result {
+	h.loadBaseline(context.Background())
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.result != nil {
+		return h.result
+	}
+	procEvents := append([]record(nil), h.procEvents...)
+	activity := append([]record(nil), h.activity...)
+	t := buildTree(procEvents, activity, h.counts)
+	res := &Result{
+		Sources:     append([]Source(nil), h.sources...),
+		Processes:   t.procs,
+		Roots:       t.roots(),
+		Events:      h.events,
+		Duplicates:  h.dups,
+		Orphans:     t.orphans,
+		Dropped:     h.dropped,
+		ToolVersion: h.opts.ToolVersion,
+		Generated:   time.Now().UTC(),
+	}
+	if res.ToolVersion == "" {
+		res.ToolVersion = "dev"
+	}
+	if h.opts.Rules != nil {
+		res.Loaded = h.opts.Rules.Rules()
+		res.Rejected = h.opts.Rules.Rejected()
+	}
+	for host := range h.hosts {
+		res.Hosts = append(res.Hosts, host)
+	}
+	sort.Strings(res.Hosts)
+	res.Findings = makeFindings(h.matches, t)
+	h.judge(res)
+	h.result = res
+	return res
+}

