@@ -30,6 +30,8 @@ type Config struct {
 	ExportDir string
 	// Now is the clock for export file names; nil means time.Now.
 	Now func() time.Time
+	// MinLevel is the minimum rule level shown at start.
+	MinLevel rules.Level
 	// Notes are problems found before the screen opened (paths that could
 	// not be listed, rules that were rejected…); the problems panel shows them.
 	Notes []string
@@ -120,7 +122,7 @@ func New(cfg Config) Model {
 	m.rules = NewRulesPanel(m.styles)
 	m.problems = NewDetail(m.styles)
 	m.input = Prompt{Prefix: "search /"}
-	m.filter = filterState{minLevel: rules.LevelInformational}
+	m.filter = filterState{minLevel: max(min(cfg.MinLevel, rules.LevelCritical), rules.LevelInformational)}
 	m.loading = len(cfg.Inputs) > 0
 	return m
 }
