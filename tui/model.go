@@ -92,13 +92,13 @@ type Model struct {
 	search    *searchResult
 	searchGen int
 
-	message   string
-	msgErr    bool
+	message string
+	msgErr  bool
 	// pendingExport waits for a filter run in progress: an export
 	// writes what the filters select, not a stale list.
 	pendingExport tea.Cmd
-	detailKey any
-	detailW   int
+	detailKey     any
+	detailW       int
 }
 
 // New returns the screen for cfg. Loading starts when the program runs it
