@@ -44,7 +44,9 @@ type evalCtx struct {
 	flags []uint8
 	remap []int32
 
-	memo     []int8 // per identifier: 0 unknown, 1 false, 2 true
+	spacedOK bool              // spaced is computed for this event
+	spaced   map[string]string // fields whose names hold spaces, by name without them
+	memo     []int8            // per identifier: 0 unknown, 1 false, 2 true
 	kwLoaded bool
 	kwRaw    []string
 	kwLow    []string
@@ -68,6 +70,8 @@ func (c *evalCtx) reset(ev Event) {
 		c.gen = 1
 	}
 	c.kwLoaded = false
+	c.spacedOK = false
+	clear(c.spaced)
 	c.kwRaw = c.kwRaw[:0]
 	c.kwLow = c.kwLow[:0]
 	c.remap = nil
@@ -81,6 +85,9 @@ func (c *evalCtx) load(fid int) int {
 	}
 	if c.stamp[fid] != c.gen {
 		v, ok := c.ev.Get(c.set.fields[fid])
+		if !ok {
+			v, ok = c.spacedField(c.set.fields[fid])
+		}
 		c.raw[fid] = v
 		c.flags[fid] = 0
 		if ok {
@@ -89,6 +96,26 @@ func (c *evalCtx) load(fid int) int {
 		c.stamp[fid] = c.gen
 	}
 	return fid
+}
+
+// spacedField finds a field whose name in the log has spaces ("Threat
+// Name") under its name without them (ThreatName), as the Sigma
+// specification names such fields.
+func (c *evalCtx) spacedField(name string) (string, bool) {
+	if !c.spacedOK {
+		c.spacedOK = true
+		c.ev.Each(func(n, v string) bool {
+			if strings.IndexByte(n, ' ') >= 0 {
+				if c.spaced == nil {
+					c.spaced = map[string]string{}
+				}
+				c.spaced[strings.ReplaceAll(n, " ", "")] = v
+			}
+			return true
+		})
+	}
+	v, ok := c.spaced[name]
+	return v, ok
 }
 
 func (c *evalCtx) lowered(p int) string {
@@ -481,10 +508,12 @@ func (s *Set) buildIndex() {
 	}
 }
 
-// appendRef adds ref unless the same rule is already there.
+// appendRef adds ref unless the same rule under the same entry is already
+// there. (One rule can sit twice in a bucket under entries that differ in
+// their conditions, as registry_delete's DeleteKey and DeleteValue.)
 func appendRef(refs []ruleRef, ref ruleRef) []ruleRef {
 	for _, x := range refs {
-		if x.rule == ref.rule {
+		if x == ref {
 			return refs
 		}
 	}
@@ -539,10 +568,15 @@ func (s *Set) match(ev Event, dst []Match, candidates bool) []Match {
 	}
 	c := s.getCtx(ev)
 	defer s.putCtx(c)
+	var done *Rule // refs of one rule are adjacent; report a rule once
 	for _, ref := range refs {
+		if ref.rule == done {
+			continue
+		}
 		if len(ref.entry.Conditions) > 0 && !c.conditionsHold(ref.entry) {
 			continue
 		}
+		done = ref.rule
 		c.remap = s.remapFor(ref.entry)
 		r := ref.rule
 		if c.evalRule(r, nil) {
