@@ -209,9 +209,30 @@ func processLines(st *Styles, width int, p *triage.Process, visible []bool) []st
 	if p.Stub {
 		w.fieldStyled("Note", "not created in these logs; known from a child's parent fields")
 	}
+	if p.Link != "" && p.Parent != nil {
+		w.fieldStyled("Parent link", Clean(p.Link))
+	}
+	if n := len(p.Merged); n > 0 {
+		w.fieldStyled("Merged", fmt.Sprintf("%d more create event(s) of this process (Sysmon and 4688, or repeats)", n))
+	}
+	if a := p.Seen; a.Total() > 0 {
+		w.fieldStyled("Activity seen", fmt.Sprintf("%d image loads, %d network, %d DNS, %d file, %d registry, %d other (kept: %d, %d, %d, %d, %d, %d)",
+			a.Loads, a.Network, a.DNS, a.Files, a.Registry, a.Other,
+			len(p.Loads), len(p.Network), len(p.DNS), len(p.Files), len(p.Registry), len(p.Other)))
+	}
 	if len(p.Findings) > 0 {
+		shown := 0
+		for _, f := range p.Findings {
+			if f.ID >= 0 && f.ID < len(visible) && visible[f.ID] {
+				shown++
+			}
+		}
 		w.blank()
-		w.heading(fmt.Sprintf("Findings (%d)", len(p.Findings)))
+		head := fmt.Sprintf("Findings (%d", len(p.Findings))
+		if shown < len(p.Findings) {
+			head += fmt.Sprintf(", %d shown; · marks those the current filters hide", shown)
+		}
+		w.heading(head + ")")
 		for i, f := range p.Findings {
 			if i == maxListed {
 				w.text(fmt.Sprintf("  … %d more", len(p.Findings)-maxListed))
@@ -219,9 +240,13 @@ func processLines(st *Styles, width int, p *triage.Process, visible []bool) []st
 			}
 			mark := "  "
 			if f.ID < 0 || f.ID >= len(visible) || !visible[f.ID] {
-				mark = "· " // hidden by the current filters
+				mark = "· "
 			}
-			w.text(mark + st.Level(f.Rule.Level).Render(fit(levelShort(f.Rule.Level), 5)) + " " + Clean(f.Rule.Title))
+			line := mark + st.Level(f.Rule.Level).Render(fit(levelShort(f.Rule.Level), 5)) + " " + Clean(f.Rule.Title)
+			if len(f.Suppressed) > 0 {
+				line += st.Faint.Render("  (suppressed by " + Clean(strings.Join(f.Suppressed, ", ")) + ")")
+			}
+			w.text(line)
 			for _, m := range f.Match {
 				w.text("        " + matchText(m))
 			}
@@ -384,8 +409,14 @@ func findingLines(st *Styles, width int, f *triage.Finding) []string {
 		src += ":" + strconv.Itoa(r.Line)
 	}
 	w.field("Source", src)
-	if r.Description != "" {
-		w.field("Description", r.Description)
+	if d := strings.TrimSpace(r.Description); d != "" {
+		for i, line := range strings.Split(d, "\n") {
+			label := ""
+			if i == 0 {
+				label = "Description"
+			}
+			w.field(label, strings.TrimRight(line, "\r"))
+		}
 	}
 	switch {
 	case f.New == nil:

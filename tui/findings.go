@@ -29,7 +29,7 @@ const (
 	numColumns
 )
 
-var columnNames = [numColumns]string{"TIME", "LEVEL", "RULE", "HOST", "PROCESS", "COMMAND LINE"}
+var columnNames = [numColumns]string{"TIME", "LVL", "RULE", "HOST", "PROCESS", "COMMAND LINE"}
 
 // String returns the column's header.
 func (c Column) String() string {
@@ -194,17 +194,16 @@ func (t FindingsTable) Update(msg tea.Msg) (FindingsTable, tea.Cmd) {
 // columnWidths lays the columns out in w cells (two-cell marker first).
 func columnWidths(w int) [numColumns]int {
 	var cw [numColumns]int
-	cw[ColTime] = 19
-	cw[ColLevel] = 5
-	rest := w - 2 - cw[ColTime] - cw[ColLevel] - int(numColumns-1) // one space between columns
-	if rest < 20 {
-		cw[ColTime] = 8 // clock only
-		rest = w - 2 - cw[ColTime] - cw[ColLevel] - int(numColumns-1)
+	cw[ColTime] = 19 // 2006-01-02 15:04:05
+	if w < 100 {
+		cw[ColTime] = 14 // 01-02 15:04:05
 	}
+	cw[ColLevel] = 4
+	rest := w - 2 - cw[ColTime] - cw[ColLevel] - int(numColumns-1) // one space between columns
 	rest = max(rest, 4)
-	cw[ColRule] = rest * 27 / 100
-	cw[ColHost] = rest * 10 / 100
-	cw[ColProcess] = rest * 20 / 100
+	cw[ColRule] = rest * 29 / 100
+	cw[ColHost] = rest * 11 / 100
+	cw[ColProcess] = rest * 21 / 100
 	cw[ColCommandLine] = rest - cw[ColRule] - cw[ColHost] - cw[ColProcess]
 	return cw
 }
@@ -250,22 +249,25 @@ func (t FindingsTable) renderRow(f *triage.Finding, cw [numColumns]int, selected
 	if selected {
 		base = st.Selected
 	}
-	mark := "  "
+	mark := []rune("  ")
+	if selected {
+		mark[0] = '›'
+	}
 	switch {
 	case len(f.Suppressed) > 0:
-		mark = "~ " // revealed by switching a filter off
+		mark[1] = '~' // revealed by switching a filter off
 	case f.New != nil && *f.New:
-		mark = "+ "
+		mark[1] = '+'
 	}
 	var b strings.Builder
-	b.WriteString(base.Render(mark))
+	b.WriteString(base.Render(string(mark)))
 	tm := findingTime(f)
 	ts := ""
 	if !tm.IsZero() {
 		if cw[ColTime] >= 19 {
 			ts = tm.UTC().Format("2006-01-02 15:04:05")
 		} else {
-			ts = tm.UTC().Format("15:04:05")
+			ts = tm.UTC().Format("01-02 15:04:05")
 		}
 	}
 	sep := base.Render(" ")

@@ -269,6 +269,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.layout()
+		m.refreshProblems()
 	case tea.BackgroundColorMsg:
 		st := NewStyles(msg.IsDark())
 		*m.styles = st
@@ -293,7 +294,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.perRule = msg.perRule
 		m.matchRows = msg.matchRows
 		m.tree.SetStats(msg.stats)
-		m.detailKey = nil
+		m.layout()
 		if m.pendingExport != nil {
 			cmd, m.pendingExport = m.pendingExport, nil
 		}
@@ -328,7 +329,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.input = m.input.Update(msg)
 		}
 	case tea.KeyPressMsg:
+		viewBefore, treeLen := m.view, m.tree.Len()
 		cmd = m.handleKey(msg)
+		if m.view != viewBefore || m.tree.Len() != treeLen {
+			m.layout()
+		}
 	}
 	m.syncDetail()
 	return m, cmd
@@ -542,8 +547,8 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 		m.filter = f
 		return m.refilter()
 	case key.Matches(k, m.keys.NewOnly):
-		if len(m.cfg.Hunt.Baseline) == 0 {
-			m.setMessage("no baseline was given (--baseline): every finding is unjudged", true)
+		if len(m.cfg.Hunt.Baseline) == 0 && m.cfg.Hunt.BaselineWindow == 0 {
+			m.setMessage("no baseline was given (--baseline or --baseline-window): no finding is judged new", true)
 			return nil
 		}
 		f := m.filter.clone()
@@ -765,7 +770,13 @@ func (m *Model) layout() {
 	w, body := m.width, m.bodyHeight()
 	listH, detailH := body, 0
 	if body >= 8 {
-		listH = body * 55 / 100
+		// The list takes what its rows need, between a third and 55 % of
+		// the body; the detail pane gets the rest.
+		rows := m.table.Len() + 1
+		if m.view == viewTree {
+			rows = m.tree.Len()
+		}
+		listH = min(body*55/100, max(rows+1, body/3))
 		detailH = body - listH - 1
 	}
 	m.table.SetSize(w, listH)
@@ -775,7 +786,6 @@ func (m *Model) layout() {
 	m.problems.SetSize(w, body)
 	m.help.SetWidth(w)
 	m.detailKey = nil
-	m.refreshProblems()
 }
 
 // bodyHeight is what is left for panes under the header and tab lines and
@@ -944,18 +954,36 @@ func (m Model) separator() string {
 	return st.Rule.Render(s + strings.Repeat("─", max(m.width-ansi.StringWidth(s), 0)))
 }
 
-// statusLine shows every filter's state and the counts.
+// statusLine shows every filter's state and the counts. When the long
+// labels do not fit it uses short ones, so that all of it stays visible
+// at 80 columns.
 func (m Model) statusLine() string {
+	if s, fits := m.statusText(false); fits {
+		return s
+	}
+	s, _ := m.statusText(true)
+	return s
+}
+
+func (m Model) statusText(compact bool) (string, bool) {
 	st := m.styles
 	f := m.filter
-	item := func(active bool, s string) string {
+	item := func(active bool, label, value string) string {
+		s := label + " " + value
+		if compact {
+			s = label + ":" + value
+		}
 		if active {
 			return st.On.Render(s)
 		}
 		return st.Off.Render(s)
 	}
 	var parts []string
-	parts = append(parts, item(f.minLevel > rules.LevelInformational, "≥"+f.minLevel.String()))
+	lvl := "≥" + f.minLevel.String()
+	if compact {
+		lvl = "≥" + levelShort(f.minLevel)
+	}
+	parts = append(parts, item(f.minLevel > rules.LevelInformational, "level", lvl))
 	nRules, on := 0, 0
 	identsOff := 0
 	if m.res != nil {
@@ -973,26 +1001,30 @@ func (m Model) statusLine() string {
 			}
 		}
 	}
-	rs := fmt.Sprintf("rules %d/%d", on, nRules)
+	rs := fmt.Sprintf("%d/%d", on, nRules)
 	if identsOff > 0 {
-		rs += fmt.Sprintf(" −%d filter%s", identsOff, plural(identsOff))
+		rs += fmt.Sprintf("−%df", identsOff)
 	}
-	parts = append(parts, item(on < nRules || identsOff > 0, rs))
-	parts = append(parts, item(f.carOff, "CAR-excl "+onOffWord(!f.carOff)))
-	parts = append(parts, item(f.unsignedOnly, "unsigned-only "+onOffWord(f.unsignedOnly)))
-	if len(m.cfg.Hunt.Baseline) > 0 {
-		parts = append(parts, item(f.newOnly, "new-only "+onOffWord(f.newOnly)))
+	parts = append(parts, item(on < nRules || identsOff > 0, "rules", rs))
+	car, unsigned, newOnly := "CAR-excl", "unsigned-only", "new-only"
+	if compact {
+		car, unsigned, newOnly = "CAR", "unsig", "new"
+	}
+	parts = append(parts, item(f.carOff, car, onOffWord(!f.carOff)))
+	parts = append(parts, item(f.unsignedOnly, unsigned, onOffWord(f.unsignedOnly)))
+	if len(m.cfg.Hunt.Baseline) > 0 || m.cfg.Hunt.BaselineWindow > 0 {
+		parts = append(parts, item(f.newOnly, newOnly, onOffWord(f.newOnly)))
 	}
 	host := "all"
 	if f.host != "" {
 		host = Clean(f.host)
 	}
-	parts = append(parts, item(f.host != "", "host "+host))
+	parts = append(parts, item(f.host != "", "host", host))
 	tr := "all"
 	if !f.from.IsZero() || !f.to.IsZero() {
 		tr = timeBound(f.from) + "–" + timeBound(f.to)
 	}
-	parts = append(parts, item(tr != "all", "time "+tr))
+	parts = append(parts, item(tr != "all", "time", tr))
 	src := "all"
 	switch f.sources {
 	case triage.FromSysmon:
@@ -1000,14 +1032,18 @@ func (m Model) statusLine() string {
 	case triage.FromSecurity:
 		src = "4688"
 	}
-	parts = append(parts, item(f.sources != 0, "src "+src))
-	left := strings.Join(parts, st.Faint.Render(" · "))
+	parts = append(parts, item(f.sources != 0, "src", src))
+	sep := " · "
+	if compact {
+		sep = " "
+	}
+	left := strings.Join(parts, st.Faint.Render(sep))
 	shown, total := 0, 0
 	if m.res != nil {
 		shown, total = m.table.Len(), len(m.res.Findings)
 	}
 	right := st.Title.Render(fmt.Sprintf("%d/%d shown", shown, total))
-	return joinEnds(left, right, m.width)
+	return joinEnds(left, right, m.width), ansi.StringWidth(left)+ansi.StringWidth(right)+1 <= m.width
 }
 
 func timeBound(t time.Time) string {

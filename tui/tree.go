@@ -433,6 +433,11 @@ func (t ProcessTree) renderRow(r treeRow, selected bool) string {
 	if r.depth > indent {
 		prefix = strings.Repeat("  ", indent-1) + "… " + glyph
 	}
+	if selected {
+		prefix = "›" + prefix
+	} else {
+		prefix = " " + prefix
+	}
 	b.WriteString(base.Render(prefix))
 	used := len([]rune(prefix))
 	if t.hosts && p.Parent == nil {
