@@ -1,0 +1,102 @@
+package triage
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/evtriage/evtriage/parser"
+)
+
+// eventsFromBytes turns fuzz input into process events: 8 bytes each, with
+// small ranges for hosts, GUIDs and PIDs so that collisions (PID reuse,
+// shared parents, self-parents, loops, duplicate creates) are frequent.
+func eventsFromBytes(data []byte) []*parser.Event {
+	var evs []*parser.Event
+	images := []string{`C:\Windows\System32\regsvr32.exe`, `C:\Windows\System32\cmd.exe`, `C:\x\jabber.exe`, "", "-"}
+	for i := 0; i+8 <= len(data) && len(evs) < 512; i += 8 {
+		b := data[i : i+8]
+		host := fmt.Sprintf("H%d", b[1]&1)
+		when := t0.Add(time.Duration(int8(b[2])) * time.Second)
+		g, pg := int(b[3]&15), int(b[4]&15)
+		pid, ppid := int(b[5]&7)*4, int(b[6]&7)*4
+		img := images[int(b[7])%len(images)]
+		rec := uint64(i / 8)
+		switch b[0] % 7 {
+		case 0:
+			evs = append(evs, s1(host, rec, when, g, pid, img, pg, ppid, images[int(b[7]>>4)%len(images)]))
+		case 1:
+			evs = append(evs, s5(host, rec, when, g, pid))
+		case 2:
+			evs = append(evs, n4688(host, rec, when, pid, img, ppid, images[int(b[7]>>4)%len(images)]))
+		case 3:
+			evs = append(evs, n4689(host, rec, when, pid, img))
+		case 4:
+			evs = append(evs, s7(host, rec, when, g, pid, img, `C:\u\a.dll`, "false"))
+		case 5:
+			// Malformed values: zero GUID, non-numeric PIDs.
+			evs = append(evs, ev(sysmonCh, 1, host, rec, when, "ProcessGuid", "{00000000-0000-0000-0000-000000000000}",
+				"ProcessId", "x", "ParentProcessGuid", "{", "ParentProcessId", "0xZZ", "Image", img))
+		default:
+			evs = append(evs, ev("Security", 4688, host, rec, when, "NewProcessId", "0x"+fmt.Sprint(pid), "ProcessId", "-1"))
+		}
+	}
+	return evs
+}
+
+// FuzzBuildTree checks the tree's invariants on arbitrary process events:
+// no panic, no loop, consistent IDs, parents and children.
+func FuzzBuildTree(f *testing.F) {
+	f.Add([]byte{0, 0, 1, 1, 2, 4, 8, 0, 0, 0, 2, 2, 1, 8, 4, 1, 0, 0, 3, 1, 2, 4, 8, 0})
+	f.Add([]byte{2, 0, 1, 0, 0, 4, 0, 1, 3, 0, 2, 0, 0, 4, 0, 1, 2, 0, 3, 0, 0, 4, 0, 0, 2, 0, 4, 0, 0, 8, 4, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		evs := eventsFromBytes(data)
+		procs, act := split(evs)
+		tr := buildTree(procs, act, countActivity(act))
+		for i, p := range tr.procs {
+			if p.ID != i {
+				t.Fatalf("process %d has ID %d", i, p.ID)
+			}
+			steps := 0
+			for q := p; q != nil; q = q.Parent {
+				if steps++; steps > len(tr.procs) {
+					t.Fatalf("loop above process %d", i)
+				}
+			}
+			for _, c := range p.Children {
+				if c.Parent != p {
+					t.Fatalf("child %d of %d has parent %v", c.ID, p.ID, c.Parent)
+				}
+			}
+			if p.Parent != nil {
+				found := false
+				for _, c := range p.Parent.Children {
+					found = found || c == p
+				}
+				if !found {
+					t.Fatalf("process %d missing from its parent's children", i)
+				}
+			}
+		}
+		for _, r := range procs {
+			if (r.kind == kindSysmonCreate || r.kind == kindSecCreate) && tr.byEvent[r.ref] == nil {
+				t.Fatalf("create record %d made no process", r.ref.Event.RecordID)
+			}
+		}
+		roots := tr.roots()
+		reach := 0
+		var walk func(p *Process)
+		walk = func(p *Process) {
+			reach++
+			for _, c := range p.Children {
+				walk(c)
+			}
+		}
+		for _, r := range roots {
+			walk(r)
+		}
+		if reach != len(tr.procs) {
+			t.Fatalf("%d processes reachable from roots, %d in all", reach, len(tr.procs))
+		}
+	})
+}
