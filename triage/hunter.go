@@ -3,9 +3,11 @@ package triage
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"os"
 	"sort"
@@ -83,7 +85,8 @@ type Hunter struct {
 	matches    []pending
 	counts     map[procKey]*Activity
 	interest   map[procKey]bool
-	seen       map[dedupKey]struct{}
+	seen       map[uint64]struct{}
+	seed       maphash.Seed
 	hosts      map[string]bool
 	seq        int
 	events     int
@@ -96,11 +99,24 @@ type Hunter struct {
 	base     *baseline
 }
 
-// dedupKey identifies a record across files: computer, channel and
-// EventRecordID.
-type dedupKey struct {
-	host, channel string
-	id            uint64
+// dedupKey hashes what identifies a record across files: computer,
+// channel and EventRecordID, plus the event's time and id, so that a crafted
+// log repeating one EventRecordID cannot hide distinct events. Eight bytes a
+// record keeps the set small on large logs; with 64 bits a false duplicate
+// needs about 4e9 records.
+func (h *Hunter) dedupKey(ev *parser.Event) uint64 {
+	var m maphash.Hash
+	m.SetSeed(h.seed)
+	m.WriteString(ev.Computer)
+	m.WriteByte(0)
+	m.WriteString(ev.Channel)
+	m.WriteByte(0)
+	var b [18]byte
+	binary.LittleEndian.PutUint64(b[0:], ev.RecordID)
+	binary.LittleEndian.PutUint64(b[8:], uint64(ev.Time.UnixNano()))
+	binary.LittleEndian.PutUint16(b[16:], ev.EventID)
+	m.Write(b[:])
+	return m.Sum64()
 }
 
 // NewHunter returns a Hunter with opts.
@@ -112,7 +128,8 @@ func NewHunter(opts Options) *Hunter {
 		opts:     opts,
 		counts:   make(map[procKey]*Activity),
 		interest: make(map[procKey]bool),
-		seen:     make(map[dedupKey]struct{}),
+		seen:     make(map[uint64]struct{}),
+		seed:     maphash.MakeSeed(),
 		hosts:    make(map[string]bool),
 	}
 }
@@ -218,7 +235,7 @@ func (h *Hunter) consume(c *collector, file string, ev *parser.Event) {
 	defer h.mu.Unlock()
 	h.result = nil
 	h.events++
-	dk := dedupKey{ev.Computer, ev.Channel, ev.RecordID}
+	dk := h.dedupKey(ev)
 	if _, dup := h.seen[dk]; dup {
 		h.dups++
 		return

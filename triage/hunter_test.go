@@ -166,6 +166,25 @@ func TestHuntDuplicates(t *testing.T) {
 	}
 }
 
+// TestHuntSameRecordIDDistinctEvents: a (crafted) log reusing one
+// EventRecordID for different events loses none of them.
+func TestHuntSameRecordIDDistinctEvents(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "same-id.evtx")
+	writeLog(t, path, []*parser.Event{
+		s1("WS1", 7, at(1), 10, 1010, sys32Reg, 9, 1009, sys32Cmd),
+		s1("WS1", 7, at(2), 11, 1011, sys32Cmd, 10, 1010, sys32Reg),
+		s1("WS1", 7, at(2), 11, 1011, sys32Cmd, 10, 1010, sys32Reg), // a true copy
+	})
+	h := NewHunter(Options{Rules: builtin(t)})
+	if err := h.AddFile(context.Background(), path, nil); err != nil {
+		t.Fatal(err)
+	}
+	res := h.Result()
+	if res.Events != 3 || res.Duplicates != 1 || len(res.Processes) != 3 {
+		t.Errorf("events %d duplicates %d processes %d, want 3 1 3", res.Events, res.Duplicates, len(res.Processes))
+	}
+}
+
 // writeLog writes events to an .evtx file with the project's writer.
 func writeLog(t testing.TB, path string, evs []*parser.Event) {
 	t.Helper()

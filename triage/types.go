@@ -119,7 +119,7 @@ type Result struct {
 	Roots      []*Process // processes without a known parent, by host then time
 	Findings   []*Finding // ordered by event time, then file and record
 	Events     int        // events read in all
-	Duplicates int        // records seen twice (same computer, channel, EventRecordID) and dropped
+	Duplicates int        // records seen twice (same computer, channel, EventRecordID, time, event id) and dropped
 
 	// Orphans counts process events naming no process of the log: exits of
 	// processes created before it began (they create no node).
