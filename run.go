@@ -39,6 +39,10 @@ type command struct {
 func commands() []command {
 	return []command{
 		huntCommand(),
+		dumpCommand(),
+		statsCommand(),
+		rulesCommand(),
+		cmdGen(),
 	}
 }
 
