@@ -39,10 +39,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		huntCommand(),
-		dumpCommand(),
-		statsCommand(),
 		rulesCommand(),
-		cmdGen(),
 	}
 }
 
