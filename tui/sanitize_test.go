@@ -84,3 +84,24 @@ func FuzzClean(f *testing.F) {
 		}
 	})
 }
+
+func TestContainsFold(t *testing.T) {
+	tests := []struct {
+		s, needle string
+		want      bool
+	}{
+		{`C:\Windows\System32\REGSVR32.EXE`, "regsvr32", true},
+		{"regsvr", "regsvr32", false},
+		{"abc", "", false},
+		{"xxScrObj.dll", "scrobj", true},
+		{"scro bj", "scrobj", false},
+		{"ÜBUNG test", "übung", true},
+		{"übung", "ubung", false},
+		{"aaab", "aab", true},
+	}
+	for _, tt := range tests {
+		if got := containsFold(tt.s, tt.needle); got != tt.want {
+			t.Errorf("containsFold(%q, %q) = %v, want %v", tt.s, tt.needle, got, tt.want)
+		}
+	}
+}

@@ -54,15 +54,42 @@ func paint(s string, w int, query string, base, match lipgloss.Style) string {
 }
 
 // containsFold reports whether s contains the lower-case needle, ignoring
-// ASCII case.
+// case. ASCII needles are matched without allocating (search runs over
+// every process of a big hunt).
 func containsFold(s, lowerNeedle string) bool {
-	if lowerNeedle == "" {
+	n := len(lowerNeedle)
+	if n == 0 || len(s) < n {
 		return false
 	}
-	if len(s) < len(lowerNeedle) {
-		return false
+	for i := 0; i < n; i++ {
+		if lowerNeedle[i] >= 0x80 {
+			return strings.Contains(strings.ToLower(s), lowerNeedle)
+		}
 	}
-	return strings.Contains(strings.ToLower(s), lowerNeedle)
+	c0 := lowerNeedle[0]
+	c0u := c0
+	if 'a' <= c0 && c0 <= 'z' {
+		c0u = c0 - 'a' + 'A'
+	}
+	for i := 0; i+n <= len(s); i++ {
+		if b := s[i]; b != c0 && b != c0u {
+			continue
+		}
+		j := 1
+		for ; j < n; j++ {
+			b := s[i+j]
+			if 'A' <= b && b <= 'Z' {
+				b += 'a' - 'A'
+			}
+			if b != lowerNeedle[j] {
+				break
+			}
+		}
+		if j == n {
+			return true
+		}
+	}
+	return false
 }
 
 // baseName returns the last element of a Windows or POSIX path.

