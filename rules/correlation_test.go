@@ -56,7 +56,6 @@ func runCorrelation(t *testing.T, s *Set, evs []timedEvent) []string {
 	return out
 }
 
-
 func TestCorrelations(t *testing.T) {
 	cases := []struct {
 		name string
