@@ -64,6 +64,8 @@ type builder struct {
 	inAttr  bool
 	attrTgt uint8
 	abuf    []byte
+	alit    string // the attribute's value when it is one literal piece
+	apieces int    // pieces (literals and values) in the attribute value
 	ft      uint64 // TimeCreated SystemTime given as a FILETIME value
 	ftSet   bool
 
@@ -167,33 +169,52 @@ func (b *builder) attr(name string) {
 	b.inAttr = true
 	b.abuf = b.abuf[:0]
 	b.ftSet = false
+	b.alit, b.apieces = "", 0
 	b.attrTgt = tgtNone
 	if b.depth != 3 {
 		return
 	}
 	switch b.section {
 	case secSystem:
-		switch b.names[3] + "@" + name {
-		case "Provider@Name":
-			b.attrTgt = tgtProvider
-		case "Provider@Guid":
-			b.attrTgt = tgtProviderGUID
-		case "EventID@Qualifiers":
-			b.attrTgt = tgtQualifiers
-		case "TimeCreated@SystemTime":
-			b.attrTgt = tgtTime
-		case "Execution@ProcessID":
-			b.attrTgt = tgtProcessID
-		case "Execution@ThreadID":
-			b.attrTgt = tgtThreadID
-		case "Security@UserID":
-			b.attrTgt = tgtUserID
-		}
+		b.attrTgt = systemAttr(b.names[3], name)
 	case secFields:
-		if name == "Name" && b.names[1] == "Event" && b.names[2] == "EventData" {
+		if name == "Name" && b.names[2] == "EventData" {
 			b.attrTgt = tgtDataName
 		}
 	}
+}
+
+// systemAttr maps a System element's attribute to the Event field it sets.
+func systemAttr(elem, name string) uint8 {
+	switch elem {
+	case "Provider":
+		switch name {
+		case "Name":
+			return tgtProvider
+		case "Guid":
+			return tgtProviderGUID
+		}
+	case "EventID":
+		if name == "Qualifiers" {
+			return tgtQualifiers
+		}
+	case "TimeCreated":
+		if name == "SystemTime" {
+			return tgtTime
+		}
+	case "Execution":
+		switch name {
+		case "ProcessID":
+			return tgtProcessID
+		case "ThreadID":
+			return tgtThreadID
+		}
+	case "Security":
+		if name == "UserID" {
+			return tgtUserID
+		}
+	}
+	return tgtNone
 }
 
 func (b *builder) endAttr() {
@@ -220,7 +241,11 @@ func (b *builder) endAttr() {
 	case tgtUserID:
 		ev.UserID = b.d.intern(v)
 	case tgtDataName:
-		b.dataName = b.d.intern(v)
+		if b.apieces == 1 && b.alit != "" {
+			b.dataName = b.alit // the usual case: a literal in the template
+		} else {
+			b.dataName = b.d.intern(v)
+		}
 		b.hasName = true
 	}
 }
@@ -298,6 +323,8 @@ func (b *builder) text(s string) error {
 	case b.inAttr:
 		if b.attrTgt != tgtNone {
 			b.abuf = append(b.abuf, s...)
+			b.alit = s
+			b.apieces++
 		}
 	case b.capture:
 		b.tbuf = append(b.tbuf, s...)
@@ -320,6 +347,8 @@ func (b *builder) value(v value) error {
 			return nil
 		}
 		b.abuf = appendValue(b.abuf, v.typ, data)
+		b.apieces++
+		b.alit = ""
 		if len(b.abuf) > maxRecordOutput {
 			return errOutput
 		}

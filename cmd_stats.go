@@ -1,0 +1,221 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"text/tabwriter"
+
+	"github.com/evtriage/evtriage/parser"
+)
+
+// statsCommand is `evtriage stats`: what each file holds and what could not
+// be read.
+func statsCommand() command {
+	return command{name: "stats", summary: "count records, chunks, problems and events per channel/ID", run: runStats}
+}
+
+// statsProblem is one unreadable part of a file.
+type statsProblem struct {
+	Offset int64  `json:"offset"`
+	Reason string `json:"reason"`
+}
+
+// eidCount is how many events of one channel and event ID were read.
+type eidCount struct {
+	Channel string `json:"channel"`
+	EventID uint16 `json:"event_id"`
+	Count   int    `json:"count"`
+}
+
+// fileStats is the per-file part of `stats --format json`.
+type fileStats struct {
+	File        string         `json:"file"`
+	Error       string         `json:"error,omitempty"` // the file could not be opened as EVTX
+	Version     string         `json:"version,omitempty"`
+	Dirty       bool           `json:"dirty"`
+	Full        bool           `json:"full"`
+	Chunks      int            `json:"chunks"`
+	EmptyChunks int            `json:"empty_chunks"`
+	BadChunks   int            `json:"bad_chunks"`
+	Records     int            `json:"records"`
+	Recovered   int            `json:"recovered"`
+	Duplicates  int            `json:"duplicates"`
+	Skipped     int            `json:"skipped"`
+	CarveFailed int            `json:"carve_failed"`
+	Problems    []statsProblem `json:"problems"`
+	EventIDs    []eidCount     `json:"event_ids"`
+}
+
+// statsTotals sums all files.
+type statsTotals struct {
+	Files      int        `json:"files"`
+	Unreadable int        `json:"unreadable"`
+	Chunks     int        `json:"chunks"`
+	Records    int        `json:"records"`
+	Recovered  int        `json:"recovered"`
+	Skipped    int        `json:"skipped"`
+	Problems   int        `json:"problems"`
+	EventIDs   []eidCount `json:"event_ids"`
+}
+
+type statsReport struct {
+	Files  []fileStats `json:"files"`
+	Totals statsTotals `json:"totals"`
+}
+
+func runStats(e *env, args []string) int {
+	fs := newFlagSet(e, "stats", "stats [--format table|json] [--carve=false] [--workers N] PATH...")
+	format := fs.String("format", "table", "output format: table or json")
+	carve := fs.Bool("carve", true, "recover records from slack space and damaged chunks")
+	workers := fs.Int("workers", 0, "chunks decoded in parallel (0: one per CPU)")
+	if code, stop := parseFlags(e, fs, args); stop {
+		return code
+	}
+	if *format != "table" && *format != "json" {
+		return usageError(e, "stats", fmt.Errorf("unknown --format %q (want table or json)", *format))
+	}
+	if fs.NArg() == 0 {
+		return usageError(e, "stats", errors.New("no PATH given"))
+	}
+	if *workers < 0 {
+		return usageError(e, "stats", errors.New("--workers must be >= 0"))
+	}
+	files, errs := parser.FindFiles(fs.Args())
+	code := exitOK
+	for _, err := range errs {
+		fmt.Fprintf(e.stderr, "evtriage stats: %s\n", cleanLine(err.Error()))
+		code = exitPartial
+	}
+	rep := statsReport{Files: []fileStats{}}
+	total := map[eidKey]int{}
+	for _, path := range files {
+		fst := statsFile(path, *carve, *workers, total)
+		if fst.Error != "" {
+			fmt.Fprintf(e.stderr, "evtriage stats: %s\n", cleanLine(fst.Error))
+			rep.Totals.Unreadable++
+		}
+		if fst.Error != "" || len(fst.Problems) > 0 {
+			code = exitPartial
+		}
+		rep.Files = append(rep.Files, fst)
+		t := &rep.Totals
+		t.Files++
+		t.Chunks += fst.Chunks
+		t.Records += fst.Records
+		t.Recovered += fst.Recovered
+		t.Skipped += fst.Skipped
+		t.Problems += len(fst.Problems)
+	}
+	rep.Totals.EventIDs = sortedCounts(total)
+	var err error
+	if *format == "json" {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(rep)
+	} else {
+		err = writeStatsTable(e.stdout, &rep)
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "evtriage stats: %s\n", cleanLine(err.Error()))
+		return exitPartial
+	}
+	return code
+}
+
+type eidKey struct {
+	channel string
+	id      uint16
+}
+
+// statsFile reads one file and counts what it holds; total accumulates
+// counts per channel and event ID across files.
+func statsFile(path string, carve bool, workers int, total map[eidKey]int) fileStats {
+	fst := fileStats{File: path, Problems: []statsProblem{}, EventIDs: []eidCount{}}
+	f, err := parser.Open(path, parser.Options{Carve: carve, Workers: workers})
+	if err != nil {
+		fst.Error = err.Error()
+		return fst
+	}
+	defer f.Close()
+	counts := map[eidKey]int{}
+	err = f.Events(context.Background(), func(ev *parser.Event) error {
+		counts[eidKey{ev.Channel, ev.EventID}]++
+		return nil
+	})
+	if err != nil {
+		fst.Error = path + ": " + err.Error()
+	}
+	st := f.Stats()
+	fst.Version, fst.Dirty, fst.Full = st.Version, st.Dirty, st.Full
+	fst.Chunks, fst.EmptyChunks, fst.BadChunks = st.Chunks, st.EmptyChunks, st.BadChunks
+	fst.Records, fst.Recovered, fst.Duplicates = st.Records, st.Recovered, st.Duplicates
+	fst.Skipped, fst.CarveFailed = st.Skipped, st.CarveFailed
+	for _, p := range f.Problems() {
+		fst.Problems = append(fst.Problems, statsProblem{p.Offset, p.Reason})
+	}
+	for k, n := range counts {
+		total[k] += n
+	}
+	fst.EventIDs = sortedCounts(counts)
+	return fst
+}
+
+// sortedCounts orders counts by count (descending), channel, event ID.
+func sortedCounts(m map[eidKey]int) []eidCount {
+	out := make([]eidCount, 0, len(m))
+	for k, n := range m {
+		out = append(out, eidCount{Channel: k.channel, EventID: k.id, Count: n})
+	}
+	slices.SortFunc(out, func(a, b eidCount) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Channel, b.Channel), cmp.Compare(a.EventID, b.EventID))
+	})
+	return out
+}
+
+// writeStatsTable prints the report for a terminal; evidence text is
+// cleaned of control characters.
+func writeStatsTable(w io.Writer, rep *statsReport) error {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "FILE\tVERSION\tCHUNKS\tRECORDS\tRECOVERED\tSKIPPED\tPROBLEMS\tFLAGS")
+	for _, f := range rep.Files {
+		if f.Error != "" {
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\tunreadable\n", cleanLine(f.File))
+			continue
+		}
+		flags := ""
+		if f.Dirty {
+			flags += "dirty "
+		}
+		if f.Full {
+			flags += "full"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", cleanLine(f.File), cleanLine(f.Version),
+			f.Chunks, f.Records, f.Recovered, f.Skipped, len(f.Problems), flags)
+	}
+	t := rep.Totals
+	fmt.Fprintf(tw, "TOTAL (%d files)\t\t%d\t%d\t%d\t%d\t%d\t\n", t.Files, t.Chunks, t.Records, t.Recovered, t.Skipped, t.Problems)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, f := range rep.Files {
+		if len(f.Problems) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\nProblems in %s:\n", cleanLine(f.File))
+		for _, p := range f.Problems {
+			fmt.Fprintf(w, "  0x%08x  %s\n", p.Offset, cleanLine(p.Reason))
+		}
+	}
+	fmt.Fprintln(w, "\nEvents per channel and ID:")
+	tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "  COUNT\tEVENT ID\tCHANNEL")
+	for _, c := range t.EventIDs {
+		fmt.Fprintf(tw, "  %d\t%d\t%s\n", c.Count, c.EventID, cleanLine(c.Channel))
+	}
+	return tw.Flush()
+}
