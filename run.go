@@ -42,6 +42,7 @@ func commands() []command {
 		dumpCommand(),
 		statsCommand(),
 		rulesCommand(),
+		cmdGen(),
 	}
 }
 

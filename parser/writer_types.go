@@ -92,8 +92,9 @@ func wEncodeField(ev *Event, name, value string) (byte, []byte) {
 }
 
 // wEncodeTyped encodes s as typ when s is exactly how readers render that
-// type: decimal integers without sign or leading zeros, "0x" and lower-case
-// hex without leading zeros for HexInt, "true"/"false", "{GUID}" in upper
+// type (as this package's reader and libyal's evtxexport print it): decimal
+// integers without sign or leading zeros, "0x" and lower-case hex zero-padded
+// to 8 (HexInt32) or 16 (HexInt64) digits, "true"/"false", "{GUID}" in upper
 // case, "S-1-…" SIDs.
 func wEncodeTyped(typ byte, s string) ([]byte, bool) {
 	le := binary.LittleEndian
@@ -133,8 +134,11 @@ func wEncodeTyped(typ byte, s string) ([]byte, bool) {
 		if !ok {
 			return nil, false
 		}
+		if len(h) != bits/4 || strings.ToLower(h) != h {
+			return nil, false
+		}
 		v, err := strconv.ParseUint(h, 16, bits)
-		if err != nil || strconv.FormatUint(v, 16) != h {
+		if err != nil {
 			return nil, false
 		}
 		b := make([]byte, bits/8)
