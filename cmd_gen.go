@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -19,9 +18,10 @@ func cmdGen() command {
 
 // runGen implements `evtriage gen`.
 func runGen(e *env, args []string) int {
-	fs := newFlagSet(e, "gen", "gen [--scenario NAME|all] [--hosts N] [--events N | --size 256MB] [--seed N] [--truth FILE] -o FILE\n       evtriage gen --list")
+	fs := newFlagSet(e, "gen", "gen [--scenario NAME|all] [--hosts N] [--form F] [--events N | --size 256MB] [--seed N] [--truth FILE] -o FILE\n       evtriage gen --list")
 	scenario := fs.String("scenario", "all", "scenario `name` (see --list), or all")
 	hosts := fs.Int("hosts", 0, "number of hosts (default: one per log form, 5; demo: 1)")
+	form := fs.String("form", "", "give every host this log `form`: "+strings.Join(samples.FormNames(), ", ")+" (default: host i keeps form i mod 5)")
 	events := fs.Int("events", 0, "stop after this many events (default 5000 per host)")
 	size := fs.String("size", "", "stop once the file reaches this `size` (e.g. 256MB, 1GiB; K/M/G are powers of 1024)")
 	seed := fs.Int64("seed", 1, "random seed; the same flags give the same file")
@@ -46,7 +46,7 @@ func runGen(e *env, args []string) int {
 	if *out == "" {
 		return usageError(e, "gen", fmt.Errorf("%w: -o FILE is required", errUsage))
 	}
-	opts := samples.Options{Scenario: *scenario, Hosts: *hosts, Events: *events, Seed: *seed, Duration: *duration}
+	opts := samples.Options{Scenario: *scenario, Form: *form, Hosts: *hosts, Events: *events, Seed: *seed, Duration: *duration}
 	if *size != "" {
 		n, err := parseSize(*size)
 		if err != nil {
@@ -114,45 +114,9 @@ func parseSize(s string) (int64, error) {
 	return n * mult, nil
 }
 
-// truthJSON is the ground truth as written by --truth.
-type truthJSON struct {
-	samples.Truth
-	Parent []parentLink `json:"parent"`
-	Roles  []roleEntry  `json:"roles"`
-}
-
-type parentLink struct {
-	Child  samples.EventKey `json:"child"`
-	Parent samples.EventKey `json:"parent"`
-}
-
-type roleEntry struct {
-	Event samples.EventKey `json:"event"`
-	Role  string           `json:"role"`
-}
-
-func lessKey(a, b samples.EventKey) bool {
-	if a.Host != b.Host {
-		return a.Host < b.Host
-	}
-	if a.Channel != b.Channel {
-		return a.Channel < b.Channel
-	}
-	return a.RecordID < b.RecordID
-}
-
-// writeTruth writes t as indented JSON with its maps as sorted lists.
+// writeTruth writes t as indented JSON (see samples.Truth.MarshalJSON).
 func writeTruth(path string, t *samples.Truth) error {
-	j := truthJSON{Truth: *t, Parent: []parentLink{}, Roles: []roleEntry{}}
-	for c, p := range t.Parent {
-		j.Parent = append(j.Parent, parentLink{c, p})
-	}
-	sort.Slice(j.Parent, func(a, b int) bool { return lessKey(j.Parent[a].Child, j.Parent[b].Child) })
-	for k, r := range t.Roles {
-		j.Roles = append(j.Roles, roleEntry{k, r})
-	}
-	sort.Slice(j.Roles, func(a, b int) bool { return lessKey(j.Roles[a].Event, j.Roles[b].Event) })
-	b, err := json.MarshalIndent(j, "", "  ")
+	b, err := json.MarshalIndent(t, "", "  ")
 	if err != nil {
 		return fmt.Errorf("truth: %w", err)
 	}

@@ -21,7 +21,7 @@ func activities() []activity {
 		{8, false, bgUpdater},
 		{6, true, bgShell},
 		{4, false, bgDefender},
-		{3, false, bgInstaller},
+		{1, false, bgInstaller},
 	}
 }
 

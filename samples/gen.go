@@ -45,6 +45,31 @@ func logForms() []logForm {
 	}
 }
 
+// extraForms are forms chosen only by name (Options.Form).
+func extraForms() []logForm {
+	return []logForm{{"sysmon", true, 0, false}}
+}
+
+// FormNames returns the names Options.Form accepts: the five cycled forms,
+// then forms only available by name.
+func FormNames() []string {
+	var out []string
+	for _, f := range append(logForms(), extraForms()...) {
+		out = append(out, f.name)
+	}
+	return out
+}
+
+// formByName returns the named log form.
+func formByName(name string) (logForm, bool) {
+	for _, f := range append(logForms(), extraForms()...) {
+		if f.name == name {
+			return f, true
+		}
+	}
+	return logForm{}, false
+}
+
 // gen is one generation run.
 type gen struct {
 	w      *parser.Writer
@@ -62,6 +87,8 @@ type gen struct {
 	// chain thresholds: chain k on host i fires once progress passes
 	// thresholds[i][k].
 	gap time.Duration // mean gap between a host's background activities
+	// onWrite, when set, sees every event as it is written (tests).
+	onWrite func(*parser.Event)
 }
 
 // pending is an event waiting for its time to be written.
@@ -101,7 +128,7 @@ func (q *eventQueue) Pop() any {
 	return x
 }
 
-func newGen(w io.WriteSeeker, opts Options, sc Scenario) *gen {
+func newGen(w io.WriteSeeker, opts Options, sc Scenario, forms []logForm) *gen {
 	seed := uint64(opts.Seed)
 	g := &gen{
 		w:      parser.NewWriter(w),
@@ -111,7 +138,6 @@ func newGen(w io.WriteSeeker, opts Options, sc Scenario) *gen {
 		truth:  newTruth(sc.Name, opts.Seed),
 		hashes: make(map[string]string),
 	}
-	forms := logForms()
 	for i := 0; i < opts.Hosts; i++ {
 		h := newHost(g, i, forms[i%len(forms)])
 		g.hosts = append(g.hosts, h)
@@ -204,6 +230,9 @@ func (g *gen) write(p *pending) {
 		return
 	}
 	g.written++
+	if g.onWrite != nil {
+		g.onWrite(p.ev)
+	}
 	k := KeyOf(p.ev)
 	switch p.kind {
 	case kindCreate:

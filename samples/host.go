@@ -277,9 +277,16 @@ func (h *host) connect(p *proc, t time.Time, dstHost, dstIP string, port uint16,
 	if !h.form.sysmon {
 		return
 	}
-	portName := map[uint16]string{443: "https", 80: "http", 445: "microsoft-ds", 53: "domain"}[port]
-	if portName == "" {
-		portName = "-"
+	portName := "-"
+	switch port {
+	case 443:
+		portName = "https"
+	case 80:
+		portName = "http"
+	case 445:
+		portName = "microsoft-ds"
+	case 88:
+		portName = "kerberos"
 	}
 	if dstHost == "" {
 		dstHost = "-"

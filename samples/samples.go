@@ -21,6 +21,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/evtriage/evtriage/parser"
 )
 
 // Errors.
@@ -59,6 +61,9 @@ type Options struct {
 	// lines; Security v2; Security v1 (Windows 7); Security v2 without
 	// command-line auditing; Security v1 without command-line auditing.
 	Hosts int
+	// Form, when set, gives every host this log form (see FormNames; it
+	// includes "sysmon", Sysmon only, for dense Sysmon logs).
+	Form string
 	// Events stops the log after this many records; Size stops it once the
 	// file reaches this many bytes (whole 64 KiB chunks). With neither,
 	// Events is 5,000 per host. Attack chains are planted at fractions of
@@ -124,9 +129,22 @@ func lookup(name string) (Scenario, error) {
 // Generate writes the scenario's log to w as EVTX and returns its ground
 // truth. The same Options always give the same bytes and truth.
 func Generate(w io.WriteSeeker, opts Options) (Truth, error) {
+	return generate(w, opts, nil)
+}
+
+// generate is Generate with a hook that sees every event written.
+func generate(w io.WriteSeeker, opts Options, onWrite func(*parser.Event)) (Truth, error) {
 	sc, err := lookup(opts.Scenario)
 	if err != nil {
 		return Truth{}, err
+	}
+	forms := logForms()
+	if opts.Form != "" {
+		f, ok := formByName(opts.Form)
+		if !ok {
+			return Truth{}, fmt.Errorf("%w: unknown log form %q (known: %s)", ErrOptions, opts.Form, strings.Join(FormNames(), ", "))
+		}
+		forms = []logForm{f}
 	}
 	if opts.Hosts < 0 || opts.Events < 0 || opts.Size < 0 || opts.Duration < 0 {
 		return Truth{}, fmt.Errorf("%w: negative hosts, events, size or duration", ErrOptions)
@@ -135,7 +153,7 @@ func Generate(w io.WriteSeeker, opts Options) (Truth, error) {
 		return Truth{}, fmt.Errorf("%w: give events or size, not both", ErrOptions)
 	}
 	if opts.Hosts == 0 {
-		opts.Hosts = len(logForms())
+		opts.Hosts = len(forms)
 		if sc.Name == "demo" {
 			opts.Hosts = 1
 		}
@@ -153,7 +171,8 @@ func Generate(w io.WriteSeeker, opts Options) (Truth, error) {
 		opts.Duration = 24 * time.Hour
 	}
 	opts.Scenario = sc.Name
-	g := newGen(w, opts, sc)
+	g := newGen(w, opts, sc, forms)
+	g.onWrite = onWrite
 	if err := g.run(); err != nil {
 		return Truth{}, err
 	}

@@ -1,6 +1,7 @@
 package samples
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -81,15 +82,15 @@ type HostInfo struct {
 // Roles names why each attack-chain or decoy event was written (e.g.
 // "squiblydoo/regsvr32"); background events have no role.
 type Truth struct {
-	Scenario string                 `json:"scenario"`
-	Seed     int64                  `json:"seed"`
-	Hosts    []HostInfo             `json:"hosts"`
-	Events   int                    `json:"events"`
-	Flag     map[string][]EventKey  `json:"flag"`
-	NotFlag  map[string][]EventKey  `json:"not_flag"`
-	Parent   map[EventKey]EventKey  `json:"-"`
-	Roles    map[EventKey]string    `json:"-"`
-	Counts   map[string]map[int]int `json:"counts"` // channel -> event id -> records
+	Scenario string
+	Seed     int64
+	Hosts    []HostInfo
+	Events   int                    // records written
+	Counts   map[string]map[int]int // channel -> event id -> records
+	Flag     map[string][]EventKey
+	NotFlag  map[string][]EventKey
+	Parent   map[EventKey]EventKey
+	Roles    map[EventKey]string
 }
 
 func newTruth(sc string, seed int64) Truth {
@@ -264,4 +265,82 @@ func equalAnyFold(s string, list ...string) bool {
 		}
 	}
 	return false
+}
+
+// truthJSON is the JSON form of Truth: maps keyed by EventKey become sorted
+// lists.
+type truthJSON struct {
+	Scenario string                 `json:"scenario"`
+	Seed     int64                  `json:"seed"`
+	Hosts    []HostInfo             `json:"hosts"`
+	Events   int                    `json:"events"`
+	Counts   map[string]map[int]int `json:"counts"`
+	Flag     map[string][]EventKey  `json:"flag"`
+	NotFlag  map[string][]EventKey  `json:"not_flag"`
+	Parent   []ParentLink           `json:"parent"`
+	Roles    []RoleEntry            `json:"roles"`
+}
+
+// ParentLink is one entry of Truth.Parent in JSON.
+type ParentLink struct {
+	Child  EventKey `json:"child"`
+	Parent EventKey `json:"parent"`
+}
+
+// RoleEntry is one entry of Truth.Roles in JSON.
+type RoleEntry struct {
+	Event EventKey `json:"event"`
+	Role  string   `json:"role"`
+}
+
+func lessKey(a, b EventKey) bool {
+	if a.Host != b.Host {
+		return a.Host < b.Host
+	}
+	if a.Channel != b.Channel {
+		return a.Channel < b.Channel
+	}
+	return a.RecordID < b.RecordID
+}
+
+// MarshalJSON writes the truth with Parent and Roles as lists sorted by
+// event key, so the output is stable.
+func (t Truth) MarshalJSON() ([]byte, error) {
+	j := truthJSON{Scenario: t.Scenario, Seed: t.Seed, Hosts: t.Hosts, Events: t.Events, Counts: t.Counts,
+		Flag: t.Flag, NotFlag: t.NotFlag, Parent: []ParentLink{}, Roles: []RoleEntry{}}
+	for c, p := range t.Parent {
+		j.Parent = append(j.Parent, ParentLink{c, p})
+	}
+	sort.Slice(j.Parent, func(a, b int) bool { return lessKey(j.Parent[a].Child, j.Parent[b].Child) })
+	for k, r := range t.Roles {
+		j.Roles = append(j.Roles, RoleEntry{k, r})
+	}
+	sort.Slice(j.Roles, func(a, b int) bool { return lessKey(j.Roles[a].Event, j.Roles[b].Event) })
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (t *Truth) UnmarshalJSON(b []byte) error {
+	var j truthJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return fmt.Errorf("samples: truth: %w", err)
+	}
+	*t = newTruth(j.Scenario, j.Seed)
+	t.Hosts, t.Events = j.Hosts, j.Events
+	if j.Counts != nil {
+		t.Counts = j.Counts
+	}
+	if j.Flag != nil {
+		t.Flag = j.Flag
+	}
+	if j.NotFlag != nil {
+		t.NotFlag = j.NotFlag
+	}
+	for _, l := range j.Parent {
+		t.Parent[l.Child] = l.Parent
+	}
+	for _, r := range j.Roles {
+		t.Roles[r.Event] = r.Role
+	}
+	return nil
 }
