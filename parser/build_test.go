@@ -12,8 +12,9 @@ import (
 // bx builds binary XML at a known chunk offset (names and template
 // definitions are addressed by chunk offset).
 type bx struct {
-	base int // chunk offset of b[0]
-	b    []byte
+	base  int // chunk offset of b[0]
+	b     []byte
+	stack []openEl
 }
 
 func (x *bx) pos() int              { return x.base + len(x.b) }
@@ -23,9 +24,9 @@ func (x *bx) u32(v uint32)          { x.b = binary.LittleEndian.AppendUint32(x.b
 func (x *bx) raw(b ...byte)         { x.b = append(x.b, b...) }
 func (x *bx) fragment()             { x.raw(0x0f, 0x01, 0x01, 0x00) }
 func (x *bx) eof()                  { x.u8(0x00) }
-func (x *bx) closeStart()           { x.u8(0x02) }
-func (x *bx) closeEmpty()           { x.u8(0x03) }
-func (x *bx) endElement()           { x.u8(0x04) }
+func (x *bx) closeStart()           { x.patchAttrs(); x.u8(0x02) }
+func (x *bx) closeEmpty()           { x.patchAttrs(); x.u8(0x03); x.popElement() }
+func (x *bx) endElement()           { x.u8(0x04); x.popElement() }
 func (x *bx) utf16(s string)        { x.b = appendUTF16LE(x.b, s) }
 func (x *bx) subst(i int, typ byte) { x.u8(0x0d); x.u16(uint16(i)); x.u8(typ) }
 func (x *bx) optSubst(i int, typ byte) {
@@ -51,7 +52,9 @@ func (x *bx) name(s string) {
 	x.u16(0)
 }
 
-// open writes an element start; inTmpl adds the dependency id.
+// open writes an element start; inTmpl adds the dependency id. The data
+// size and attribute list size are patched when the element and its start
+// tag are closed (libyal checks them).
 func (x *bx) open(name string, attrs, inTmpl bool) {
 	tok := byte(0x01)
 	if attrs {
@@ -61,10 +64,34 @@ func (x *bx) open(name string, attrs, inTmpl bool) {
 	if inTmpl {
 		x.u16(0xffff)
 	}
-	x.u32(0) // data size (not used by readers walking tokens)
+	el := openEl{sizeAt: len(x.b), attrAt: -1}
+	x.u32(0) // data size
 	x.name(name)
 	if attrs {
+		el.attrAt = len(x.b)
 		x.u32(0) // attribute list size
+	}
+	x.stack = append(x.stack, el)
+}
+
+// openEl is an element whose sizes are still to be patched.
+type openEl struct{ sizeAt, attrAt int }
+
+func (x *bx) patchAttrs() {
+	if n := len(x.stack); n > 0 {
+		el := &x.stack[n-1]
+		if el.attrAt >= 0 {
+			binary.LittleEndian.PutUint32(x.b[el.attrAt:], uint32(len(x.b)-el.attrAt-4))
+			el.attrAt = -1
+		}
+	}
+}
+
+func (x *bx) popElement() {
+	if n := len(x.stack); n > 0 {
+		el := x.stack[n-1]
+		x.stack = x.stack[:n-1]
+		binary.LittleEndian.PutUint32(x.b[el.sizeAt:], uint32(len(x.b)-el.sizeAt-4))
 	}
 }
 

@@ -69,8 +69,12 @@ type builder struct {
 	ft      uint64 // TimeCreated SystemTime given as a FILETIME value
 	ftSet   bool
 
+	arr    value // an array value met in the current field element
+	arrSet bool
+
 	vals  []byte
 	spans []fieldSpan
+	err   error // a limit hit where no error could be returned
 }
 
 func (b *builder) begin(ev *Event) {
@@ -81,6 +85,8 @@ func (b *builder) begin(ev *Event) {
 	b.tbuf, b.abuf, b.vals = b.tbuf[:0], b.abuf[:0], b.vals[:0]
 	b.spans = b.spans[:0]
 	b.unnamed = 0
+	b.err = nil
+	b.arrSet = false
 }
 
 // finish moves the collected fields into the Event: one string holds all
@@ -88,6 +94,9 @@ func (b *builder) begin(ev *Event) {
 func (b *builder) finish() error {
 	if b.inAttr {
 		b.endAttr()
+	}
+	if b.err != nil {
+		return b.err
 	}
 	if len(b.spans) == 0 {
 		return nil
@@ -113,6 +122,7 @@ func (b *builder) start(name string) error {
 	b.names[b.depth] = name
 	b.leaf[b.depth] = true
 	b.capture = false
+	b.arrSet = false
 	b.elemTgt = tgtNone
 	switch b.depth {
 	case 2:
@@ -268,7 +278,9 @@ func (b *builder) end() {
 		case b.section == secSystem && b.depth == 3:
 			b.system(b.elemTgt, b.tbuf)
 		case b.section == secFields && b.leaf[b.depth]:
-			b.field()
+			if err := b.field(); err != nil {
+				b.err = err
+			}
 		}
 	}
 	b.depth--
@@ -300,8 +312,9 @@ func (b *builder) system(tgt uint8, v []byte) {
 	}
 }
 
-// field appends the current leaf element as a Field.
-func (b *builder) field() {
+// field appends the current leaf element as a Field (one per item when
+// its value is an array).
+func (b *builder) field() error {
 	name := b.names[b.depth]
 	if b.depth == 3 && b.names[2] == "EventData" && name == "Data" {
 		if b.hasName {
@@ -313,9 +326,24 @@ func (b *builder) field() {
 			b.unnamed++
 		}
 	}
-	start := len(b.vals)
-	b.vals = append(b.vals, b.tbuf...)
-	b.spans = append(b.spans, fieldSpan{name: name, start: start, end: len(b.vals)})
+	if !b.arrSet {
+		start := len(b.vals)
+		b.vals = append(b.vals, b.tbuf...)
+		b.spans = append(b.spans, fieldSpan{name: name, start: start, end: len(b.vals)})
+		return nil
+	}
+	b.arrSet = false
+	elem := b.arr.typ &^ typArray
+	for _, item := range splitArray(elem, b.d.buf[b.arr.off:b.arr.off+b.arr.len]) {
+		start := len(b.vals)
+		b.vals = append(b.vals, b.tbuf...)
+		b.vals = appendValue(b.vals, elem, item)
+		b.spans = append(b.spans, fieldSpan{name: name, start: start, end: len(b.vals)})
+		if len(b.vals) > maxRecordOutput || len(b.spans) > maxRecordOutput/8 {
+			return errOutput
+		}
+	}
+	return nil
 }
 
 func (b *builder) text(s string) error {
@@ -353,6 +381,12 @@ func (b *builder) value(v value) error {
 			return errOutput
 		}
 	case b.capture:
+		if v.typ&typArray != 0 && b.section == secFields && v.typ != typArray|typBinXML {
+			// Windows renders an array as the element repeated once per
+			// item; the items are expanded when the element ends.
+			b.arr, b.arrSet = v, true
+			return nil
+		}
 		b.tbuf = appendValue(b.tbuf, v.typ, data)
 		if len(b.tbuf)+len(b.vals) > maxRecordOutput {
 			return errOutput

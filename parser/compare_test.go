@@ -213,6 +213,8 @@ func evtxexportEvents(t testing.TB, path string) ([]xEvent, bool) {
 	return evs, true
 }
 
+func lookEvtxexport() (string, error) { return exec.LookPath("evtxexport") }
+
 // TestCompareReferences reads every real log and compares with Velocidex/evtx
 // (record count and EventRecordIDs) and with evtxexport (field values).
 func TestCompareReferences(t *testing.T) {

@@ -99,9 +99,9 @@ func appendValue(dst []byte, typ uint8, data []byte) []byte {
 	case typUint64:
 		return strconv.AppendUint(dst, le.Uint64(data), 10)
 	case typReal32:
-		return strconv.AppendFloat(dst, float64(math.Float32frombits(le.Uint32(data))), 'g', -1, 32)
+		return appendFloat(dst, float64(math.Float32frombits(le.Uint32(data))))
 	case typReal64:
-		return strconv.AppendFloat(dst, math.Float64frombits(le.Uint64(data)), 'g', -1, 64)
+		return appendFloat(dst, math.Float64frombits(le.Uint64(data)))
 	case typBool:
 		if isZero(data) {
 			return append(dst, "false"...)
@@ -112,15 +112,15 @@ func appendValue(dst []byte, typ uint8, data []byte) []byte {
 	case typSizeT:
 		switch len(data) {
 		case 4:
-			return appendHexNum(dst, uint64(le.Uint32(data)), 8)
+			return strconv.AppendUint(dst, uint64(le.Uint32(data)), 10)
 		case 8:
-			return appendHexNum(dst, le.Uint64(data), 16)
+			return strconv.AppendUint(dst, le.Uint64(data), 10)
 		}
 		return appendHex(dst, data)
 	case typFiletime:
 		return appendTime(dst, filetimeToTime(le.Uint64(data)))
 	case typSystime:
-		return appendTime(dst, systemtimeToTime(data))
+		return systemtimeToTime(data).AppendFormat(dst, systimeLayout)
 	case typSID:
 		return appendSID(dst, data)
 	case typHexInt32:
@@ -132,11 +132,26 @@ func appendValue(dst []byte, typ uint8, data []byte) []byte {
 	return appendHex(dst, data)
 }
 
-// appendArray renders an array value: its elements separated by commas.
+// appendArray renders an array value as one string, its elements separated
+// by commas. (In EventData an array becomes one field per element, as
+// Windows and evtxexport render it; see builder.value.)
 func appendArray(dst []byte, typ uint8, data []byte) []byte {
+	for i, item := range splitArray(typ, data) {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendValue(dst, typ, item)
+	}
+	return dst
+}
+
+// splitArray cuts the data of an array of base type typ into its elements:
+// NUL-terminated strings, or fixed-size items (a partial last item is
+// dropped). Unknown element types give the whole data as one binary item.
+func splitArray(typ uint8, data []byte) [][]byte {
+	var items [][]byte
 	switch typ {
 	case typString:
-		first := true
 		for len(data) >= 2 {
 			end := 0
 			for end+1 < len(data) && (data[end] != 0 || data[end+1] != 0) {
@@ -145,44 +160,32 @@ func appendArray(dst []byte, typ uint8, data []byte) []byte {
 			if end+1 >= len(data) {
 				end = len(data) &^ 1
 			}
-			if !first {
-				dst = append(dst, ',')
-			}
-			first = false
-			dst = appendUTF16(dst, data[:end])
+			items = append(items, data[:end])
 			data = data[min(end+2, len(data)):]
 		}
-		return dst
+		return items
 	case typANSI:
-		first := true
 		for len(data) > 0 {
 			end := 0
 			for end < len(data) && data[end] != 0 {
 				end++
 			}
-			if !first {
-				dst = append(dst, ',')
-			}
-			first = false
-			dst = appendANSI(dst, data[:end])
+			items = append(items, data[:end])
 			data = data[min(end+1, len(data)):]
 		}
-		return dst
+		return items
 	}
 	n := fixedSize(typ)
 	if typ == typSizeT {
 		n = 8
 	}
 	if n == 0 {
-		return appendHex(dst, data)
+		return [][]byte{data}
 	}
 	for i := 0; i+n <= len(data); i += n {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = appendValue(dst, typ, data[i:i+n])
+		items = append(items, data[i:i+n])
 	}
-	return dst
+	return items
 }
 
 func trimNUL16(b []byte) []byte {
@@ -320,7 +323,32 @@ func systemtimeToTime(b []byte) time.Time {
 		int(le.Uint16(b[14:]))*int(time.Millisecond), time.UTC)
 }
 
-// timeLayout is how evtxexport prints FILETIME and SYSTEMTIME values.
-const timeLayout = "2006-01-02T15:04:05.000000000Z"
+// timeLayout is how evtxexport prints FILETIME values (100 ns precision,
+// nine digits); systimeLayout is for SYSTEMTIME (milliseconds).
+const (
+	timeLayout    = "2006-01-02T15:04:05.000000000Z"
+	systimeLayout = "2006-01-02T15:04:05.000Z"
+)
+
+// appendFloat renders a float as evtxexport does: C's %e with six decimals
+// and a three-digit exponent (1.500000e+000).
+func appendFloat(dst []byte, v float64) []byte {
+	start := len(dst)
+	dst = strconv.AppendFloat(dst, v, 'e', 6, 64)
+	e := -1
+	for i := len(dst) - 1; i > start; i-- {
+		if dst[i] == 'e' {
+			e = i
+			break
+		}
+	}
+	if e < 0 || len(dst)-e-2 >= 3 {
+		return dst
+	}
+	// e+00 -> e+000
+	digits := string(dst[e+2:])
+	dst = append(dst[:e+2], '0')
+	return append(dst, digits...)
+}
 
 func appendTime(dst []byte, t time.Time) []byte { return t.AppendFormat(dst, timeLayout) }
