@@ -152,7 +152,7 @@ func runHunt(e *env, args []string) int {
 			warn("%v", err)
 		}
 	}
-	res := h.Result()
+	res := h.Finish()
 	for _, rj := range res.Rejected {
 		warn("rule rejected: %s:%d: %s", rj.Path, rj.Line, rj.Reason)
 	}

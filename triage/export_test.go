@@ -39,7 +39,12 @@ func handResult(t *testing.T) *Result {
 	var ms []pending
 	add := func(i int, r *rules.Rule, supp ...string) {
 		var ref *EventRef
-		for _, rec := range append(append([]record(nil), procs...), act...) {
+		for _, rec := range procs {
+			if rec.ref.Event == evs[i] {
+				ref = rec.ref
+			}
+		}
+		for _, rec := range act {
 			if rec.ref.Event == evs[i] {
 				ref = rec.ref
 			}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,8 +21,9 @@ import (
 
 // Errors the hunter returns (wrapped with the file's name and cause).
 var (
-	ErrOpen = errors.New("triage: cannot open input")
-	ErrRead = errors.New("triage: input read with problems")
+	ErrFinished = errors.New("triage: hunter finished: no more input")
+	ErrOpen     = errors.New("triage: cannot open input")
+	ErrRead     = errors.New("triage: input read with problems")
 )
 
 // New-item keys (Options.NewKey).
@@ -80,7 +82,8 @@ type Hunter struct {
 
 	mu         sync.Mutex
 	sources    []Source
-	procEvents []record
+	procEvents recList
+	intern     interner
 	activity   []record
 	matches    []pending
 	counts     map[procKey]*Activity
@@ -94,6 +97,7 @@ type Hunter struct {
 	dropped    int
 	first      time.Time
 	result     *Result
+	finished   bool
 
 	baseOnce sync.Once
 	base     *baseline
@@ -131,6 +135,7 @@ func NewHunter(opts Options) *Hunter {
 		seen:     make(map[uint64]struct{}),
 		seed:     maphash.MakeSeed(),
 		hosts:    make(map[string]bool),
+		intern:   make(interner),
 	}
 }
 
@@ -153,8 +158,14 @@ func (h *Hunter) AddFile(ctx context.Context, path string, progress func(Progres
 }
 
 // AddReader reads one log held by r (e.g. the embedded demo), naming it
-// name in the result. Errors as for AddFile.
+// name in the result. Errors as for AddFile; ErrFinished after Finish.
 func (h *Hunter) AddReader(ctx context.Context, name string, r io.ReaderAt, size int64, progress func(Progress)) error {
+	h.mu.Lock()
+	finished := h.finished
+	h.mu.Unlock()
+	if finished {
+		return ErrFinished
+	}
 	src := Source{Path: name}
 	// Hash alongside the parse: the file is read twice, but from the page
 	// cache and on another core.
@@ -241,7 +252,9 @@ func (h *Hunter) consume(c *collector, file string, ev *parser.Event) {
 		return
 	}
 	h.seen[dk] = struct{}{}
-	h.hosts[ev.Computer] = true
+	if !h.hosts[ev.Computer] {
+		h.hosts[h.intern.get(ev.Computer)] = true
+	}
 	if !ev.Time.IsZero() && (h.first.IsZero() || ev.Time.Before(h.first)) {
 		h.first = ev.Time
 	}
@@ -256,15 +269,25 @@ func (h *Hunter) consume(c *collector, file string, ev *parser.Event) {
 	}
 	kind := kindOf(ev)
 	switch kind {
-	case kindSysmonCreate:
-		k := procKey{ev.Computer, eventGUID(ev)}
-		is, _ := classifyRegsvr32(field(ev, "Image"), field(ev, "OriginalFileName"), field(ev, "Description"))
-		if k.guid != "" && (is || h.interest[procKey{ev.Computer, normGUID(field(ev, "ParentProcessGuid"))}]) {
-			h.interest[k] = true
+	case kindSysmonCreate, kindSysmonExit, kindSecCreate, kindSecExit:
+		rec := compact(kind, file, ev, seq, h.intern)
+		keep := h.opts.AllActivity || len(matches) > 0 || rec.regsvr32
+		if pis, _ := classifyRegsvr32(rec.parentImage, "", ""); pis {
+			keep = true
 		}
-		h.procEvents = append(h.procEvents, record{mk(), kind, seq})
-	case kindSysmonExit, kindSecCreate, kindSecExit:
-		h.procEvents = append(h.procEvents, record{mk(), kind, seq})
+		switch kind {
+		case kindSysmonCreate:
+			if rec.guid != "" && (keep || h.interest[procKey{rec.host, rec.parentGUID}]) {
+				h.interest[procKey{rec.host, rec.guid}] = true
+				keep = true
+			}
+		case kindSysmonExit:
+			keep = keep || h.interest[procKey{rec.host, rec.guid}]
+		}
+		if keep {
+			rec.ref = mk()
+		}
+		h.procEvents.add(rec)
 	case kindOther:
 	default:
 		k := procKey{ev.Computer, eventGUID(ev)}
@@ -274,7 +297,8 @@ func (h *Hunter) consume(c *collector, file string, ev *parser.Event) {
 		a := h.counts[k]
 		if a == nil {
 			a = new(Activity)
-			h.counts[k] = a
+			// Copies: the event's strings pin its whole value buffer.
+			h.counts[procKey{h.intern.get(k.host), strings.Clone(k.guid)}] = a
 		}
 		a.add(kind)
 		is, _ := classifyRegsvr32(field(ev, "Image"), "", "")
@@ -305,9 +329,38 @@ func (h *Hunter) Result() *Result {
 	if h.result != nil {
 		return h.result
 	}
-	procEvents := append([]record(nil), h.procEvents...)
+	return h.build(false)
+}
+
+// Finish is Result for a last call: it releases the memory held for
+// building the tree as the tree is built, so the peak is about the larger
+// of the two rather than their sum. Afterwards the Hunter takes no more
+// input (ErrFinished) and Result returns the same Result.
+func (h *Hunter) Finish() *Result {
+	h.loadBaseline(context.Background())
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.result != nil && h.finished {
+		return h.result
+	}
+	h.finished = true
+	return h.build(true)
+}
+
+// build makes the Result; release drops the hunter's records as they are
+// used (Finish). Called with h.mu held.
+func (h *Hunter) build(release bool) *Result {
 	activity := append([]record(nil), h.activity...)
-	t := buildTree(procEvents, activity, h.counts)
+	var done func(*procRec)
+	if release {
+		h.seen = nil // no more input: the duplicate set is not needed
+		h.intern = nil
+		done = h.procEvents.releaser()
+	}
+	t := buildTreeRelease(h.procEvents.pointers(), activity, h.counts, done)
+	if release {
+		h.procEvents = recList{}
+	}
 	res := &Result{
 		Sources:     append([]Source(nil), h.sources...),
 		Processes:   t.procs,

@@ -121,6 +121,29 @@ func TestHuntSharedLogs(t *testing.T) {
 	}
 }
 
+// TestFinish: Finish gives what Result gives, then refuses input.
+func TestFinish(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(sharedDir(t), "evtx", "*.evtx"))
+	set := builtin(t)
+	a, b := NewHunter(Options{Rules: set}), NewHunter(Options{Rules: set})
+	for _, f := range files {
+		_ = a.AddFile(context.Background(), f, nil)
+		_ = b.AddFile(context.Background(), f, nil)
+	}
+	ra, rb := a.Result(), b.Finish()
+	ta := &tree{procs: ra.Processes}
+	tb := &tree{procs: rb.Processes}
+	if render(ta) != render(tb) || len(ra.Findings) != len(rb.Findings) || ra.Events != rb.Events {
+		t.Errorf("Finish differs from Result:\n%s\n%s", render(ta), render(tb))
+	}
+	if b.Result() != rb {
+		t.Error("Result after Finish is not the finished result")
+	}
+	if err := b.AddFile(context.Background(), files[0], nil); !errors.Is(err, ErrFinished) {
+		t.Errorf("AddFile after Finish: %v", err)
+	}
+}
+
 // TestHuntRenamedRegsvr32 marks the copy of regsvr32 run as jabber.exe.
 func TestHuntRenamedRegsvr32(t *testing.T) {
 	h := NewHunter(Options{Rules: builtin(t)})

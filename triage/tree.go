@@ -4,9 +4,13 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/evtriage/evtriage/parser"
 )
+
+// parentInfo is what a Sysmon 1 says of the parent.
+type parentInfo struct {
+	parentGUID, parentImage, parentCmd string
+	ppid                               uint32
+}
 
 // record is a kept event with its kind and arrival order.
 type record struct {
@@ -38,7 +42,10 @@ type tree struct {
 	// ParentProcessId when it was created: the fallback when the parent's
 	// GUID never appears.
 	pidParent map[*Process]*Process
-	orphans   int
+	// parentOf holds what a Sysmon 1 says of the process's parent, for
+	// linkSysmon (a copy: the records may be released meanwhile).
+	parentOf map[*Process]parentInfo
+	orphans  int
 }
 
 func newTree() *tree {
@@ -47,6 +54,7 @@ func newTree() *tree {
 		byPID:     make(map[pidKey][]*Process),
 		byEvent:   make(map[*EventRef]*Process),
 		pidParent: make(map[*Process]*Process),
+		parentOf:  make(map[*Process]parentInfo),
 	}
 }
 
@@ -64,19 +72,35 @@ func sortRecords(rs []record) {
 // buildTree builds the process tree from process events (Sysmon 1/5,
 // Security 4688/4689) and attaches the activity events to their processes.
 // counts holds the activity seen per Sysmon process, kept or not.
-func buildTree(procEvents, activity []record, counts map[procKey]*Activity) *tree {
+func buildTree(procEvents []*procRec, activity []record, counts map[procKey]*Activity) *tree {
+	return buildTreeRelease(procEvents, activity, counts, nil)
+}
+
+// buildTreeRelease is buildTree calling done after each process record is
+// used, so that the caller can release it.
+func buildTreeRelease(procEvents []*procRec, activity []record, counts map[procKey]*Activity, done func(*procRec)) *tree {
 	t := newTree()
-	sortRecords(procEvents)
-	for _, r := range procEvents {
+	sort.Slice(procEvents, func(i, j int) bool {
+		a, b := procEvents[i], procEvents[j]
+		if !a.time.Equal(b.time) {
+			return a.time.Before(b.time)
+		}
+		return a.seq < b.seq
+	})
+	for i, r := range procEvents {
 		switch r.kind {
 		case kindSysmonCreate:
-			t.sysmonCreate(r.ref)
+			t.sysmonCreate(r)
 		case kindSecCreate:
-			t.secCreate(r.ref)
+			t.secCreate(r)
 		case kindSysmonExit:
-			t.sysmonExit(r.ref)
+			t.sysmonExit(r)
 		case kindSecExit:
-			t.secExit(r.ref)
+			t.secExit(r)
+		}
+		if done != nil {
+			procEvents[i] = nil
+			done(r)
 		}
 	}
 	t.linkSysmon()
@@ -151,126 +175,121 @@ func sameProcess(p *Process, at time.Time, image string) bool {
 	return d <= mergeWindow && strings.EqualFold(baseName(p.Image), baseName(image))
 }
 
-func (t *tree) sysmonCreate(ref *EventRef) {
-	ev := ref.Event
-	guid := eventGUID(ev)
-	host := ev.Computer
-	pid, _ := parsePID(field(ev, "ProcessId"))
-	image := field(ev, "Image")
+// mapRef records which process an event belongs to.
+func (t *tree) mapRef(ref *EventRef, p *Process) {
+	if ref != nil {
+		t.byEvent[ref] = p
+	}
+}
+
+func (t *tree) sysmonCreate(r *procRec) {
+	host, guid := r.host, r.guid
 	if guid != "" {
 		if p := t.byGUID[procKey{host, guid}]; p != nil {
 			// The same process created twice (a rewritten record).
-			p.Merged = append(p.Merged, ref)
-			t.byEvent[ref] = p
+			p.Records = append(p.Records, r.at)
+			if r.ref != nil {
+				p.Merged = append(p.Merged, r.ref)
+			}
+			t.mapRef(r.ref, p)
 			return
 		}
 	}
 	// A process the Security log already reported.
-	if p := t.liveByPID(host, pid, ev.Time.Add(mergeWindow)); p != nil && p.GUID == "" && p.Sources&FromSysmon == 0 && sameProcess(p, ev.Time, image) {
+	if p := t.liveByPID(host, r.pid, r.time.Add(mergeWindow)); p != nil && p.GUID == "" && p.Sources&FromSysmon == 0 && sameProcess(p, r.time, r.image) {
 		p.GUID = guid
 		if guid != "" {
 			t.byGUID[procKey{host, guid}] = p
 		}
-		p.Merged = append(p.Merged, p.Create)
-		p.Create = ref
-		p.Image = image
+		if p.Create != nil {
+			p.Merged = append(p.Merged, p.Create)
+		}
+		p.Create = r.ref
+		p.Records = append([]RecordRef{r.at}, p.Records...)
+		p.Image = r.image
 		p.Sources |= FromSysmon
-		fillSysmon(p, ev)
-		t.byEvent[ref] = p
+		fillSysmon(p, r)
+		t.parentOf[p] = parentInfo{r.parentGUID, r.parentImage, r.parentCmd, r.ppid}
+		t.mapRef(r.ref, p)
 		return
 	}
-	p := &Process{Host: host, GUID: guid, PID: pid, Image: image, Created: ev.Time, Sources: FromSysmon, Create: ref}
-	fillSysmon(p, ev)
+	p := &Process{Host: host, GUID: guid, PID: r.pid, Image: r.image, Created: r.time, Sources: FromSysmon, Create: r.ref,
+		Records: []RecordRef{r.at}}
+	fillSysmon(p, r)
 	t.add(p)
-	t.byEvent[ref] = p
-	if ppid, ok := parsePID(field(ev, "ParentProcessId")); ok {
-		if pp := t.liveByPID(host, ppid, ev.Time); pp != nil && pp != p {
+	t.parentOf[p] = parentInfo{r.parentGUID, r.parentImage, r.parentCmd, r.ppid}
+	t.mapRef(r.ref, p)
+	if r.hasPPID {
+		if pp := t.liveByPID(host, r.ppid, r.time); pp != nil && pp != p {
 			t.pidParent[p] = pp
 		}
 	}
 }
 
 // fillSysmon copies a Sysmon 1's description of the process into p.
-func fillSysmon(p *Process, ev *parser.Event) {
-	if v := field(ev, "CommandLine"); v != "" || p.CommandLine == "" {
-		p.CommandLine = v
+func fillSysmon(p *Process, r *procRec) {
+	if r.cmdline != "" || p.CommandLine == "" {
+		p.CommandLine = r.cmdline
 	}
-	if v := field(ev, "User"); v != "" {
-		p.User = v
+	if r.user != "" {
+		p.User = r.user
 	}
-	is, renamed := classifyRegsvr32(field(ev, "Image"), field(ev, "OriginalFileName"), field(ev, "Description"))
-	p.Regsvr32 = p.Regsvr32 || is
-	p.Renamed = p.Renamed || renamed
+	p.Regsvr32 = p.Regsvr32 || r.regsvr32
+	p.Renamed = p.Renamed || r.renamed
 }
 
-// secUser is the account a 4688 process runs as: the target account when
-// the event names one (4688 v2), else the subject.
-func secUser(ev *parser.Event) string {
-	name, dom := field(ev, "TargetUserName"), field(ev, "TargetDomainName")
-	if name == "" || name == "-" {
-		name, dom = field(ev, "SubjectUserName"), field(ev, "SubjectDomainName")
-	}
-	if dom != "" && dom != "-" {
-		return dom + `\` + name
-	}
-	return name
-}
-
-func (t *tree) secCreate(ref *EventRef) {
-	ev := ref.Event
-	host := ev.Computer
-	pid, _ := parsePID(field(ev, "NewProcessId"))
-	image := field(ev, "NewProcessName")
-	if p := t.liveByPID(host, pid, ev.Time.Add(mergeWindow)); p != nil && p.Sources&FromSecurity == 0 && p.GUID != "" && sameProcess(p, ev.Time, image) {
+func (t *tree) secCreate(r *procRec) {
+	host := r.host
+	if p := t.liveByPID(host, r.pid, r.time.Add(mergeWindow)); p != nil && p.Sources&FromSecurity == 0 && p.GUID != "" && sameProcess(p, r.time, r.image) {
 		// Sysmon already reported this process: one node, both sources.
 		p.Sources |= FromSecurity
-		p.Merged = append(p.Merged, ref)
-		t.byEvent[ref] = p
+		p.Records = append(p.Records, r.at)
+		if r.ref != nil {
+			p.Merged = append(p.Merged, r.ref)
+		}
+		t.mapRef(r.ref, p)
 		return
 	}
-	p := &Process{Host: host, PID: pid, Image: image, CommandLine: field(ev, "CommandLine"),
-		User: secUser(ev), Created: ev.Time, Sources: FromSecurity, Create: ref}
-	p.Regsvr32, p.Renamed = classifyRegsvr32(image, "", "")
-	if ppid, ok := parsePID(field(ev, "ProcessId")); ok {
-		parent := t.liveByPID(host, ppid, ev.Time)
+	p := &Process{Host: host, PID: r.pid, Image: r.image, CommandLine: r.cmdline,
+		User: r.user, Created: r.time, Sources: FromSecurity, Create: r.ref,
+		Regsvr32: r.regsvr32, Renamed: r.renamed, Records: []RecordRef{r.at}}
+	if r.hasPPID {
+		parent := t.liveByPID(host, r.ppid, r.time)
 		if parent == nil {
-			parent = t.stub(host, "", ppid, field(ev, "ParentProcessName"), "", FromSecurity)
+			parent = t.stub(host, "", r.ppid, r.parentImage, "", FromSecurity)
 		}
 		p.Parent, p.Link = parent, "pid"
 	}
 	t.add(p)
-	t.byEvent[ref] = p
+	t.mapRef(r.ref, p)
 }
 
-func (t *tree) sysmonExit(ref *EventRef) {
-	ev := ref.Event
-	p := t.byGUID[procKey{ev.Computer, eventGUID(ev)}]
-	if p == nil {
+func (t *tree) sysmonExit(r *procRec) {
+	p := t.byGUID[procKey{r.host, r.guid}]
+	if p == nil || r.guid == "" {
 		t.orphans++
 		return
 	}
-	t.exit(p, ref, FromSysmon)
+	t.exit(p, r, FromSysmon)
 }
 
-func (t *tree) secExit(ref *EventRef) {
-	ev := ref.Event
-	pid, ok := parsePID(field(ev, "ProcessId"))
+func (t *tree) secExit(r *procRec) {
 	var p *Process
-	if ok {
-		p = t.liveByPID(ev.Computer, pid, ev.Time)
+	if r.hasPID {
+		p = t.liveByPID(r.host, r.pid, r.time)
 	}
 	if p == nil {
 		t.orphans++
 		return
 	}
-	t.exit(p, ref, FromSecurity)
+	t.exit(p, r, FromSecurity)
 }
 
-func (t *tree) exit(p *Process, ref *EventRef, src SourceKind) {
-	t.byEvent[ref] = p
-	if p.Exit == nil {
-		p.Exit = ref
-		p.Terminated = ref.Event.Time
+func (t *tree) exit(p *Process, r *procRec, src SourceKind) {
+	t.mapRef(r.ref, p)
+	if p.Terminated.IsZero() {
+		p.Exit = r.ref
+		p.Terminated = r.time
 	}
 	p.Sources |= src
 }
@@ -281,12 +300,11 @@ func (t *tree) exit(p *Process, ref *EventRef, src SourceKind) {
 func (t *tree) linkSysmon() {
 	n := len(t.procs) // stubs appended below need no linking
 	for _, p := range t.procs[:n] {
-		if p.Create == nil || !isSysmon(p.Create.Event) {
+		r, ok := t.parentOf[p]
+		if !ok {
 			continue
 		}
-		ev := p.Create.Event
-		pguid := normGUID(field(ev, "ParentProcessGuid"))
-		pimage := field(ev, "ParentImage")
+		pguid, pimage := r.parentGUID, r.parentImage
 		if pimage == "-" {
 			pimage = "" // Sysmon's "unknown"
 		}
@@ -308,8 +326,7 @@ func (t *tree) linkSysmon() {
 		if pguid == "" && pimage == "" {
 			continue
 		}
-		ppid, _ := parsePID(field(ev, "ParentProcessId"))
-		p.Parent = t.stub(p.Host, pguid, ppid, pimage, field(ev, "ParentCommandLine"), FromSysmon)
+		p.Parent = t.stub(p.Host, pguid, r.ppid, pimage, r.parentCmd, FromSysmon)
 		p.Link = "guid"
 		if pguid == "" {
 			p.Link = "pid"

@@ -70,13 +70,16 @@ func n4689(host string, rec uint64, when time.Time, pid int, image string) *pars
 	return ev("Security", 4689, host, rec, when, "ProcessId", fmt.Sprintf("0x%x", pid), "ProcessName", image)
 }
 
-// split sorts events into process events and activity as the hunter does.
-func split(evs []*parser.Event) (procs, act []record) {
+// split sorts events into process events and activity as the hunter does,
+// keeping every event in full.
+func split(evs []*parser.Event) (procs []*procRec, act []record) {
 	for i, e := range evs {
 		r := record{ref: &EventRef{File: "t.evtx", Event: e}, kind: kindOf(e), seq: i}
 		switch r.kind {
 		case kindSysmonCreate, kindSysmonExit, kindSecCreate, kindSecExit:
-			procs = append(procs, r)
+			pr := compact(r.kind, r.ref.File, e, i, nil)
+			pr.ref = r.ref
+			procs = append(procs, &pr)
 		case kindOther:
 		default:
 			act = append(act, r)

@@ -55,7 +55,10 @@ type Process struct {
 	Parent   *Process
 	Children []*Process
 
-	Create   *EventRef // the Sysmon 1 / 4688 event, nil for stubs
+	// Create is the Sysmon 1 / 4688 event: nil for stubs, and for processes
+	// whose creation event was not kept in memory (see Options.AllActivity;
+	// Records still locates it).
+	Create   *EventRef
 	Loads    []*EventRef
 	Network  []*EventRef
 	DNS      []*EventRef
@@ -76,6 +79,18 @@ type Process struct {
 	Seen Activity
 	// Link says how the parent was found: "guid", "pid", or "" for roots.
 	Link string
+	// Records locates the create events of this node (Create and Merged),
+	// also when the events themselves were not kept in memory.
+	Records []RecordRef
+}
+
+// RecordRef locates an event record: file, channel, EventRecordID and
+// byte offset in the file.
+type RecordRef struct {
+	File     string
+	Channel  string
+	RecordID uint64
+	Offset   int64
 }
 
 // Activity counts a process's events by kind.
