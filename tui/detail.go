@@ -114,7 +114,10 @@ func (w *detailWriter) field(label, value string) {
 // fieldStyled writes a label and already-clean text, wrapped.
 func (w *detailWriter) fieldStyled(label, clean string) {
 	vw := max(w.width-labelWidth-3, 10)
-	wrapped := strings.Split(ansi.Hardwrap(clean, vw, true), "\n")
+	if clean == "" {
+		clean = "–"
+	}
+	wrapped := strings.Split(ansi.Wrap(clean, vw, ""), "\n")
 	for i, l := range wrapped {
 		lab := ""
 		if i == 0 {

@@ -143,7 +143,7 @@ func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer, opts ...t
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	cfg.Context = ctx
-	all := append([]tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out)}, opts...)
+	all := append([]tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out), tea.WithFPS(120)}, opts...)
 	_, err := tea.NewProgram(New(cfg), all...).Run()
 	if err != nil {
 		return fmt.Errorf("tui: %w", err)
@@ -1002,8 +1002,10 @@ func (m Model) statusText(compact bool) (string, bool) {
 		}
 	}
 	rs := fmt.Sprintf("%d/%d", on, nRules)
-	if identsOff > 0 {
+	if identsOff > 0 && compact {
 		rs += fmt.Sprintf("−%df", identsOff)
+	} else if identsOff > 0 {
+		rs += fmt.Sprintf(" (%d filter%s off)", identsOff, plural(identsOff))
 	}
 	parts = append(parts, item(on < nRules || identsOff > 0, "rules", rs))
 	car, unsigned, newOnly := "CAR-excl", "unsigned-only", "new-only"

@@ -140,10 +140,10 @@ func (p RulesPanel) View(f *filterState, shown, total map[*rules.Rule]int) strin
 			if f.carHides(r.rule.ID, r.ident) {
 				note = st.Faint.Render("  (CAR exclusion: c)")
 			}
-			s = fmt.Sprintf("       %s    └ filter %s%s", onOff(st, on), Clean(r.ident), note)
+			s = fmt.Sprintf("       %s    └ %s%s", onOff(st, on), Clean(r.ident), note)
 		}
 		if i == p.cursor {
-			s = st.Selected.Render(fit(ansi.Strip(s), p.width))
+			s = st.Selected.Render(fit("›"+ansi.Strip(s)[1:], p.width))
 		}
 		lines = append(lines, s)
 	}
