@@ -14,6 +14,7 @@ const (
 	chunkWorkBudget = 1 << 21 // tokens parsed + template ops executed per chunk
 	maxRecordOutput = 1 << 20 // bytes of rendered text kept per record
 	maxInterned     = 4096    // distinct System strings cached per worker
+	maxChunkOps     = 1 << 17 // compiled template steps per chunk (~7 MiB)
 )
 
 // Binary XML tokens (the 0x40 bit means "more data" / "has attributes").
@@ -40,6 +41,7 @@ var (
 	errBudget  = errors.New("decoding work limit exceeded")
 	errTooDeep = errors.New("nesting too deep")
 	errOutput  = errors.New("rendered values exceed the per-record limit")
+	errOps     = errors.New("template definitions exceed the per-chunk limit")
 )
 
 // value is one substitution value: its type and where its bytes are in the
@@ -103,6 +105,12 @@ type decoder struct {
 	// carving is set while decoding recovered records: template
 	// references are checked against the definition's id.
 	carving bool
+	// Compiled templates are recycled from chunk to chunk (their steps
+	// keep their capacity); opsLeft bounds the steps compiled per chunk.
+	scratch []byte
+	tpool   []*template
+	tused   int
+	opsLeft int
 }
 
 func newDecoder() *decoder {
@@ -120,7 +128,9 @@ func (d *decoder) reset(buf []byte) {
 	d.buf = buf
 	clear(d.names)
 	clear(d.tmpls)
-	if len(d.strs) > maxInterned {
+	d.tused = 0
+	d.opsLeft = maxChunkOps
+	if len(d.strs) >= maxInterned {
 		clear(d.strs)
 	}
 	d.budget = chunkWorkBudget
@@ -136,6 +146,16 @@ func (d *decoder) intern(b []byte) string {
 		d.strs[s] = s
 	}
 	return s
+}
+
+// text16 decodes UTF-16LE text from a template or record; names and
+// literals repeat from chunk to chunk, so short ones are interned.
+func (d *decoder) text16(b []byte) string {
+	d.scratch = appendUTF16(d.scratch[:0], b)
+	if len(d.scratch) > 256 {
+		return string(d.scratch)
+	}
+	return d.intern(d.scratch)
 }
 
 // formatErr reports malformed data at a chunk offset.
@@ -178,7 +198,7 @@ func (d *decoder) name(off uint32, pos, end int) (string, int, error) {
 			return "", pos, formatErr(o, "inline name runs past its container")
 		}
 	}
-	s := string(appendUTF16(nil, d.buf[o+8:nameEnd]))
+	s := d.text16(d.buf[o+8 : nameEnd])
 	d.names[off] = s
 	return s, pos, nil
 }
@@ -242,7 +262,7 @@ func (d *decoder) tokens(pos, end int, inTmpl bool, e emitter, nest int) (int, e
 			if buf[pos+1] == 0x02 { // ANSI text
 				return pos, formatErr(pos, "unsupported value text type 0x02")
 			}
-			if err := e.text(string(appendUTF16(nil, buf[pos+4:pos+4+2*n]))); err != nil {
+			if err := e.text(d.text16(buf[pos+4 : pos+4+2*n])); err != nil {
 				return pos, err
 			}
 			pos += 4 + 2*n
@@ -265,7 +285,7 @@ func (d *decoder) tokens(pos, end int, inTmpl bool, e emitter, nest int) (int, e
 				return pos, formatErr(pos, "text of %d characters truncated", n)
 			}
 			if tok&^0x40 == tokCDATA {
-				if err := e.text(string(appendUTF16(nil, buf[pos+3:pos+3+2*n]))); err != nil {
+				if err := e.text(d.text16(buf[pos+3 : pos+3+2*n])); err != nil {
 					return pos, err
 				}
 			}
@@ -401,10 +421,14 @@ func (d *decoder) template(off uint32, nest int) (*template, error) {
 	if size > len(d.buf)-o-24 {
 		return nil, formatErr(o, "template definition of %d bytes runs past the chunk", size)
 	}
-	t := &template{busy: true}
+	t := d.newTemplate()
+	t.busy = true
 	d.tmpls[off] = t
-	c := compiler{t: t}
+	c := compiler{t: t, d: d}
 	_, err := d.tokens(o+24, o+24+size, true, &c, nest+1)
+	if err == nil {
+		err = c.err
+	}
 	t.busy = false
 	if err != nil {
 		t.err = fmt.Errorf("template at 0x%x: %w", off, err)
@@ -413,35 +437,61 @@ func (d *decoder) template(off uint32, nest int) (*template, error) {
 	return t, t.err
 }
 
+// newTemplate returns an empty template, reusing one from an earlier chunk
+// when possible.
+func (d *decoder) newTemplate() *template {
+	if d.tused < len(d.tpool) {
+		t := d.tpool[d.tused]
+		*t = template{ops: t.ops[:0]}
+		d.tused++
+		return t
+	}
+	t := &template{}
+	d.tpool = append(d.tpool, t)
+	d.tused++
+	return t
+}
+
 // compiler turns a template body into ops.
 type compiler struct {
 	t     *template
+	d     *decoder
 	depth int
+	err   error
+}
+
+// add appends a step, within the per-chunk limit.
+func (c *compiler) add(o op) {
+	if c.d.opsLeft--; c.d.opsLeft < 0 {
+		c.err = errOps
+		return
+	}
+	c.t.ops = append(c.t.ops, o)
 }
 
 func (c *compiler) start(name string) error {
 	if c.depth++; c.depth > maxDepth {
 		return errTooDeep
 	}
-	c.t.ops = append(c.t.ops, op{kind: opStart, str: name})
-	return nil
+	c.add(op{kind: opStart, str: name})
+	return c.err
 }
-func (c *compiler) attr(name string) { c.t.ops = append(c.t.ops, op{kind: opAttr, str: name}) }
-func (c *compiler) closeStart()      { c.t.ops = append(c.t.ops, op{kind: opCloseStart}) }
+func (c *compiler) attr(name string) { c.add(op{kind: opAttr, str: name}) }
+func (c *compiler) closeStart()      { c.add(op{kind: opCloseStart}) }
 func (c *compiler) end() {
 	c.depth--
-	c.t.ops = append(c.t.ops, op{kind: opEnd})
+	c.add(op{kind: opEnd})
 }
 func (c *compiler) text(s string) error {
-	c.t.ops = append(c.t.ops, op{kind: opText, str: s})
-	return nil
+	c.add(op{kind: opText, str: s})
+	return c.err
 }
 func (c *compiler) subst(index uint16, typ uint8, optional bool) {
-	c.t.ops = append(c.t.ops, op{kind: opSubst, index: index, typ: typ, optional: optional})
+	c.add(op{kind: opSubst, index: index, typ: typ, optional: optional})
 }
 func (c *compiler) instance(t *template, vals []value, nest int) error {
-	c.t.ops = append(c.t.ops, op{kind: opInstance, tmpl: t, vals: append([]value(nil), vals...)})
-	return nil
+	c.add(op{kind: opInstance, tmpl: t, vals: append([]value(nil), vals...)})
+	return c.err
 }
 
 // exec runs a compiled template with its values into the builder.
