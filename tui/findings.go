@@ -22,6 +22,7 @@ type Column int
 const (
 	ColTime Column = iota
 	ColLevel
+	ColEventID
 	ColRule
 	ColHost
 	ColProcess
@@ -29,7 +30,7 @@ const (
 	numColumns
 )
 
-var columnNames = [numColumns]string{"TIME", "LVL", "RULE", "HOST", "PROCESS", "COMMAND LINE"}
+var columnNames = [numColumns]string{"TIME", "LVL", "EID", "RULE", "HOST", "PROCESS", "COMMAND LINE"}
 
 // String returns the column's header.
 func (c Column) String() string {
@@ -199,11 +200,12 @@ func columnWidths(w int) [numColumns]int {
 		cw[ColTime] = 14 // 01-02 15:04:05
 	}
 	cw[ColLevel] = 4
-	rest := w - 2 - cw[ColTime] - cw[ColLevel] - int(numColumns-1) // one space between columns
+	cw[ColEventID] = 4
+	rest := w - 2 - cw[ColTime] - cw[ColLevel] - cw[ColEventID] - int(numColumns-1) // one space between columns
 	rest = max(rest, 4)
-	cw[ColRule] = rest * 29 / 100
-	cw[ColHost] = rest * 11 / 100
-	cw[ColProcess] = rest * 21 / 100
+	cw[ColRule] = rest * 28 / 100
+	cw[ColHost] = rest * 13 / 100
+	cw[ColProcess] = rest * 20 / 100
 	cw[ColCommandLine] = rest - cw[ColRule] - cw[ColHost] - cw[ColProcess]
 	return cw
 }
@@ -279,6 +281,8 @@ func (t FindingsTable) renderRow(f *triage.Finding, cw [numColumns]int, selected
 	}
 	b.WriteString(lvl.Render(fit(levelShort(f.Rule.Level), cw[ColLevel])))
 	b.WriteString(sep)
+	b.WriteString(base.Render(fit(findingEventID(f), cw[ColEventID])))
+	b.WriteString(sep)
 	b.WriteString(paint(Clean(f.Rule.Title), cw[ColRule], t.query, base, st.Match))
 	b.WriteString(sep)
 	b.WriteString(paint(Clean(findingHost(f)), cw[ColHost], t.query, base, st.Match))
@@ -295,6 +299,22 @@ func findingTime(f *triage.Finding) time.Time {
 		return time.Time{}
 	}
 	return f.Event.Event.Time
+}
+
+func eventID(f *triage.Finding) int {
+	if f.Event == nil || f.Event.Event == nil {
+		return -1
+	}
+	return int(f.Event.Event.EventID)
+}
+
+// findingEventID is the event ID column: which log entry matched (Sysmon
+// 1/3/7/22, Security 4688…).
+func findingEventID(f *triage.Finding) string {
+	if id := eventID(f); id >= 0 {
+		return strconv.Itoa(id)
+	}
+	return ""
 }
 
 func findingHost(f *triage.Finding) string {
@@ -352,6 +372,8 @@ func sortFindings(rows []*triage.Finding, by Column, desc bool) {
 			c = findingTime(a).Compare(findingTime(b))
 		case ColLevel:
 			c = cmp.Compare(b.Rule.Level, a.Rule.Level) // most severe first
+		case ColEventID:
+			c = cmp.Compare(eventID(a), eventID(b))
 		case ColRule:
 			c = strings.Compare(a.Rule.Title, b.Rule.Title)
 		case ColHost:
