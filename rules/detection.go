@@ -21,6 +21,8 @@ type compiledRule struct {
 	filters  []*globalFilter
 	sources  []*logsourceEntry
 	set      *Set
+	gate     []gateAtom // prefilter tests (see gate.go)
+	gateOK   bool
 }
 
 // lineError is an error tied to a line of the rule file.

@@ -32,6 +32,10 @@ type LoadOptions struct {
 	NoBuiltin bool     // leave out the built-in regsvr32 pack
 	Paths     []string // rule files or folders (recursive, *.yml/*.yaml)
 	Config    string   // optional YAML: placeholders for |expand, logsource table overrides
+	// NoPrefilter evaluates every rule a bucket holds instead of only those
+	// the prefilter lets through. Results are the same, only slower; it
+	// exists to check exactly that.
+	NoPrefilter bool
 }
 
 // Set is a loaded, compiled and indexed rule collection. It is safe for
@@ -45,9 +49,8 @@ type Set struct {
 	fieldIdx map[string]int
 
 	table   []logsourceEntry
-	exact   map[srcKey][]ruleRef
-	wild    map[string][]ruleRef // channel (lower-case) -> rules for every event ID
-	byLower map[string]string    // lower-case channel -> channel as in the table
+	exact map[srcKey]*bucket
+	wild  map[string]*bucket // channel (lower-case) -> rules for every event ID
 
 	corrByRef map[*Rule][]*Rule
 	pool      sync.Pool
@@ -57,6 +60,12 @@ type Set struct {
 type srcKey struct {
 	channel string // lower-case
 	eventID uint32
+}
+
+// bucket is the rules one kind of event can meet, with their prefilter.
+type bucket struct {
+	refs []ruleRef
+	gate *gateIndex
 }
 
 // ruleRef is a rule under one logsource entry (which fixes field renames).
@@ -114,6 +123,13 @@ func Load(opts LoadOptions) *Set {
 		docs = s.readDocs(docs, p, data, false)
 	}
 	s.compileAll(docs, ph)
+	if opts.NoPrefilter {
+		for _, r := range s.rules {
+			if r.compiled != nil {
+				r.compiled.gateOK = false
+			}
+		}
+	}
 	s.buildIndex()
 	s.pool.New = func() any { return newEvalCtx(s) }
 	return s
@@ -504,6 +520,7 @@ func (s *Set) compileRule(cc *compileCtx, d doc) (*Rule, error) {
 		return nil, err
 	}
 	cr.sources = entriesFor(r.Logsource, s.table)
+	cr.gate, cr.gateOK = ruleAtoms(cr)
 	r.Unmapped = len(cr.sources) == 0
 	r.compiled, r.idents = cr, idents
 	cr.set = s

@@ -47,6 +47,13 @@ type evalCtx struct {
 	spacedOK bool              // spaced is computed for this event
 	spaced   map[string]string // fields whose names hold spaces, by name without them
 	memo     []int8            // per identifier: 0 unknown, 1 false, 2 true
+	cand     []uint64          // bucket positions the gate lets through
+
+	// the identifier evaluator for evalNode, bound once (no closure per rule)
+	identFn  func(int) bool
+	curCR    *compiledRule
+	curNames []string
+	curOff   func(string) bool
 	kwLoaded bool
 	kwRaw    []string
 	kwLow    []string
@@ -59,7 +66,9 @@ const (
 
 func newEvalCtx(s *Set) any {
 	n := len(s.fields)
-	return &evalCtx{set: s, stamp: make([]uint32, n), raw: make([]string, n), low: make([]string, n), flags: make([]uint8, n)}
+	c := &evalCtx{set: s, stamp: make([]uint32, n), raw: make([]string, n), low: make([]string, n), flags: make([]uint8, n)}
+	c.identFn = c.ident
+	return c
 }
 
 func (c *evalCtx) reset(ev Event) {
@@ -344,25 +353,26 @@ func (c *evalCtx) evalCompiled(cr *compiledRule, names []string, off func(string
 	}
 	c.memo = c.memo[:len(cr.searches)]
 	clear(c.memo)
+	c.curCR, c.curNames, c.curOff = cr, names, off
 	for _, cond := range cr.conds {
-		if evalNode(cond, c.identFunc(cr, names, off)) {
+		if evalNode(cond, c.identFn) {
 			return true
 		}
 	}
 	return false
 }
 
-func (c *evalCtx) identFunc(cr *compiledRule, names []string, off func(string) bool) func(int) bool {
-	return func(i int) bool {
-		if c.memo[i] == 0 {
-			v := !(off != nil && off(names[i])) && c.evalSearch(cr.searches[i], nil)
-			c.memo[i] = 1
-			if v {
-				c.memo[i] = 2
-			}
+// ident evaluates identifier i of the detection set up by evalCompiled,
+// memoised per evaluation.
+func (c *evalCtx) ident(i int) bool {
+	if c.memo[i] == 0 {
+		v := !(c.curOff != nil && c.curOff(c.curNames[i])) && c.evalSearch(c.curCR.searches[i], nil)
+		c.memo[i] = 1
+		if v {
+			c.memo[i] = 2
 		}
-		return c.memo[i] == 2
 	}
+	return c.memo[i] == 2
 }
 
 // evalRule evaluates a rule (with its attached filter documents).
@@ -390,7 +400,7 @@ func (c *evalCtx) evalRule(r *Rule, off func(string) bool) bool {
 func (c *evalCtx) explain(r *Rule, off func(string) bool) []MatchDetail {
 	cr := r.compiled
 	c.evalCompiled(cr, r.idents, off)
-	ident := c.identFunc(cr, r.idents, off)
+	ident := c.identFn
 	var det []MatchDetail
 	seen := map[int]bool{}
 	for _, cond := range cr.conds {
@@ -476,9 +486,8 @@ func (s *Set) buildIndex() {
 			}
 		}
 	}
-	s.exact = map[srcKey][]ruleRef{}
-	s.wild = map[string][]ruleRef{}
-	s.byLower = map[string]string{}
+	exact := map[srcKey][]ruleRef{}
+	wild := map[string][]ruleRef{}
 	for _, r := range s.rules {
 		if r.compiled == nil {
 			continue
@@ -487,24 +496,29 @@ func (s *Set) buildIndex() {
 			for _, ch := range e.Channels {
 				lc := strings.ToLower(ch)
 				if len(e.EventIDs) == 0 {
-					s.wild[lc] = appendRef(s.wild[lc], ruleRef{r, e})
+					wild[lc] = appendRef(wild[lc], ruleRef{r, e})
 					continue
 				}
 				for _, id := range e.EventIDs {
 					k := srcKey{lc, id}
-					s.exact[k] = appendRef(s.exact[k], ruleRef{r, e})
+					exact[k] = appendRef(exact[k], ruleRef{r, e})
 				}
 			}
 		}
 	}
 	// An exact bucket also carries its channel's every-event rules, so a
 	// lookup needs one bucket.
-	for k, refs := range s.exact {
-		for _, w := range s.wild[k.channel] {
+	s.exact = map[srcKey]*bucket{}
+	for k, refs := range exact {
+		for _, w := range wild[k.channel] {
 			refs = appendRef(refs, w)
 		}
 		sort.SliceStable(refs, func(i, j int) bool { return refs[i].rule.index < refs[j].rule.index })
-		s.exact[k] = refs
+		s.exact[k] = &bucket{refs: refs, gate: buildGate(refs)}
+	}
+	s.wild = map[string]*bucket{}
+	for ch, refs := range wild {
+		s.wild[ch] = &bucket{refs: refs, gate: buildGate(refs)}
 	}
 }
 
@@ -520,8 +534,8 @@ func appendRef(refs []ruleRef, ref ruleRef) []ruleRef {
 	return append(refs, ref)
 }
 
-// bucket returns the rules that can apply to an event from channel/eventID.
-func (s *Set) bucket(channel string, eventID uint32) []ruleRef {
+// lookup returns the rules that can apply to an event from channel/eventID.
+func (s *Set) lookup(channel string, eventID uint32) *bucket {
 	lc := channel
 	for i := 0; i < len(lc); i++ {
 		if c := lc[i]; 'A' <= c && c <= 'Z' || c >= 0x80 {
@@ -529,8 +543,8 @@ func (s *Set) bucket(channel string, eventID uint32) []ruleRef {
 			break
 		}
 	}
-	if refs, ok := s.exact[srcKey{lc, eventID}]; ok {
-		return refs
+	if b, ok := s.exact[srcKey{lc, eventID}]; ok {
+		return b
 	}
 	return s.wild[lc]
 }
@@ -562,15 +576,22 @@ func (s *Set) Candidates(ev Event, dst []Match) []Match {
 
 func (s *Set) match(ev Event, dst []Match, candidates bool) []Match {
 	channel, _, eventID := ev.Source()
-	refs := s.bucket(channel, eventID)
-	if len(refs) == 0 {
+	b := s.lookup(channel, eventID)
+	if b == nil || len(b.refs) == 0 {
 		return dst
 	}
 	c := s.getCtx(ev)
 	defer s.putCtx(c)
+	words := (len(b.refs) + 63) / 64
+	if cap(c.cand) < words {
+		c.cand = make([]uint64, words)
+	}
+	bits := c.cand[:words]
+	clear(bits)
+	b.gate.mark(c, bits)
 	var done *Rule // refs of one rule are adjacent; report a rule once
-	for _, ref := range refs {
-		if ref.rule == done {
+	for p, ref := range b.refs {
+		if bits[p>>6]&(1<<(uint(p)&63)) == 0 || ref.rule == done {
 			continue
 		}
 		if len(ref.entry.Conditions) > 0 && !c.conditionsHold(ref.entry) {

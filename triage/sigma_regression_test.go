@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"gopkg.in/yaml.v3"
@@ -189,4 +190,132 @@ func countMatches(set *rules.Set, id, path string) (int, error) {
 		return n, fmt.Errorf("read %s: %w", path, err)
 	}
 	return n, nil
+}
+
+// benchEvents is the mixed log for the benchmarks: every event of the
+// shared real logs and of SigmaHQ's regression logs, plus generated
+// variants of them (fields rewritten with other paths and command lines,
+// so that matching sees values the rules were not written for).
+func benchEvents(b testing.TB) []*parser.Event {
+	b.Helper()
+	sigma := sigmaDir(b)
+	var files []string
+	real, _ := filepath.Glob(filepath.Join(filepath.Dir(sigma), "evtx", "*.evtx"))
+	files = append(files, real...)
+	_ = filepath.WalkDir(filepath.Join(sigma, "regression_data"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".evtx") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	var evs []*parser.Event
+	for _, p := range files {
+		f, err := parser.Open(p, parser.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		err = f.Events(context.Background(), func(ev *parser.Event) error {
+			evs = append(evs, ev)
+			return nil
+		})
+		f.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	images := []string{`C:\Windows\System32\regsvr32.exe`, `C:\Users\bob\AppData\Local\Temp\upd.exe`,
+		`C:\Program Files\Vendor\app.exe`, `C:\Windows\System32\svchost.exe`, `C:\Windows\explorer.exe`}
+	cmds := []string{`regsvr32 /s C:\Users\bob\AppData\Roaming\x.dll`, `"C:\Windows\system32\cmd.exe" /c whoami`,
+		`powershell -nop -w hidden -enc SQBFAFgA`, `C:\Program Files\Vendor\app.exe --update`, `svchost.exe -k netsvcs -p`}
+	n := len(evs)
+	for v := 0; v < 4; v++ {
+		for i := 0; i < n; i++ {
+			c := *evs[i]
+			c.Fields = append([]parser.Field(nil), c.Fields...)
+			for j := range c.Fields {
+				switch c.Fields[j].Name {
+				case "Image", "NewProcessName", "ParentImage", "ImageLoaded", "TargetFilename":
+					c.Fields[j].Value = images[(i+j+v)%len(images)]
+				case "CommandLine", "ParentCommandLine", "ScriptBlockText":
+					c.Fields[j].Value = cmds[(i+j+v)%len(cmds)]
+				}
+			}
+			evs = append(evs, &c)
+		}
+	}
+	return evs
+}
+
+func benchMatch(b *testing.B, set *rules.Set) {
+	evs := benchEvents(b)
+	if len(set.Rejected()) > 2 { // the two placeholder rules of the collection
+		b.Logf("%d rejected", len(set.Rejected()))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	var next atomicCounter
+	b.RunParallel(func(pb *testing.PB) {
+		var buf []rules.Match
+		for pb.Next() {
+			ev := evs[next.add()%len(evs)]
+			buf = set.Match(ev, buf[:0])
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(len(evs)), "log-events")
+	b.ReportMetric(float64(len(set.Rules())), "rules")
+}
+
+// BenchmarkSigmaHQMatch matches every rule of SigmaHQ's three collections
+// (plus the built-in pack) against the mixed log, on all CPUs.
+func BenchmarkSigmaHQMatch(b *testing.B) {
+	sigma := sigmaDir(b)
+	set := rules.Load(rules.LoadOptions{Paths: []string{
+		filepath.Join(sigma, "rules"), filepath.Join(sigma, "rules-threat-hunting"), filepath.Join(sigma, "rules-emerging-threats")}})
+	benchMatch(b, set)
+}
+
+// BenchmarkBuiltinMatch matches the built-in regsvr32 pack alone.
+func BenchmarkBuiltinMatch(b *testing.B) {
+	benchMatch(b, rules.Load(rules.LoadOptions{}))
+}
+
+// atomicCounter hands out event indexes to the parallel benchmark loops.
+type atomicCounter struct{ n atomic.Int64 }
+
+func (c *atomicCounter) add() int { return int(c.n.Add(1)) }
+
+// TestPrefilterChangesNothing runs every SigmaHQ rule over the mixed log
+// with and without the prefilter: the matches, their details and their
+// suppressed filters must be identical.
+func TestPrefilterChangesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	sigma := sigmaDir(t)
+	paths := []string{filepath.Join(sigma, "rules"), filepath.Join(sigma, "rules-threat-hunting"), filepath.Join(sigma, "rules-emerging-threats")}
+	fast := rules.Load(rules.LoadOptions{Paths: paths})
+	slow := rules.Load(rules.LoadOptions{Paths: paths, NoPrefilter: true})
+	evs := benchEvents(t)
+	total := 0
+	for i, ev := range evs {
+		a := fast.Candidates(ev, nil)
+		b := slow.Candidates(ev, nil)
+		total += len(a)
+		if fmt.Sprint(describeMatches(a)) != fmt.Sprint(describeMatches(b)) {
+			t.Fatalf("event %d (%s %d): with prefilter %v, without %v", i, ev.Channel, ev.EventID, describeMatches(a), describeMatches(b))
+		}
+	}
+	if total == 0 {
+		t.Fatal("no matches at all: the comparison proves nothing")
+	}
+	t.Logf("%d events, %d matches and candidates, identical with and without the prefilter", len(evs), total)
+}
+
+func describeMatches(ms []rules.Match) []string {
+	var out []string
+	for _, m := range ms {
+		out = append(out, fmt.Sprintf("%s %v %v", m.Rule.ID, m.Details, m.Suppressed))
+	}
+	return out
 }
