@@ -48,7 +48,7 @@ type Set struct {
 	fields   []string
 	fieldIdx map[string]int
 
-	table   []logsourceEntry
+	table []logsourceEntry
 	exact map[srcKey]*bucket
 	wild  map[string]*bucket // channel (lower-case) -> rules for every event ID
 
