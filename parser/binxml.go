@@ -11,7 +11,9 @@ const (
 	maxDepth        = 64      // element nesting, counted across nested templates
 	maxNest         = 16      // template instances / nested binary XML within each other
 	maxArgs         = 4096    // substitution values in one template instance
-	chunkWorkBudget = 1 << 21 // tokens parsed + template ops executed per chunk
+	chunkWorkBudget = 1 << 20 // tokens parsed + template ops executed per chunk
+	chunkOutput     = 2 << 20 // bytes of events (values, fields) kept per chunk
+	maxFields       = 1 << 14 // fields per record
 	maxRecordOutput = 1 << 20 // bytes of rendered text kept per record
 	maxInterned     = 4096    // distinct System strings cached per worker
 	maxChunkOps     = 1 << 17 // compiled template steps per chunk (~7 MiB)
@@ -38,10 +40,11 @@ const (
 )
 
 var (
-	errBudget  = errors.New("decoding work limit exceeded")
-	errTooDeep = errors.New("nesting too deep")
-	errOutput  = errors.New("rendered values exceed the per-record limit")
-	errOps     = errors.New("template definitions exceed the per-chunk limit")
+	errBudget   = errors.New("decoding work limit exceeded")
+	errTooDeep  = errors.New("nesting too deep")
+	errOutput   = errors.New("rendered values exceed the per-record limit")
+	errOps      = errors.New("template definitions exceed the per-chunk limit")
+	errChunkOut = errors.New("events exceed the per-chunk output limit")
 )
 
 // value is one substitution value: its type and where its bytes are in the
@@ -111,6 +114,7 @@ type decoder struct {
 	tpool   []*template
 	tused   int
 	opsLeft int
+	outLeft int // bytes of event data still allowed in this chunk
 }
 
 func newDecoder() *decoder {
@@ -130,6 +134,7 @@ func (d *decoder) reset(buf []byte) {
 	clear(d.tmpls)
 	d.tused = 0
 	d.opsLeft = maxChunkOps
+	d.outLeft = chunkOutput
 	if len(d.strs) >= maxInterned {
 		clear(d.strs)
 	}
@@ -490,6 +495,7 @@ func (c *compiler) subst(index uint16, typ uint8, optional bool) {
 	c.add(op{kind: opSubst, index: index, typ: typ, optional: optional})
 }
 func (c *compiler) instance(t *template, vals []value, nest int) error {
+	c.d.opsLeft -= len(vals) // the copied values count against the limit too
 	c.add(op{kind: opInstance, tmpl: t, vals: append([]value(nil), vals...)})
 	return c.err
 }

@@ -98,6 +98,10 @@ func (b *builder) finish() error {
 	if b.err != nil {
 		return b.err
 	}
+	// Charge what the Event keeps to the chunk's output budget.
+	if b.d.outLeft -= 256 + len(b.vals) + 32*len(b.spans); b.d.outLeft < 0 {
+		return errChunkOut
+	}
 	if len(b.spans) == 0 {
 		return nil
 	}
@@ -326,6 +330,9 @@ func (b *builder) field() error {
 			b.unnamed++
 		}
 	}
+	if len(b.spans) >= maxFields {
+		return errOutput
+	}
 	if !b.arrSet {
 		start := len(b.vals)
 		b.vals = append(b.vals, b.tbuf...)
@@ -339,7 +346,7 @@ func (b *builder) field() error {
 		b.vals = append(b.vals, b.tbuf...)
 		b.vals = appendValue(b.vals, elem, item)
 		b.spans = append(b.spans, fieldSpan{name: name, start: start, end: len(b.vals)})
-		if len(b.vals) > maxRecordOutput || len(b.spans) > maxRecordOutput/8 {
+		if len(b.vals) > maxRecordOutput || len(b.spans) > maxFields {
 			return errOutput
 		}
 	}
