@@ -99,6 +99,7 @@ type emitter interface {
 // are cached per chunk (their offsets are chunk-relative).
 type decoder struct {
 	buf    []byte
+	base   int64 // file offset of the chunk
 	names  map[uint32]string
 	tmpls  map[uint32]*template
 	strs   map[string]string
@@ -127,9 +128,10 @@ func newDecoder() *decoder {
 	return d
 }
 
-// reset starts a new chunk.
-func (d *decoder) reset(buf []byte) {
+// reset starts a new chunk, which begins at file offset base.
+func (d *decoder) reset(buf []byte, base int64) {
 	d.buf = buf
+	d.base = base
 	clear(d.names)
 	clear(d.tmpls)
 	d.tused = 0
@@ -163,9 +165,9 @@ func (d *decoder) text16(b []byte) string {
 	return d.intern(d.scratch)
 }
 
-// formatErr reports malformed data at a chunk offset.
-func formatErr(off int, format string, args ...any) error {
-	return &FormatError{Offset: int64(off), Msg: fmt.Sprintf(format, args...) + " (chunk-relative)"}
+// formatErr reports malformed data at a chunk offset (as a file offset).
+func (d *decoder) formatErr(off int, format string, args ...any) error {
+	return &FormatError{Offset: d.base + int64(off), Msg: fmt.Sprintf(format, args...)}
 }
 
 // record decodes the binary XML in [start, end) of the chunk into ev.
@@ -190,17 +192,17 @@ func (d *decoder) name(off uint32, pos, end int) (string, int, error) {
 	}
 	o := int(off)
 	if o+8 > len(d.buf) {
-		return "", pos, formatErr(pos, "name offset 0x%x out of range", off)
+		return "", pos, d.formatErr(pos, "name offset 0x%x out of range", off)
 	}
 	n := len16(d.buf, o)
 	nameEnd := o + 8 + 2*n
 	if nameEnd > len(d.buf) {
-		return "", pos, formatErr(o, "name of %d characters runs past the chunk", n)
+		return "", pos, d.formatErr(o, "name of %d characters runs past the chunk", n)
 	}
 	if inline {
 		pos = nameEnd + 2
 		if pos > end {
-			return "", pos, formatErr(o, "inline name runs past its container")
+			return "", pos, d.formatErr(o, "inline name runs past its container")
 		}
 	}
 	s := d.text16(d.buf[o+8 : nameEnd])
@@ -218,7 +220,7 @@ func (d *decoder) tokens(pos, end int, inTmpl bool, e emitter, nest int) (int, e
 	}
 	buf, le := d.buf, binary.LittleEndian
 	if end > len(buf) {
-		return pos, formatErr(pos, "data runs past the chunk")
+		return pos, d.formatErr(pos, "data runs past the chunk")
 	}
 	for pos < end {
 		if d.budget--; d.budget < 0 {
@@ -236,7 +238,7 @@ func (d *decoder) tokens(pos, end int, inTmpl bool, e emitter, nest int) (int, e
 				p += 2 // dependency id
 			}
 			if p+8 > end {
-				return pos, formatErr(pos, "element header truncated")
+				return pos, d.formatErr(pos, "element header truncated")
 			}
 			nameOff := le.Uint32(buf[p+4:])
 			name, np, err := d.name(nameOff, p+8, end)
@@ -258,14 +260,14 @@ func (d *decoder) tokens(pos, end int, inTmpl bool, e emitter, nest int) (int, e
 			pos++
 		case tokValue:
 			if pos+4 > end {
-				return pos, formatErr(pos, "value text truncated")
+				return pos, d.formatErr(pos, "value text truncated")
 			}
 			n := int(le.Uint16(buf[pos+2:]))
 			if pos+4+2*n > end {
-				return pos, formatErr(pos, "value text of %d characters truncated", n)
+				return pos, d.formatErr(pos, "value text of %d characters truncated", n)
 			}
 			if buf[pos+1] == 0x02 { // ANSI text
-				return pos, formatErr(pos, "unsupported value text type 0x02")
+				return pos, d.formatErr(pos, "unsupported value text type 0x02")
 			}
 			if err := e.text(d.text16(buf[pos+4 : pos+4+2*n])); err != nil {
 				return pos, err
@@ -273,7 +275,7 @@ func (d *decoder) tokens(pos, end int, inTmpl bool, e emitter, nest int) (int, e
 			pos += 4 + 2*n
 		case tokAttribute:
 			if pos+5 > end {
-				return pos, formatErr(pos, "attribute truncated")
+				return pos, d.formatErr(pos, "attribute truncated")
 			}
 			name, np, err := d.name(le.Uint32(buf[pos+1:]), pos+5, end)
 			if err != nil {
@@ -283,11 +285,11 @@ func (d *decoder) tokens(pos, end int, inTmpl bool, e emitter, nest int) (int, e
 			pos = np
 		case tokCDATA, tokPIData:
 			if pos+3 > end {
-				return pos, formatErr(pos, "text truncated")
+				return pos, d.formatErr(pos, "text truncated")
 			}
 			n := int(le.Uint16(buf[pos+1:]))
 			if pos+3+2*n > end {
-				return pos, formatErr(pos, "text of %d characters truncated", n)
+				return pos, d.formatErr(pos, "text of %d characters truncated", n)
 			}
 			if tok&^0x40 == tokCDATA {
 				if err := e.text(d.text16(buf[pos+3 : pos+3+2*n])); err != nil {
@@ -297,7 +299,7 @@ func (d *decoder) tokens(pos, end int, inTmpl bool, e emitter, nest int) (int, e
 			pos += 3 + 2*n
 		case tokCharRef:
 			if pos+3 > end {
-				return pos, formatErr(pos, "character reference truncated")
+				return pos, d.formatErr(pos, "character reference truncated")
 			}
 			r := rune(le.Uint16(buf[pos+1:]))
 			if err := e.text(string(appendRune(nil, r))); err != nil {
@@ -306,7 +308,7 @@ func (d *decoder) tokens(pos, end int, inTmpl bool, e emitter, nest int) (int, e
 			pos += 3
 		case tokEntityRef, tokPITarget:
 			if pos+5 > end {
-				return pos, formatErr(pos, "reference truncated")
+				return pos, d.formatErr(pos, "reference truncated")
 			}
 			name, np, err := d.name(le.Uint32(buf[pos+1:]), pos+5, end)
 			if err != nil {
@@ -326,12 +328,12 @@ func (d *decoder) tokens(pos, end int, inTmpl bool, e emitter, nest int) (int, e
 			pos = np
 		case tokSubstitution, tokOptionalSubst:
 			if pos+4 > end {
-				return pos, formatErr(pos, "substitution truncated")
+				return pos, d.formatErr(pos, "substitution truncated")
 			}
 			e.subst(le.Uint16(buf[pos+1:]), buf[pos+3], tok == tokOptionalSubst)
 			pos += 4
 		default:
-			return pos, formatErr(pos, "unknown token 0x%02x", tok)
+			return pos, d.formatErr(pos, "unknown token 0x%02x", tok)
 		}
 	}
 	return pos, nil
@@ -359,7 +361,7 @@ func entity(name string) string {
 func (d *decoder) instance(pos, end int, e emitter, nest int) (int, error) {
 	buf, le := d.buf, binary.LittleEndian
 	if pos+10 > end {
-		return pos, formatErr(pos, "template instance truncated")
+		return pos, d.formatErr(pos, "template instance truncated")
 	}
 	defOff := le.Uint32(buf[pos+6:])
 	p := pos + 10
@@ -367,15 +369,15 @@ func (d *decoder) instance(pos, end int, e emitter, nest int) (int, error) {
 		// A carved record may refer to a template that was overwritten:
 		// Windows starts a definition's GUID with the template id, so a
 		// mismatch means the definition is not this record's.
-		return pos, formatErr(pos, "template id does not match the definition (stale reference)")
+		return pos, d.formatErr(pos, "template id does not match the definition (stale reference)")
 	}
 	if int(defOff) == p {
 		if p+24 > end {
-			return pos, formatErr(p, "inline template definition truncated")
+			return pos, d.formatErr(p, "inline template definition truncated")
 		}
 		size := int(le.Uint32(buf[p+20:]))
 		if size > end-p-24 {
-			return pos, formatErr(p, "inline template definition of %d bytes runs past its record", size)
+			return pos, d.formatErr(p, "inline template definition of %d bytes runs past its record", size)
 		}
 		p += 24 + size
 	}
@@ -384,12 +386,12 @@ func (d *decoder) instance(pos, end int, e emitter, nest int) (int, error) {
 		return pos, err
 	}
 	if p+4 > end {
-		return pos, formatErr(p, "template values truncated")
+		return pos, d.formatErr(p, "template values truncated")
 	}
 	n := int(le.Uint32(buf[p:]))
 	p += 4
 	if n > maxArgs || n > (end-p)/4 {
-		return pos, formatErr(p-4, "template instance with %d values", n)
+		return pos, d.formatErr(p-4, "template instance with %d values", n)
 	}
 	mark := len(d.vals)
 	dp := p + 4*n
@@ -397,7 +399,7 @@ func (d *decoder) instance(pos, end int, e emitter, nest int) (int, error) {
 		size := int(le.Uint16(buf[p+4*i:]))
 		if size > end-dp {
 			d.vals = d.vals[:mark]
-			return pos, formatErr(p+4*i, "value %d of %d bytes runs past its record", i, size)
+			return pos, d.formatErr(p+4*i, "value %d of %d bytes runs past its record", i, size)
 		}
 		d.vals = append(d.vals, value{typ: buf[p+4*i+2], off: int32(dp), len: int32(size)})
 		dp += size
@@ -414,17 +416,17 @@ func (d *decoder) instance(pos, end int, e emitter, nest int) (int, error) {
 func (d *decoder) template(off uint32, nest int) (*template, error) {
 	if t, ok := d.tmpls[off]; ok {
 		if t.busy {
-			return nil, formatErr(int(off), "template refers to itself")
+			return nil, d.formatErr(int(off), "template refers to itself")
 		}
 		return t, t.err
 	}
 	o := int(off)
 	if o < chunkHeaderSize || o+24 > len(d.buf) {
-		return nil, formatErr(o, "template definition offset out of range")
+		return nil, d.formatErr(o, "template definition offset out of range")
 	}
 	size := int(binary.LittleEndian.Uint32(d.buf[o+20:]))
 	if size > len(d.buf)-o-24 {
-		return nil, formatErr(o, "template definition of %d bytes runs past the chunk", size)
+		return nil, d.formatErr(o, "template definition of %d bytes runs past the chunk", size)
 	}
 	t := d.newTemplate()
 	t.busy = true

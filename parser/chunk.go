@@ -72,7 +72,7 @@ func (c *chunkDecode) problem(off int, format string, args ...any) {
 
 func (c *chunkDecode) run() {
 	buf, le := c.buf, binary.LittleEndian
-	c.w.dec.reset(buf)
+	c.w.dec.reset(buf, c.base)
 	if c.avail < chunkSize {
 		c.problem(c.avail, "file ends inside chunk (%d of %d bytes present)", c.avail, chunkSize)
 	}
