@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -146,6 +147,7 @@ func runHunt(e *env, args []string) int {
 	if err := h.LoadBaseline(ctx); err != nil {
 		warn("%v", err)
 	}
+	setMemoryLimit(files)
 	progress := progressLine(e.stderr)
 	for _, f := range files {
 		if err := h.AddFile(ctx, f, progress); err != nil {
@@ -171,6 +173,27 @@ func runHunt(e *env, args []string) int {
 		return exitPartial
 	}
 	return status
+}
+
+// minMemoryLimit is the smallest soft memory limit hunt sets.
+const minMemoryLimit = 64 << 20
+
+// setMemoryLimit asks the Go runtime to keep its memory under 40% of the
+// size of the inputs (at least 64 MiB), so that the process, binary and
+// stacks included, stays under half, unless GOMEMLIMIT says otherwise. The
+// limit is soft: the collector runs more often as memory nears it, and it
+// is exceeded rather than failing when the live data needs more.
+func setMemoryLimit(files []string) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	var total int64
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil {
+			total += fi.Size()
+		}
+	}
+	debug.SetMemoryLimit(max(total/5*2, minMemoryLimit))
 }
 
 // writeHunt writes the findings in the chosen format to -o or stdout.

@@ -272,8 +272,10 @@ func (h *Hunter) consume(c *collector, file string, ev *parser.Event) {
 	case kindSysmonCreate, kindSysmonExit, kindSecCreate, kindSecExit:
 		rec := compact(kind, file, ev, seq, h.intern)
 		keep := h.opts.AllActivity || len(matches) > 0 || rec.regsvr32
-		if pis, _ := classifyRegsvr32(rec.parentImage, "", ""); pis {
-			keep = true
+		if rec.createInfo != nil {
+			if pis, _ := classifyRegsvr32(rec.parentImage, "", ""); pis {
+				keep = true
+			}
 		}
 		switch kind {
 		case kindSysmonCreate:

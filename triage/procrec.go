@@ -13,28 +13,33 @@ import (
 // a procRec holds copies (interned for the values that repeat) and keeps
 // the full event in ref only when it matters (see Hunter.consume).
 type procRec struct {
-	kind     eventKind
-	regsvr32 bool
-	renamed  bool
-	hasPID   bool
-	hasPPID  bool
-	pid      uint32
-	ppid     uint32
-	seq      int
-	blk      int32 // recList block holding the record
-	time     time.Time
-	host     string
-	guid     string // normalised ProcessGuid (Sysmon)
+	kind        eventKind
+	regsvr32    bool
+	renamed     bool
+	hasPID      bool
+	hasPPID     bool
+	pid         uint32
+	ppid        uint32
+	seq         int32
+	blk         int32 // recList block holding the record
+	time        time.Time
+	host        string
+	guid        string // normalised ProcessGuid (Sysmon)
+	image       string
+	*createInfo           // creates only (nil for exits)
+	ref         *EventRef // the full event, when kept
+	at          RecordRef
+}
+
+// createInfo is what only a create event (Sysmon 1, 4688) carries.
+type createInfo struct {
+	cmdline string
+	user    string
 	// Parent fields: ParentProcessGuid/ParentImage/ParentCommandLine
 	// (Sysmon 1), ParentProcessName (4688 v2).
 	parentGUID  string
-	image       string
-	cmdline     string
-	user        string
 	parentImage string
 	parentCmd   string
-	ref         *EventRef // the full event, when kept
-	at          RecordRef
 }
 
 // interner shares one copy of each repeated string (images, command lines,
@@ -62,10 +67,11 @@ func compact(kind eventKind, file string, ev *parser.Event, seq int, in interner
 	if in != nil {
 		keep = in.get
 	}
-	r := procRec{kind: kind, seq: seq, time: ev.Time, host: keep(ev.Computer),
+	r := procRec{kind: kind, seq: int32(seq), time: ev.Time, host: keep(ev.Computer),
 		at: RecordRef{File: keep(file), Channel: keep(ev.Channel), RecordID: ev.RecordID, Offset: ev.Offset}}
 	switch kind {
 	case kindSysmonCreate:
+		r.createInfo = new(createInfo)
 		r.guid = strings.Clone(eventGUID(ev))
 		r.pid, r.hasPID = parsePID(get("ProcessId"))
 		r.ppid, r.hasPPID = parsePID(get("ParentProcessId"))
@@ -81,6 +87,7 @@ func compact(kind eventKind, file string, ev *parser.Event, seq int, in interner
 		r.pid, r.hasPID = parsePID(get("ProcessId"))
 		r.image = keep(get("Image"))
 	case kindSecCreate:
+		r.createInfo = new(createInfo)
 		r.pid, r.hasPID = parsePID(get("NewProcessId"))
 		r.ppid, r.hasPPID = parsePID(get("ProcessId"))
 		r.image = keep(get("NewProcessName"))
