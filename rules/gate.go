@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"regexp/syntax"
 	"sort"
 	"strings"
 )
@@ -14,6 +15,85 @@ import (
 // instead of running thousands of rules. Rules whose condition yields no
 // usable test are always evaluated. Because the gate is only necessary,
 // every rule it lets through is still evaluated in full.
+
+// anyField stands for "any value of the event" (keyword searches).
+const anyField = -1
+
+// regexLiterals returns lower-cased literals one of which appears in any
+// string the regular expression matches, when it can tell.
+func regexLiterals(src string) ([]string, bool) {
+	re, err := syntax.Parse(src, syntax.Perl)
+	if err != nil {
+		return nil, false
+	}
+	return reLits(re.Simplify(), 0)
+}
+
+func reLits(re *syntax.Regexp, depth int) ([]string, bool) {
+	if depth > 20 {
+		return nil, false
+	}
+	switch re.Op {
+	case syntax.OpLiteral:
+		lit := string(re.Rune)
+		if re.Flags&syntax.FoldCase != 0 {
+			// Case folding also matches forms strings.ToLower keeps
+			// apart (ſ for s, K for k): keep the longest ASCII piece
+			// free of those letters.
+			best := ""
+			for _, piece := range strings.FieldsFunc(lit, func(r rune) bool {
+				return r >= 0x80 || r == 's' || r == 'S' || r == 'k' || r == 'K'
+			}) {
+				if len(piece) > len(best) {
+					best = piece
+				}
+			}
+			lit = best
+		}
+		if len(lit) < 3 {
+			return nil, false
+		}
+		return []string{strings.ToLower(lit)}, true
+	case syntax.OpCapture:
+		return reLits(re.Sub[0], depth+1)
+	case syntax.OpPlus:
+		return reLits(re.Sub[0], depth+1)
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return reLits(re.Sub[0], depth+1)
+		}
+	case syntax.OpConcat:
+		// Any one part that must match gives a necessary literal: take the
+		// one with the shortest literal longest.
+		var best []string
+		score := func(l []string) int {
+			m := -1
+			for _, x := range l {
+				if m < 0 || len(x) < m {
+					m = len(x)
+				}
+			}
+			return m
+		}
+		for _, sub := range re.Sub {
+			if l, ok := reLits(sub, depth+1); ok && (best == nil || score(l) > score(best)) {
+				best = l
+			}
+		}
+		return best, best != nil
+	case syntax.OpAlternate:
+		var out []string
+		for _, sub := range re.Sub {
+			l, ok := reLits(sub, depth+1)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, l...)
+		}
+		return out, true
+	}
+	return nil, false
+}
 
 // gateAtom is one necessary test: the lower-cased literal lit appears in
 // field fid in the way kind says.
@@ -66,21 +146,37 @@ func patternAtom(fid int, p *strPattern) (gateAtom, bool) {
 
 // itemAtoms returns the tests one of which holds whenever the item does.
 func itemAtoms(it *fieldItem) ([]gateAtom, bool) {
-	if it.field == "" || it.neq {
+	if it.neq {
 		return nil, false
+	}
+	fid := it.fid
+	if it.field == "" {
+		fid = anyField // keywords: the literal is in some value of the event
 	}
 	groupAtoms := func(g *valGroup) ([]gateAtom, bool) {
 		var out []gateAtom
 		for i := range g.ms {
 			m := &g.ms[i]
-			if m.kind != mStr {
+			var a []gateAtom
+			switch m.kind {
+			case mStr:
+				at, ok := patternAtom(fid, &m.pat)
+				if !ok {
+					return nil, false
+				}
+				a = []gateAtom{at}
+			case mRegex:
+				lits, ok := regexLiterals(m.re.String())
+				if !ok {
+					return nil, false
+				}
+				for _, l := range lits {
+					a = append(a, gateAtom{fid: fid, kind: sContains, lit: l})
+				}
+			default:
 				return nil, false
 			}
-			a, ok := patternAtom(it.fid, &m.pat)
-			if !ok {
-				return nil, false
-			}
-			out = append(out, a)
+			out = append(out, a...)
 		}
 		return out, len(out) > 0
 	}
@@ -215,7 +311,13 @@ type fieldGate struct {
 	short  []shortLit         // contains literals under 4 bytes
 
 	prefixLens, suffixLens []int
+
+	// gramBits has a bit set for the hash of every key of grams and
+	// grams8, so most positions of a value skip the map lookups.
+	gramBits *[1024]uint64
 }
+
+func h16(x uint64) uint32 { return uint32((x * 0x9E3779B97F4A7C15) >> 48) }
 
 func sortedLens(m map[int]map[string][]int32) []int {
 	var out []int
@@ -262,7 +364,7 @@ func buildGate(refs []ruleRef) *gateIndex {
 		}
 		for _, a := range cr.gate {
 			fid := a.fid
-			if remap := ref.entry.remap; remap != nil {
+			if remap := ref.entry.remap; remap != nil && fid != anyField {
 				fid = int(remap[fid])
 			}
 			fg := byField[fid]
@@ -317,6 +419,17 @@ func buildGate(refs []ruleRef) *gateIndex {
 		c.fg.grams8[best] = appendPos(c.fg.grams8[best], c.pos)
 	}
 	for _, fg := range g.fields {
+		if len(fg.grams)+len(fg.grams8) > 0 {
+			fg.gramBits = new([1024]uint64)
+			for k := range fg.grams {
+				h := h16(uint64(k))
+				fg.gramBits[h>>6] |= 1 << (h & 63)
+			}
+			for k := range fg.grams8 {
+				h := h16(k)
+				fg.gramBits[h>>6] |= 1 << (h & 63)
+			}
+		}
 		fg.prefixLens = sortedLens(fg.prefix)
 		fg.suffixLens = sortedLens(fg.suffix)
 	}
@@ -341,11 +454,24 @@ func (g *gateIndex) mark(c *evalCtx, bits []uint64) {
 	set(g.always)
 	c.remap = nil // gate fields are physical ids
 	for _, fg := range g.fields {
+		if fg.fid == anyField {
+			c.keywords()
+			for _, v := range c.kwLow {
+				fg.markValue(v, bits, set)
+			}
+			continue
+		}
 		p := c.load(fg.fid)
 		if c.flags[p]&fPresent == 0 {
 			continue
 		}
-		v := c.lowered(p)
+		fg.markValue(c.lowered(p), bits, set)
+	}
+}
+
+// markValue runs one lower-cased value through a field's tables.
+func (fg *fieldGate) markValue(v string, bits []uint64, set func([]int32)) {
+	{
 		set(fg.exact[v])
 		for _, k := range fg.prefixLens {
 			if k > len(v) {
@@ -359,17 +485,20 @@ func (g *gateIndex) mark(c *evalCtx, bits []uint64) {
 			}
 			set(fg.suffix[k][v[len(v)-k:]])
 		}
-		if len(fg.grams) > 0 {
+		if fg.gramBits != nil {
+			has4, has8 := len(fg.grams) > 0, len(fg.grams8) > 0
 			for i := 0; i+4 <= len(v); i++ {
-				if l, ok := fg.grams[gram(v[i:])]; ok {
-					set(l)
+				k := gram(v[i:])
+				if has4 {
+					if h := h16(uint64(k)); fg.gramBits[h>>6]&(1<<(h&63)) != 0 {
+						set(fg.grams[k])
+					}
 				}
-			}
-		}
-		if len(fg.grams8) > 0 {
-			for i := 0; i+8 <= len(v); i++ {
-				if l, ok := fg.grams8[gram8(v[i:])]; ok {
-					set(l)
+				if has8 && i+8 <= len(v) {
+					k8 := uint64(k) | uint64(gram(v[i+4:]))<<32
+					if h := h16(k8); fg.gramBits[h>>6]&(1<<(h&63)) != 0 {
+						set(fg.grams8[k8])
+					}
 				}
 			}
 		}
