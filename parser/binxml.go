@@ -533,6 +533,12 @@ func (d *decoder) exec(t *template, vals []value, nest int) error {
 				continue // missing value renders as nothing
 			}
 			v := vals[o.index]
+			if o.optional && v.typ == typNull {
+				// An optional substitution without a value removes its
+				// attribute or element (as Windows and evtxexport do).
+				b.dropOptional()
+				continue
+			}
 			if v.typ == 0x21 {
 				if _, err := d.tokens(int(v.off), int(v.off+v.len), false, b, nest+1); err != nil {
 					return err

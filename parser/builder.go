@@ -71,6 +71,9 @@ type builder struct {
 
 	arr    value // an array value met in the current field element
 	arrSet bool
+	// dropElem/dropAttr: an optional substitution had no value, so the
+	// element or attribute does not exist.
+	dropElem, dropAttr bool
 
 	vals  []byte
 	spans []fieldSpan
@@ -127,6 +130,7 @@ func (b *builder) start(name string) error {
 	b.leaf[b.depth] = true
 	b.capture = false
 	b.arrSet = false
+	b.dropElem = false
 	b.elemTgt = tgtNone
 	switch b.depth {
 	case 2:
@@ -183,6 +187,7 @@ func (b *builder) attr(name string) {
 	b.inAttr = true
 	b.abuf = b.abuf[:0]
 	b.ftSet = false
+	b.dropAttr = false
 	b.alit, b.apieces = "", 0
 	b.attrTgt = tgtNone
 	if b.depth != 3 {
@@ -233,6 +238,9 @@ func systemAttr(elem, name string) uint8 {
 
 func (b *builder) endAttr() {
 	b.inAttr = false
+	if b.dropAttr {
+		return
+	}
 	ev := b.ev
 	v := b.abuf
 	switch b.attrTgt {
@@ -277,7 +285,7 @@ func (b *builder) end() {
 	if b.depth == 0 {
 		return
 	}
-	if b.capture {
+	if b.capture && !b.dropElem {
 		switch {
 		case b.section == secSystem && b.depth == 3:
 			b.system(b.elemTgt, b.tbuf)
@@ -400,6 +408,15 @@ func (b *builder) value(v value) error {
 		}
 	}
 	return nil
+}
+
+// dropOptional handles an optional substitution without a value.
+func (b *builder) dropOptional() {
+	if b.inAttr {
+		b.dropAttr = true
+	} else {
+		b.dropElem = true
+	}
 }
 
 // Direct-mode emitter methods (records and nested binary XML outside

@@ -184,3 +184,54 @@ func TestValuesMatchEvtxexport(t *testing.T) {
 		t.Errorf("reader gives\n %q\nevtxexport prints\n %q", evs[0].Fields, xevs[0].fields)
 	}
 }
+
+// optionalFile has optional substitutions: a NULL one (the attribute or
+// element disappears), an empty string (the element stays) and a value.
+func optionalFile() []byte {
+	return mkFile(mkChunk([]rec{{num: 1, body: func(x *bx) {
+		x.fragment()
+		x.instance(1, 0, func(t *bx) {
+			t.open("Event", false, true)
+			t.closeStart()
+			t.open("System", false, true)
+			t.closeStart()
+			t.open("Security", true, true)
+			t.attr("UserID", true)
+			t.optSubst(0, 0x13)
+			t.closeEmpty()
+			t.endElement()
+			t.open("EventData", false, true)
+			t.closeStart()
+			for i, name := range []string{"OptNull", "OptEmpty", "After"} {
+				t.open("Data", true, true)
+				t.attr("Name", true)
+				t.text(name)
+				t.closeStart()
+				t.optSubst(i, 0x01)
+				t.endElement()
+			}
+			t.endElement()
+			t.endElement()
+		}, []tval{{0x00, nil}, {0x01, nil}, {0x01, appendUTF16LE(nil, "x\x00")}})
+		x.eof()
+	}}}, chunkOpts{}))
+}
+
+func TestOptionalSubstitutions(t *testing.T) {
+	want := []Field{{"OptEmpty", ""}, {"After", "x"}}
+	evs, _ := read(t, optionalFile(), Options{})
+	if len(evs) != 1 || !equalFields(evs[0].Fields, want) || evs[0].UserID != "" {
+		t.Fatalf("got %+v, want fields %q", evs, want)
+	}
+	if _, err := lookEvtxexport(); err != nil {
+		t.Skip("evtxexport not installed")
+	}
+	path := filepath.Join(t.TempDir(), "optional.evtx")
+	if err := os.WriteFile(path, optionalFile(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	xevs, ok := evtxexportEvents(t, path)
+	if !ok || len(xevs) != 1 || !equalFields(xevs[0].fields, want) {
+		t.Errorf("evtxexport gives %+v, want %q", xevs, want)
+	}
+}
