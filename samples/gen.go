@@ -259,8 +259,9 @@ func (g *gen) write(p *pending) {
 
 // push queues an event for time t.
 func (g *gen) push(h *host, t time.Time, ev *parser.Event, pr *proc, kind uint8, role string) {
-	ev.Time = t
-	ev.Written = t.Add(time.Duration(g.rng.IntN(900)) * time.Microsecond)
+	// EVTX keeps 100 ns ticks.
+	ev.Time = t.Truncate(100 * time.Nanosecond)
+	ev.Written = t.Add(time.Duration(g.rng.IntN(900)) * time.Microsecond).Truncate(100 * time.Nanosecond)
 	ev.Computer = h.fqdn
 	g.seq++
 	heap.Push(&g.queue, &pending{t: t, seq: g.seq, ev: ev, h: h, proc: pr, kind: kind, role: role})
