@@ -261,13 +261,15 @@ type xmlEvent struct {
 			Name string `xml:"Name,attr"`
 			GUID string `xml:"Guid,attr"`
 		}
-		EventID       string
-		Version       string
-		Level         string
-		Task          string
-		Opcode        string
-		Keywords      string
-		TimeCreated   struct{ SystemTime string `xml:"SystemTime,attr"` }
+		EventID     string
+		Version     string
+		Level       string
+		Task        string
+		Opcode      string
+		Keywords    string
+		TimeCreated struct {
+			SystemTime string `xml:"SystemTime,attr"`
+		}
 		EventRecordID string
 		Execution     struct {
 			ProcessID string `xml:"ProcessID,attr"`
@@ -275,7 +277,9 @@ type xmlEvent struct {
 		}
 		Channel  string
 		Computer string
-		Security struct{ UserID string `xml:"UserID,attr"` }
+		Security struct {
+			UserID string `xml:"UserID,attr"`
+		}
 	}
 	EventData struct {
 		Data []struct {
