@@ -116,7 +116,7 @@ func TestDump(t *testing.T) {
 		{name: "folder", args: []string{"dump", "--workers", "2", "bad.evtx", good}, code: exitPartial, golden: "dump_folder.jsonl",
 			stderr: []string{"bad.evtx: offset 0x107c: chunk header CRC mismatch"}},
 		{name: "missing", args: []string{"dump", "nope.evtx"}, code: exitPartial, stderr: []string{"no such file"}},
-		{name: "not evtx", args: []string{"dump", "text.evtx"}, code: exitPartial, stderr: []string{"text.evtx: parser: not an evtx file"}},
+		{name: "not evtx", args: []string{"dump", "text.evtx"}, code: exitPartial, stderr: []string{"not an evtx file", "(text.evtx)"}},
 		{name: "no path", args: []string{"dump"}, code: exitUsage, stderr: []string{"no PATH given"}},
 		{name: "bad format", args: []string{"dump", "--format", "xml", good}, code: exitUsage, stderr: []string{`unknown --format "xml"`}},
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"slices"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/evtriage/evtriage/parser"
 )
@@ -37,6 +39,7 @@ type fileStats struct {
 	File        string         `json:"file"`
 	Error       string         `json:"error,omitempty"` // the file could not be opened as EVTX
 	Version     string         `json:"version,omitempty"`
+	HeaderChunk int            `json:"header_chunks"` // chunk count the file header states (not trusted)
 	Dirty       bool           `json:"dirty"`
 	Full        bool           `json:"full"`
 	Chunks      int            `json:"chunks"`
@@ -114,9 +117,12 @@ func runStats(e *env, args []string) int {
 	rep.Totals.EventIDs = sortedCounts(total)
 	var err error
 	if *format == "json" {
-		enc := json.NewEncoder(e.stdout)
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
 		enc.SetIndent("", "  ")
-		err = enc.Encode(rep)
+		if err = enc.Encode(rep); err == nil {
+			_, err = e.stdout.Write(escapeControls(buf.Bytes()))
+		}
 	} else {
 		err = writeStatsTable(e.stdout, &rep)
 	}
@@ -125,6 +131,23 @@ func runStats(e *env, args []string) int {
 		return exitPartial
 	}
 	return code
+}
+
+// escapeControls escapes, inside JSON text, the characters encoding/json
+// leaves raw that a terminal may act on: DEL and the C1 controls.
+func escapeControls(b []byte) []byte {
+	const hex = "0123456789abcdef"
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == 0x7f || (r >= 0x80 && r <= 0x9f) {
+			out = append(out, '\\', 'u', '0', '0', hex[r>>4], hex[r&15])
+		} else {
+			out = append(out, b[i:i+size]...)
+		}
+		i += size
+	}
+	return out
 }
 
 type eidKey struct {
@@ -151,7 +174,7 @@ func statsFile(path string, carve bool, workers int, total map[eidKey]int) fileS
 		fst.Error = path + ": " + err.Error()
 	}
 	st := f.Stats()
-	fst.Version, fst.Dirty, fst.Full = st.Version, st.Dirty, st.Full
+	fst.Version, fst.Dirty, fst.Full, fst.HeaderChunk = st.Version, st.Dirty, st.Full, st.HeaderChunks
 	fst.Chunks, fst.EmptyChunks, fst.BadChunks = st.Chunks, st.EmptyChunks, st.BadChunks
 	fst.Records, fst.Recovered, fst.Duplicates = st.Records, st.Recovered, st.Duplicates
 	fst.Skipped, fst.CarveFailed = st.Skipped, st.CarveFailed
