@@ -50,6 +50,9 @@ func lexCondition(s string) ([]condToken, error) {
 		case c == '|':
 			return nil, fmt.Errorf("%w: legacy aggregation %q is not supported (use a correlation rule)", errCondition, strings.TrimSpace(s[i:]))
 		default:
+			if len(toks) >= maxConditionTokens {
+				return nil, fmt.Errorf("%w: more than %d words", errCondition, maxConditionTokens)
+			}
 			j := i
 			for j < len(s) && !strings.ContainsRune(" \t\r\n()|", rune(s[j])) {
 				j++
@@ -94,7 +97,10 @@ func parseCondition(src string, idents []string) (*node, error) {
 	return n, nil
 }
 
-const maxConditionDepth = 200
+const (
+	maxConditionDepth  = 200
+	maxConditionTokens = 10000
+)
 
 func (p *condParser) peek() string {
 	if p.i < len(p.toks) {

@@ -300,6 +300,7 @@ func (s *Set) compileAll(docs []doc, ph map[string][]string) {
 	byRef := map[string]*Rule{}
 	var later []pending
 	for _, d := range docs {
+		cc.values = 0
 		if d.node.Kind != yaml.MappingNode {
 			s.reject(d.path, d.line, "a rule document must be a map")
 			continue

@@ -549,3 +549,32 @@ func TestConcurrentMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestHostileRules checks the loader's bounds on small files that expand
+// into large ones.
+func TestHostileRules(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("title: t\nlogsource:\n    product: windows\n    category: process_creation\ndetection:\n    big: &big\n")
+	for i := 0; i < 1000; i++ {
+		fmt.Fprintf(&b, "        - 'v%d'\n", i)
+	}
+	b.WriteString("    s:\n")
+	for i := 0; i < 200; i++ {
+		fmt.Fprintf(&b, "        F%d: *big\n", i)
+	}
+	b.WriteString("    condition: s\n")
+	s := loadRules(t, map[string]string{"alias.yml": b.String()}, "")
+	if len(s.Rejected()) != 1 || !strings.Contains(s.Rejected()[0].Reason, "more than") {
+		t.Errorf("alias amplification: %+v", s.Rejected())
+	}
+	long := procRule("    s:\n        A: b\n    condition: s" + strings.Repeat(" and s", 6000) + "\n")
+	s = loadRules(t, map[string]string{"long.yml": long}, "")
+	if len(s.Rejected()) != 1 || !strings.Contains(s.Rejected()[0].Reason, "more than") {
+		t.Errorf("long condition: %+v", s.Rejected())
+	}
+	deep := procRule("    s:\n        A: b\n    condition: " + strings.Repeat("(", 300) + "s" + strings.Repeat(")", 300) + "\n")
+	s = loadRules(t, map[string]string{"deep.yml": deep}, "")
+	if len(s.Rejected()) != 1 || !strings.Contains(s.Rejected()[0].Reason, "nested too deeply") {
+		t.Errorf("deep condition: %+v", s.Rejected())
+	}
+}

@@ -66,10 +66,15 @@ var knownModifiers = map[string]bool{
 	"fieldref": true, "expand": true,
 }
 
+// maxValues bounds the compiled values of one document (YAML aliases can
+// repeat a large selection many times in a small file).
+const maxValues = 100000
+
 // compileCtx carries what compiling a value needs from the loader.
 type compileCtx struct {
 	placeholders map[string][]string
 	intern       func(name string) int
+	values       int // compiled so far in the current document
 }
 
 // yval is a scalar rule value after YAML decoding.
@@ -182,6 +187,10 @@ func compileItem(cc *compileCtx, key string, vals []yval, keyword bool) (*fieldI
 	}
 	if keyword && (isExists || isRef || isCIDR || numCmp != "") {
 		return nil, fmt.Errorf("modifiers %q are not allowed on keywords", it.mods)
+	}
+	cc.values += len(vals)
+	if cc.values > maxValues {
+		return nil, fmt.Errorf("rule has more than %d values", maxValues)
 	}
 	if !keyword {
 		it.fid = cc.intern(field)
