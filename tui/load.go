@@ -33,8 +33,9 @@ type progressMsg struct {
 
 // snapshotMsg carries the Result after another input was read.
 type snapshotMsg struct {
-	r     *triage.Result
-	files int // inputs finished so far
+	r       *triage.Result
+	files   int  // inputs finished so far
+	partial bool // taken while an input is still being read
 }
 
 // loadDoneMsg says every input has been read; errs are the inputs that
@@ -45,6 +46,37 @@ type loadDoneMsg struct {
 
 // progressEvery throttles progress reports to the screen.
 const progressEvery = 50 * time.Millisecond
+
+// Snapshots while a file is being read: the first after streamFirst, then
+// never more often than streamEvery nor than streamCost times the time the
+// last one took to build, so that building them costs loading at most
+// about a fifth of its time.
+const (
+	streamFirst = 500 * time.Millisecond
+	streamEvery = time.Second
+	streamCost  = 4
+)
+
+// stream sends Result snapshots of what has been read so far until stop
+// is closed, so that the screen fills in while a big file loads.
+func stream(ctx context.Context, h *triage.Hunter, done int, stop <-chan struct{}, send func(tea.Msg) bool) {
+	wait := streamFirst
+	for {
+		select {
+		case <-stop:
+			return
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		start := time.Now()
+		r := h.Result()
+		wait = max(streamEvery, streamCost*time.Since(start))
+		if !send(snapshotMsg{r: r, files: done, partial: true}) {
+			return
+		}
+	}
+}
 
 // startLoad returns the command that starts reading inputs in the
 // background. The loader reports progress, a Result snapshot after each
@@ -91,12 +123,20 @@ func load(ctx context.Context, opts triage.Options, inputs []Input, ch chan<- te
 				send(progressMsg{file: i, files: len(inputs), p: p})
 			}
 		}
+		stop := make(chan struct{})
+		streamed := make(chan struct{})
+		go func() {
+			defer close(streamed)
+			stream(ctx, h, i, stop, send)
+		}()
 		var err error
 		if in.Path != "" {
 			err = h.AddFile(ctx, in.Path, progress)
 		} else {
 			err = h.AddReader(ctx, in.Name, bytes.NewReader(in.Data), int64(len(in.Data)), progress)
 		}
+		close(stop)
+		<-streamed
 		if err != nil {
 			name := in.Name
 			if name == "" {

@@ -888,7 +888,10 @@ func (m Model) headerLine() string {
 	st := m.styles
 	left := st.Title.Render("evtriage") + "  " + Clean(m.cfg.Title)
 	if m.res != nil {
-		left += fmt.Sprintf(" · %d file%s · %s events", len(m.res.Sources), plural(len(m.res.Sources)), thousands(m.res.Events))
+		if n := len(m.res.Sources); n > 0 {
+			left += fmt.Sprintf(" · %d file%s", n, plural(n))
+		}
+		left += fmt.Sprintf(" · %s events", thousands(m.res.Events))
 	}
 	if n := m.problemCount(); n > 0 {
 		left += " · " + st.Warn.Render(fmt.Sprintf("%d problem%s (p)", n, plural(n)))

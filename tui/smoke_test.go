@@ -146,3 +146,34 @@ func TestProgramSmoke(t *testing.T) {
 		t.Errorf("export lacks the findings:\n%s", data)
 	}
 }
+
+// TestStreamSnapshots checks that while a file is read the loader sends
+// snapshots of what has been read so far, and stops when told.
+func TestStreamSnapshots(t *testing.T) {
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "ws01.evtx")
+	writeLog(t, logPath)
+	h := triage.NewHunter(triage.Options{Rules: rules.Load(rules.LoadOptions{})})
+	if err := h.AddFile(context.Background(), logPath, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan tea.Msg)
+	stop := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		stream(context.Background(), h, 0, stop, func(m tea.Msg) bool { got <- m; return true })
+	}()
+	snap, ok := (<-got).(snapshotMsg)
+	if !ok || !snap.partial || snap.r == nil || snap.r.Events != 2 || len(snap.r.Findings) == 0 {
+		t.Fatalf("first snapshot: %+v", snap)
+	}
+	close(stop)
+	for {
+		select {
+		case <-got: // a snapshot already under way
+		case <-finished:
+			return
+		}
+	}
+}

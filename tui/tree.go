@@ -291,12 +291,14 @@ func (t *ProcessTree) Select(p *triage.Process) bool {
 	}
 	for i, r := range t.rows {
 		if r.p == p {
+			visible := i >= t.top && i < t.top+t.height
 			t.cursor = i
-			t.clamp()
-			// keep some context above the selection when jumping
-			if t.height > 4 && t.cursor-t.top < 2 {
-				t.top = max(t.cursor-2, 0)
+			if !visible {
+				// a jump: show the node a third of the way down, with
+				// its parents above and its children below
+				t.top = max(i-t.height/3, 0)
 			}
+			t.clamp()
 			return true
 		}
 	}
