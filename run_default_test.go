@@ -1,0 +1,101 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/evtriage/evtriage/rules"
+)
+
+func TestDefaultCommandArgs(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+		stdout string
+	}{
+		{"not a terminal", nil, exitUsage, "needs a terminal", ""},
+		{"not a terminal with path", []string{"."}, exitUsage, "'evtriage hunt PATH...'", ""},
+		{"mistyped command", []string{"hutn"}, exitUsage, `unknown command "hutn"`, ""},
+		{"bad level", []string{"--min-level", "severe", "x.evtx"}, exitUsage, `unknown level "severe"`, ""},
+		{"bad new key", []string{"--new-key", "hash"}, exitUsage, `unknown --new-key "hash"`, ""},
+		{"baseline and window", []string{"--baseline", "a.json", "--baseline-window", "30d"}, exitUsage, "exclude each other", ""},
+		{"bad window", []string{"--baseline-window", "soon"}, exitUsage, "bad window", ""},
+		{"unknown flag", []string{"--frobnicate"}, exitUsage, "Run 'evtriage --help'", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCapture(t, tt.args...)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, stdout, stderr)
+			}
+			if !strings.Contains(stderr, tt.stderr) {
+				t.Errorf("stderr %q lacks %q", stderr, tt.stderr)
+			}
+			if !strings.Contains(stdout, tt.stdout) {
+				t.Errorf("stdout %q lacks %q", stdout, tt.stdout)
+			}
+		})
+	}
+}
+
+func TestScreenConfig(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"b.evtx", "a.EVTX", "notes.txt"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name      string
+		args      []string
+		inputs    []string
+		demo      bool
+		notes     int
+		minLevel  rules.Level
+		noBuiltin bool
+	}{
+		{name: "demo", demo: true},
+		{name: "folder", args: []string{dir}, inputs: []string{filepath.Join(dir, "a.EVTX"), filepath.Join(dir, "b.evtx")}},
+		{name: "file and missing", args: []string{filepath.Join(dir, "notes.txt"), filepath.Join(dir, "gone.evtx")},
+			inputs: []string{filepath.Join(dir, "notes.txt")}, notes: 1},
+		{name: "nothing found", args: []string{filepath.Join(dir, "gone")}, notes: 2},
+		{name: "flags", args: []string{"--min-level", "high", "--no-builtin", dir}, minLevel: rules.LevelHigh, noBuiltin: true,
+			inputs: []string{filepath.Join(dir, "a.EVTX"), filepath.Join(dir, "b.evtx")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := &env{stdout: &strings.Builder{}, stderr: &strings.Builder{}}
+			df, code, stop := parseDefaultFlags(e, tt.args)
+			if stop {
+				t.Fatalf("flags stopped with %d: %s", code, e.stderr)
+			}
+			cfg := screenConfig(df)
+			if tt.demo {
+				if cfg.Title != demoTitle || len(cfg.Inputs) != 1 || len(cfg.Inputs[0].Data) == 0 {
+					t.Fatalf("no PATH does not open the demo log: %+v", cfg.Title)
+				}
+			} else {
+				var got []string
+				for _, in := range cfg.Inputs {
+					got = append(got, in.Path)
+				}
+				if strings.Join(got, "|") != strings.Join(tt.inputs, "|") {
+					t.Errorf("inputs %v, want %v", got, tt.inputs)
+				}
+			}
+			if len(cfg.Notes) != tt.notes {
+				t.Errorf("notes %q, want %d", cfg.Notes, tt.notes)
+			}
+			if cfg.MinLevel != tt.minLevel {
+				t.Errorf("min level %v, want %v", cfg.MinLevel, tt.minLevel)
+			}
+			if n := len(cfg.Hunt.Rules.Rules()); (n == 0) != tt.noBuiltin {
+				t.Errorf("%d rules loaded (no-builtin %v)", n, tt.noBuiltin)
+			}
+		})
+	}
+}
