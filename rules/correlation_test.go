@@ -174,3 +174,79 @@ correlation:
 		}
 	}
 }
+
+// TestCorrelationSpecExample runs the correlation specification's own
+// example: a chained temporal_ordered correlation over an event_count
+// correlation, all in one multi-document file, referenced by name.
+func TestCorrelationSpecExample(t *testing.T) {
+	doc := `title: Correlation - Multiple Failed Logins Followed by Successful Login
+id: b180ead8-d58f-40b2-ae54-c8940995b9b6
+correlation:
+    type: temporal_ordered
+    rules:
+        - multiple_failed_login
+        - successful_login
+    group-by:
+        - User
+    timespan: 10m
+level: high
+---
+title: Multiple failed logons
+id: a8418a5a-5fc4-46b5-b23b-6c73beb19d41
+name: multiple_failed_login
+correlation:
+    type: event_count
+    rules:
+        - failed_login
+    group-by:
+        - User
+    timespan: 10m
+    condition:
+        gte: 10
+---
+title: Single failed login
+id: 53ba33fd-3a50-4468-a5ef-c583635cfa92
+name: failed_login
+logsource:
+    product: windows
+    service: security
+detection:
+    selection:
+        EventID:
+            - 529
+            - 4625
+    condition: selection
+---
+title: Successful login
+id: 4d0a2c83-c62c-4ed4-b475-c7e23a9269b8
+name: successful_login
+logsource:
+    product: windows
+    service: security
+detection:
+    selection:
+        EventID:
+            - 528
+            - 4624
+    condition: selection
+`
+	s := loadRules(t, map[string]string{"mr_bruteforce.yml": doc}, "")
+	if len(s.Rejected()) != 0 || len(s.Correlations()) != 2 {
+		t.Fatalf("rejected %+v, %d correlations", s.Rejected(), len(s.Correlations()))
+	}
+	user := func(id uint32, u string) *mapEvent { return newEvent("Security", id, "User", u) }
+	var evs []timedEvent
+	evs = append(evs, timedEvent{0, user(4624, "bob")}) // success first: no order yet
+	for i := 0; i < 10; i++ {
+		evs = append(evs, timedEvent{time.Duration(i+1) * 10 * time.Second, user(4625, "bob")})
+		evs = append(evs, timedEvent{time.Duration(i+1) * 10 * time.Second, user(4625, "eve")})
+	}
+	evs = append(evs, timedEvent{3 * time.Minute, user(4624, "bob")})
+	evs = append(evs, timedEvent{30 * time.Minute, user(4624, "eve")}) // too late for eve
+	got := runCorrelation(t, s, evs)
+	want := []string{"Multiple failed logons:bob:10", "Multiple failed logons:eve:10",
+		"Correlation - Multiple Failed Logins Followed by Successful Login:bob:2"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+}

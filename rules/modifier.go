@@ -109,6 +109,10 @@ func compileItem(cc *compileCtx, key string, vals []yval, keyword bool) (*fieldI
 	}
 	for i, m := range mods {
 		if !knownModifiers[m] {
+			switch m {
+			case "minute", "hour", "day", "week", "month", "year":
+				return nil, fmt.Errorf("time modifier %q (specification v2.1) is not supported", m)
+			}
 			return nil, fmt.Errorf("unknown modifier %q in %q", m, key)
 		}
 		switch m {
