@@ -186,7 +186,9 @@ func (d *decoder) name(off uint32, pos, end int) (string, int, error) {
 	inline := int(off) == pos
 	if s, ok := d.names[off]; ok {
 		if inline {
-			pos += 8 + 2*len16(d.buf, int(off)) + 2
+			if pos += 8 + 2*len16(d.buf, int(off)) + 2; pos > end {
+				return "", pos, d.formatErr(int(off), "inline name runs past its container")
+			}
 		}
 		return s, pos, nil
 	}
@@ -205,9 +207,24 @@ func (d *decoder) name(off uint32, pos, end int) (string, int, error) {
 			return "", pos, d.formatErr(o, "inline name runs past its container")
 		}
 	}
+	if d.carving && nameHash(d.buf[o+8:nameEnd]) != binary.LittleEndian.Uint16(d.buf[o+4:]) {
+		// Carved records may point at overwritten names: Windows stores
+		// a hash with each name, which stale bytes almost never match.
+		return "", pos, d.formatErr(o, "name hash mismatch (stale data)")
+	}
 	s := d.text16(d.buf[o+8 : nameEnd])
 	d.names[off] = s
 	return s, pos, nil
+}
+
+// nameHash is the hash Windows stores with a name: h = h*65599 + c over
+// the UTF-16 code units, low 16 bits.
+func nameHash(b []byte) uint16 {
+	var h uint32
+	for i := 0; i+1 < len(b); i += 2 {
+		h = h*65599 + uint32(binary.LittleEndian.Uint16(b[i:]))
+	}
+	return uint16(h)
 }
 
 func len16(b []byte, off int) int { return int(binary.LittleEndian.Uint16(b[off+6:])) }

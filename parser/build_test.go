@@ -46,7 +46,7 @@ func appendUTF16LE(b []byte, s string) []byte {
 func (x *bx) name(s string) {
 	x.u32(uint32(x.pos() + 4))
 	x.u32(0) // next
-	x.u16(0) // hash (readers do not check it)
+	x.u16(nameHash(appendUTF16LE(nil, s)))
 	x.u16(uint16(len(utf16.Encode([]rune(s)))))
 	x.utf16(s)
 	x.u16(0)
