@@ -263,7 +263,11 @@ func (c *evalCtx) matchItem(it *fieldItem, sel string, det *[]MatchDetail) bool 
 			}
 		}
 		if det != nil {
-			*det = append(*det, MatchDetail{Selection: sel, Field: it.field, Modifier: it.mods, Value: raw})
+			vals := make([]string, len(it.vals))
+			for i := range it.vals {
+				vals[i] = it.vals[i].raw
+			}
+			*det = append(*det, MatchDetail{Selection: sel, Field: it.field, Modifier: it.mods, Value: strings.Join(vals, ", ")})
 		}
 		return true
 	case it.all:

@@ -389,7 +389,7 @@ func expandPlaceholders(s string, ph map[string][]string) ([]string, error) {
 				name := s[i+1 : i+1+end]
 				vals := ph[name]
 				if len(vals) == 0 {
-					return nil, fmt.Errorf("placeholder %%%s%% has no value (set it under placeholders: in the --config file)", name)
+					return nil, fmt.Errorf("placeholder %%%s%% has no value (give it a value under placeholders: in the --rules-config file)", name)
 				}
 				var next []string
 				for _, o := range outs {
