@@ -78,5 +78,6 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{tr.Expand, tr.Collapse, tr.Toggle, tr.ExpandAll, tr.CollapseAll, tr.NextFinding, tr.PrevFinding},
 		{k.Level, k.Rules, k.CAR, k.Unsigned, k.NewOnly, k.Host, k.Sources, k.From, k.To, k.ClearTime},
 		{k.Search, k.Next, k.Prev, k.Export, k.ExportSubtree},
+		{k.rulesPanel.Toggle, k.rulesPanel.Only, k.rulesPanel.All},
 	}
 }

@@ -69,6 +69,7 @@ type Model struct {
 	detail   Detail
 	rules    RulesPanel
 	problems Detail
+	helpPane Detail
 
 	res          *triage.Result
 	snapSeq      int // snapshots received
@@ -121,6 +122,7 @@ func New(cfg Config) Model {
 	m.detail = NewDetail(m.styles)
 	m.rules = NewRulesPanel(m.styles)
 	m.problems = NewDetail(m.styles)
+	m.helpPane = NewDetail(m.styles)
 	m.input = Prompt{Prefix: "search /"}
 	m.filter = filterState{minLevel: max(min(cfg.MinLevel, rules.LevelCritical), rules.LevelInformational)}
 	m.loading = len(cfg.Inputs) > 0
@@ -170,6 +172,83 @@ type exportedMsg struct {
 	path string
 	n    int
 	err  error
+}
+
+// legend explains the marks the screen uses; it ends the help.
+func legend() []string {
+	return []string{
+		"Marks",
+		"  ›  selected row                      ~  a match the rule's own filter hides, shown because that filter is off",
+		"  +  new since the baseline            ●  findings on a process (count, highest level)",
+		"  ·  (detail) a finding the current filters hide",
+		"  [renamed regsvr32]  regsvr32 running under another name     (not in log)  known only from a child's parent fields",
+		"  Evidence text is shown with control characters escaped: \\x1b is ESC, \\n a newline, \\u202e a bidi override.",
+	}
+}
+
+// scroll moves a scrolling pane (help, problems) with the list keys too.
+func scroll(d Detail, k tea.KeyPressMsg, km KeyMap) Detail {
+	switch {
+	case key.Matches(k, km.table.Down, km.table.PageDown):
+		d, _ = d.Update(tea.KeyPressMsg{Code: 'J', Text: "J"})
+	case key.Matches(k, km.table.Up, km.table.PageUp):
+		d, _ = d.Update(tea.KeyPressMsg{Code: 'K', Text: "K"})
+	default:
+		d, _ = d.Update(k)
+	}
+	return d
+}
+
+// helpLines lays the binding groups out as columns, flowing onto further
+// rows when the window is too narrow for all of them, so that every
+// binding is shown (the pane scrolls when they do not fit in height).
+func helpLines(h help.Model, groups [][]key.Binding, width int) []string {
+	h.SetWidth(0)
+	const gap = 4
+	var out, row []string
+	rowW := 0
+	flush := func() {
+		if len(row) > 0 {
+			out = append(out, row...)
+			out = append(out, "")
+		}
+		row, rowW = nil, 0
+	}
+	for _, g := range groups {
+		block := strings.Split(h.FullHelpView([][]key.Binding{g}), "\n")
+		bw := 0
+		for _, l := range block {
+			bw = max(bw, ansi.StringWidth(l))
+		}
+		if rowW > 0 && rowW+gap+bw > width {
+			flush()
+		}
+		pad := 0
+		if rowW > 0 {
+			pad = gap
+		}
+		for len(row) < len(block) {
+			row = append(row, strings.Repeat(" ", rowW))
+		}
+		for i := range row {
+			l := ""
+			if i < len(block) {
+				l = block[i]
+			}
+			row[i] = fit2(row[i], rowW) + strings.Repeat(" ", pad) + l
+		}
+		rowW += pad + bw
+	}
+	flush()
+	return out
+}
+
+// fit2 pads a styled line to w cells.
+func fit2(s string, w int) string {
+	if sw := ansi.StringWidth(s); sw < w {
+		return s + strings.Repeat(" ", w-sw)
+	}
+	return s
 }
 
 // exportRequest is an export deferred until filtering is done.
@@ -275,6 +354,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		*m.styles = st
 		m.help.Styles = st.Help
 		m.detailKey = nil
+		m.layout()
 	case loaderMsg:
 		var next tea.Cmd
 		m, next = m.handleLoader(msg.msg)
@@ -447,10 +527,13 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 	}
 	switch m.overlay {
 	case overlayHelp:
-		if key.Matches(k, m.keys.Back, m.keys.Help) {
+		switch {
+		case key.Matches(k, m.keys.Back, m.keys.Help):
 			m.overlay = overlayNone
-		} else if key.Matches(k, m.keys.Quit) {
+		case key.Matches(k, m.keys.Quit):
 			return tea.Quit
+		default:
+			m.helpPane = scroll(m.helpPane, k, m.keys)
 		}
 		return nil
 	case overlayRules:
@@ -473,12 +556,8 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 			m.overlay = overlayNone
 		case key.Matches(k, m.keys.Quit):
 			return tea.Quit
-		case key.Matches(k, m.keys.table.Down):
-			m.problems, _ = m.problems.Update(tea.KeyPressMsg{Code: 'J', Text: "J"})
-		case key.Matches(k, m.keys.table.Up):
-			m.problems, _ = m.problems.Update(tea.KeyPressMsg{Code: 'K', Text: "K"})
 		default:
-			m.problems, _ = m.problems.Update(k)
+			m.problems = scroll(m.problems, k, m.keys)
 		}
 		return nil
 	}
@@ -726,7 +805,7 @@ func (m *Model) refreshProblems() {
 	}
 	if m.res != nil {
 		for _, s := range m.res.Sources {
-			w.heading(fmt.Sprintf("%s — %d records, %d recovered, %d problems", Clean(s.Path), s.Records, s.Recovered, len(s.Problems)))
+			w.heading(fmt.Sprintf("%s — %d records, %d recovered, %d problem%s", Clean(s.Path), s.Records, s.Recovered, len(s.Problems), plural(len(s.Problems))))
 			for i, p := range s.Problems {
 				if i == 10*maxListed {
 					w.text(fmt.Sprintf("  … %d more", len(s.Problems)-i))
@@ -784,6 +863,12 @@ func (m *Model) layout() {
 	m.detail.SetSize(w, detailH)
 	m.rules.SetSize(w, body)
 	m.problems.SetSize(w, body)
+	m.helpPane.SetSize(w, body)
+	lines := helpLines(m.help, m.keys.FullHelp(), w)
+	for _, l := range legend() {
+		lines = append(lines, strings.Split(ansi.Wrap(l, w, ""), "\n")...)
+	}
+	m.helpPane.SetLines(lines)
 	m.help.SetWidth(w)
 	m.detailKey = nil
 }
@@ -818,13 +903,9 @@ func (m Model) render() string {
 	b.WriteByte('\n')
 	b.WriteString(m.tabLine())
 	b.WriteByte('\n')
-	body := m.bodyHeight()
 	switch m.overlay {
 	case overlayHelp:
-		h := m.help
-		h.ShowAll = true
-		full := h.FullHelpView(k.FullHelp())
-		b.WriteString(padLines(strings.Split(full, "\n"), m.width, body))
+		b.WriteString(m.helpPane.View())
 	case overlayRules:
 		b.WriteString(m.rules.View(&m.filter, m.perRule, m.totalPerRule))
 	case overlayProblems:
@@ -918,6 +999,9 @@ func (m Model) tabLine() string {
 	switch m.overlay {
 	case overlayHelp:
 		title = st.ActiveTab.Render(" Keys ") + st.Faint.Render("  esc closes")
+		if sc := m.helpPane.scroll(); sc != "" {
+			title += st.Faint.Render(" · " + strings.Replace(sc, "J/K", "j/k", 1))
+		}
 	case overlayRules:
 		title = st.ActiveTab.Render(" Rules and their filters ") + st.Faint.Render("  space toggles · esc closes")
 	case overlayProblems:

@@ -32,8 +32,8 @@ func DefaultTreeKeyMap() TreeKeyMap {
 		Expand:      key.NewBinding(key.WithKeys("right", "+"), key.WithHelp("→/+", "expand")),
 		Collapse:    key.NewBinding(key.WithKeys("left", "-"), key.WithHelp("←/-", "collapse / parent")),
 		Toggle:      key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "toggle node")),
-		NextFinding: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "next process with findings")),
-		PrevFinding: key.NewBinding(key.WithKeys("F"), key.WithHelp("F", "previous process with findings")),
+		NextFinding: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "next finding in tree")),
+		PrevFinding: key.NewBinding(key.WithKeys("F"), key.WithHelp("F", "previous finding in tree")),
 		ExpandAll:   key.NewBinding(key.WithKeys("*"), key.WithHelp("*", "expand subtree")),
 		CollapseAll: key.NewBinding(key.WithKeys("z"), key.WithHelp("z", "collapse all")),
 	}
