@@ -114,7 +114,7 @@ func (c *chunkDecode) run() {
 		}
 	}
 	end = min(end, c.avail)
-	found := c.scan(chunkHeaderSize, end, !headerOK && c.res.bad)
+	found := c.scan(chunkHeaderSize, end, c.carve && !headerOK && c.res.bad)
 	if headerOK && c.avail == chunkSize && free >= chunkHeaderSize && free <= chunkSize &&
 		last >= first && last-first < maxRecordsPerChunk && uint64(found) != last-first+1 {
 		c.problem(0x10, "chunk header lists %d records, %d found", last-first+1, found)

@@ -376,6 +376,15 @@ func (d *deliverer) deliver(res *chunkResult) error {
 		r.stats.BadChunks++
 	}
 	r.mu.Unlock()
+	// Event counts are kept locally and added once per chunk.
+	var records, recovered, dups int
+	defer func() {
+		r.mu.Lock()
+		r.stats.Records += records
+		r.stats.Recovered += recovered
+		r.stats.Duplicates += dups
+		r.mu.Unlock()
+	}()
 	pi := 0
 	for _, ev := range res.events {
 		for pi < len(res.problems) && res.problems[pi].Offset <= ev.Offset {
@@ -384,22 +393,16 @@ func (d *deliverer) deliver(res *chunkResult) error {
 		}
 		if ev.Recovered {
 			if d.cov.covers(ev.RecordNum) || d.carved[ev.RecordNum] {
-				r.mu.Lock()
-				r.stats.Duplicates++
-				r.mu.Unlock()
+				dups++
 				continue
 			}
 			if d.carved == nil {
 				d.carved = make(map[uint64]bool)
 			}
 			d.carved[ev.RecordNum] = true
+			recovered++
 		}
-		r.mu.Lock()
-		r.stats.Records++
-		if ev.Recovered {
-			r.stats.Recovered++
-		}
-		r.mu.Unlock()
+		records++
 		if err := d.fn(ev); err != nil {
 			return err
 		}
