@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/evtriage/evtriage/internal/golden"
 )
 
 func writeRuleFiles(t *testing.T, files map[string]string) string {
@@ -125,5 +127,21 @@ func TestRulesCommandSanitises(t *testing.T) {
 	}
 	if strings.ContainsRune(stdout, 0x1b) {
 		t.Errorf("escape sequence in output: %q", stdout)
+	}
+}
+
+// TestRulesGolden pins the output of `evtriage rules` for the built-in pack.
+func TestRulesGolden(t *testing.T) {
+	for _, tc := range []struct{ name, format string }{
+		{"rules_builtin_table.txt", "table"},
+		{"rules_builtin.json", "json"},
+	} {
+		t.Run(tc.format, func(t *testing.T) {
+			code, stdout, stderr := runCapture(t, "rules", "--format", tc.format)
+			if code != exitOK || stderr != "" {
+				t.Fatalf("exit %d, stderr %q", code, stderr)
+			}
+			golden.Assert(t, tc.name, []byte(stdout))
+		})
 	}
 }
