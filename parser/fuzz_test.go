@@ -193,8 +193,8 @@ func FuzzReader(f *testing.F) {
 	})
 }
 
-// TestWriterRoundTrip reads back what the project's Writer wrote.
-func TestWriterRoundTrip(t *testing.T) {
+// TestReadWriterOutput reads back what the project's Writer wrote.
+func TestReadWriterOutput(t *testing.T) {
 	data := writerSample(t, 2000)
 	for _, workers := range []int{1, 2} {
 		evs, r := read(t, data, Options{Workers: workers, Carve: true})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"runtime"
 	"strings"
 	"testing"
@@ -378,3 +379,79 @@ func TestStopEarly(t *testing.T) {
 		}
 	}
 }
+
+// TestFileHeader covers the file header's fields: version, flags, CRC and
+// the chunk count, which is reported but not trusted.
+func TestFileHeader(t *testing.T) {
+	good := mkFile(mkChunk([]rec{{num: 1, body: sysmonBody(1, 1, sampleFields)}}, chunkOpts{}))
+	set := func(f func(h []byte), fixCRC bool) []byte {
+		d := append([]byte(nil), good...)
+		f(d)
+		if fixCRC {
+			binary.LittleEndian.PutUint32(d[0x7c:], crc32IEEE(d[:0x78]))
+		}
+		return d
+	}
+	le := binary.LittleEndian
+	tests := []struct {
+		name         string
+		data         []byte
+		version      string
+		dirty, full  bool
+		headerChunks int
+		problem      string
+	}{
+		{"3.1 clean", good, "3.1", false, false, 1, ""},
+		{"3.2 dirty", set(func(h []byte) { le.PutUint16(h[0x24:], 2); le.PutUint32(h[0x78:], 1) }, true), "3.2", true, false, 1, ""},
+		{"full", set(func(h []byte) { le.PutUint32(h[0x78:], 2) }, true), "3.1", false, true, 1, ""},
+		{"chunk count 0", set(func(h []byte) { le.PutUint16(h[0x2a:], 0) }, true), "3.1", false, false, 0, ""},
+		{"header CRC", set(func(h []byte) { le.PutUint64(h[0x18:], 99) }, false), "3.1", false, false, 1, "file header CRC mismatch"},
+		{"version 4.0", set(func(h []byte) { le.PutUint16(h[0x24:], 0); le.PutUint16(h[0x26:], 4) }, true), "4.0", false, false, 1, "unknown format version 4.0"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var seen []Problem
+			evs, r := read(t, tc.data, Options{OnProblem: func(p Problem) { seen = append(seen, p) }})
+			st := r.Stats()
+			if len(evs) != 1 || st.Version != tc.version || st.Dirty != tc.dirty || st.Full != tc.full || st.HeaderChunks != tc.headerChunks {
+				t.Errorf("%d events, stats %+v", len(evs), st)
+			}
+			probs := r.Problems()
+			if len(seen) != len(probs) {
+				t.Errorf("OnProblem saw %d problems, Problems has %d", len(seen), len(probs))
+			}
+			switch {
+			case tc.problem == "" && len(probs) != 0:
+				t.Errorf("unexpected problems %v", probs)
+			case tc.problem != "" && (len(probs) != 1 || !strings.Contains(probs[0].Reason, tc.problem)):
+				t.Errorf("problems %v, want %q", probs, tc.problem)
+			}
+		})
+	}
+}
+
+// TestProblemsInFileOrder checks that problems and events come in file
+// order across chunks decoded in parallel.
+func TestProblemsInFileOrder(t *testing.T) {
+	var chunks [][]byte
+	for i := range 6 {
+		chunks = append(chunks, mkChunk([]rec{{num: uint64(i + 1), body: sysmonBody(uint64(i+1), 1, sampleFields)}}, chunkOpts{badDataCRC: i%2 == 0}))
+	}
+	data := mkFile(chunks...)
+	var offsets []int64
+	r, _ := NewReader(bytes.NewReader(data), int64(len(data)), Options{Workers: 3, OnProblem: func(p Problem) { offsets = append(offsets, p.Offset) }})
+	err := r.Events(context.Background(), func(e *Event) error { offsets = append(offsets, e.Offset); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(offsets) != 9 {
+		t.Fatalf("%d problems and events, want 9", len(offsets))
+	}
+	for i := 1; i < len(offsets); i++ {
+		if offsets[i] < offsets[i-1] {
+			t.Fatalf("not in file order: %v", offsets)
+		}
+	}
+}
+
+func crc32IEEE(b []byte) uint32 { return crc32.ChecksumIEEE(b) }
