@@ -252,7 +252,7 @@ func (b *builder) endAttr() {
 		ev.Qualifiers = uint16(parseNum(v))
 	case tgtTime:
 		if b.ftSet {
-			ev.Time = filetimeToTime(b.ft)
+			ev.Time = eventTime(b.ft)
 		} else if t, err := time.Parse(time.RFC3339Nano, string(v)); err == nil {
 			ev.Time = t.UTC()
 		}

@@ -208,7 +208,7 @@ func (c *chunkDecode) decodeRecord(pos, size int, recovered bool) {
 	ev := &Event{
 		Offset:    c.base + int64(pos),
 		RecordNum: le.Uint64(b[pos+8:]),
-		Written:   filetimeToTime(le.Uint64(b[pos+16:])),
+		Written:   eventTime(le.Uint64(b[pos+16:])),
 		Recovered: recovered,
 	}
 	if err := c.w.dec.record(ev, pos+recordHeaderLen, pos+size-4, recovered); err != nil {

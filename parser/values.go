@@ -315,6 +315,15 @@ func filetimeToTime(ft uint64) time.Time {
 	return time.Unix(sec, nsec).UTC()
 }
 
+// eventTime converts a FILETIME for Event.Time and Event.Written: 0 means
+// no time and gives the zero time.Time.
+func eventTime(ft uint64) time.Time {
+	if ft == 0 {
+		return time.Time{}
+	}
+	return filetimeToTime(ft)
+}
+
 // systemtimeToTime converts a 16-byte SYSTEMTIME.
 func systemtimeToTime(b []byte) time.Time {
 	le := binary.LittleEndian
