@@ -1,11 +1,13 @@
 package parser
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
+	"slices"
 )
 
 // maxRecordsPerChunk bounds the records taken from one chunk; a 64 KiB chunk
@@ -53,6 +55,7 @@ func (w *worker) chunk(idx int) *chunkResult {
 	clear(buf[avail:])
 	c := chunkDecode{w: w, res: res, base: base, buf: buf, avail: avail, carve: w.r.opts.Carve}
 	c.run()
+	slices.SortStableFunc(res.problems, func(a, b Problem) int { return cmp.Compare(a.Offset, b.Offset) })
 	return res
 }
 
