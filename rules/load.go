@@ -81,8 +81,9 @@ func (s *Set) Rules() []*Rule { return s.rules }
 // Rejected returns the refused files and documents.
 func (s *Set) Rejected() []Rejection { return s.rejected }
 
-// Skipped returns rules left out without being wrong: a file's copy of a
-// built-in rule (same id), for which the built-in copy is used.
+// Skipped returns what was left out without being wrong: a file's copy of
+// a built-in rule (same id), for which the built-in copy is used, and
+// rule files that hold no YAML document.
 func (s *Set) Skipped() []Rejection { return s.skipped }
 
 // doc is one YAML document waiting to be compiled.
@@ -204,6 +205,7 @@ var yamlLineRE = regexp.MustCompile(`line (\d+)`)
 // readDocs splits a file into its YAML documents.
 func (s *Set) readDocs(docs []doc, path string, data []byte, builtin bool) []doc {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
+	before := len(docs)
 	for n := 0; ; n++ {
 		if n >= maxDocuments {
 			s.reject(path, 0, fmt.Sprintf("more than %d YAML documents", maxDocuments))
@@ -212,6 +214,9 @@ func (s *Set) readDocs(docs []doc, path string, data []byte, builtin bool) []doc
 		var node yaml.Node
 		err := decodeSafe(dec, &node)
 		if errors.Is(err, io.EOF) {
+			if len(docs) == before {
+				s.skipped = append(s.skipped, Rejection{Path: path, Reason: "the file holds no YAML document"})
+			}
 			return docs
 		}
 		if err != nil {

@@ -617,3 +617,10 @@ func TestBuiltinExplanations(t *testing.T) {
 	}
 	golden.Assert(t, "builtin_explain.json", append(data, '\n'))
 }
+
+func TestEmptyFileIsReported(t *testing.T) {
+	s := loadRules(t, map[string]string{"empty.yml": "", "comment.yaml": "# nothing\n"}, "")
+	if len(s.Rules()) != 0 || len(s.Rejected()) != 0 || len(s.Skipped()) != 2 {
+		t.Errorf("rules %d rejected %+v skipped %+v", len(s.Rules()), s.Rejected(), s.Skipped())
+	}
+}
