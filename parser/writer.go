@@ -52,7 +52,8 @@ const (
 // EventRecordID) and Fields as EventData, in order. Written becomes the
 // record header time (Time when zero). RecordNum, Offset and Recovered are
 // ignored: record numbers run from 1 in the order of Write; a zero RecordID
-// is replaced by the record number. Empty ProviderGUID or UserID and zero
+// is replaced by the record number; a zero Time is written as FILETIME 0
+// (1601-01-01). Empty ProviderGUID or UserID and zero
 // Qualifiers are written as absent (NULL) values.
 //
 // Each field value is encoded with the Binary XML type Windows uses for that
@@ -353,7 +354,10 @@ func (w *Writer) encodeRecord(ev *Event, num uint64, at int) ([]byte, []wTmplDef
 	for _, v := range vals {
 		valStart += len(v.data)
 	}
-	inner, added := w.encodeEventData(ev, valStart, added)
+	inner, added, err := w.encodeEventData(ev, valStart, added)
+	if err != nil {
+		return nil, nil, err
+	}
 	vals = append(vals, wValue{typ: wTypeBinXML, data: inner})
 	w.values = vals
 	if err := e.values(vals); err != nil {
@@ -375,7 +379,7 @@ func (w *Writer) encodeRecord(ev *Event, num uint64, at int) ([]byte, []wTmplDef
 
 // encodeEventData encodes the EventData BinXML fragment (the value of the
 // outer template's last substitution) placed at chunk offset at.
-func (w *Writer) encodeEventData(ev *Event, at int, added []wTmplDef) ([]byte, []wTmplDef) {
+func (w *Writer) encodeEventData(ev *Event, at int, added []wTmplDef) ([]byte, []wTmplDef, error) {
 	vals := w.dataVals[:0]
 	key := append(w.keyBuf[:0], "D\x00"...)
 	for i := range ev.Fields {
@@ -391,12 +395,9 @@ func (w *Writer) encodeEventData(ev *Event, at int, added []wTmplDef) ([]byte, [
 	e := &wEnc{b: w.inner[:0], base: at}
 	e.raw("\x0f\x01\x01\x00")
 	added = w.instance(e, string(key), added, func(t *wEnc) { writeEventDataTemplate(t, ev.Fields, vals) })
-	// Sizes were bounded by the chunk when the values were made; a value
-	// too large for its 16-bit descriptor makes the record too large and
-	// is rejected by the caller's size check.
-	_ = e.values(vals)
+	err := e.values(vals)
 	w.inner = e.b
-	return e.b, added
+	return e.b, added, err
 }
 
 // sysKey is the outer template's key: the Computer literal is the only part

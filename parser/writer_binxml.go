@@ -189,10 +189,14 @@ func (e *wEnc) values(vals []wValue) error {
 	return nil
 }
 
-// wUtf16Len returns the byte length of s as NUL-terminated UTF-16LE.
+// wUtf16Len returns the byte length of s as NUL-terminated UTF-16LE. A
+// string value ends at its first NUL character (readers stop there).
 func wUtf16Len(s string) int {
 	n := 1
 	for _, r := range s {
+		if r == 0 {
+			break
+		}
 		if r >= 0x10000 && r <= utf8.MaxRune {
 			n += 2
 		} else {
@@ -202,11 +206,14 @@ func wUtf16Len(s string) int {
 	return 2 * n
 }
 
-// wPutUTF16z writes s as NUL-terminated UTF-16LE into b, which must be
-// wUtf16Len(s) bytes long. Invalid UTF-8 becomes U+FFFD.
+// wPutUTF16z writes s, up to its first NUL, as NUL-terminated UTF-16LE into
+// b, which must be wUtf16Len(s) bytes long. Invalid UTF-8 becomes U+FFFD.
 func wPutUTF16z(b []byte, s string) {
 	i := 0
 	for _, r := range s {
+		if r == 0 {
+			break
+		}
 		if r >= 0x10000 {
 			r1, r2 := utf16.EncodeRune(r)
 			binary.LittleEndian.PutUint16(b[i:], uint16(r1))
