@@ -1,11 +1,3 @@
-// Package rules is evtriage's Sigma engine: it loads, validates, compiles,
-// matches and explains Sigma rules (specification v2: rules, modifiers,
-// correlations and filters), and carries the built-in regsvr32 rule pack.
-//
-// A rule the engine cannot run exactly as written is refused with the
-// reason and the line of the document; everything else loads. Rules are
-// indexed by the Windows logs they apply to (see logsources.yml), so an event
-// only meets the rules that can match it.
 package rules
 
 import "strings"
