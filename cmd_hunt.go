@@ -141,7 +141,7 @@ func runHunt(e *env, args []string) int {
 	}
 	h := triage.NewHunter(triage.Options{
 		Rules: set, Baseline: hf.baseline, BaselineWindow: hf.window, NewKey: hf.newKey,
-		Workers: hf.workers, ToolVersion: version,
+		Workers: hf.workers, ToolVersion: version, WrittenOnly: true, NoActivity: true,
 	})
 	ctx := context.Background()
 	if err := h.LoadBaseline(ctx); err != nil {
@@ -278,7 +278,7 @@ func writeTable(w io.Writer, res *triage.Result, findings []*triage.Finding) err
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	hidden := len(res.Findings) - len(res.Written())
+	hidden := len(res.Findings) - len(res.Written()) + res.Unkept
 	_, err := fmt.Fprintf(w, "\n%d findings; %d suppressed candidates not shown; %d events from %d files (%d duplicates); %d processes\n",
 		len(findings), hidden, res.Events, len(res.Sources), res.Duplicates, len(res.Processes))
 	return err

@@ -58,6 +58,14 @@ type Options struct {
 	// Process.Seen. Keeping everything of a large log costs memory
 	// proportional to its size.
 	AllActivity bool
+	// NoActivity keeps no activity event that did not match a rule: all
+	// are only counted (Process.Seen). For headless runs, whose output
+	// does not list activity.
+	NoActivity bool
+	// WrittenOnly keeps only the findings the rules report as written:
+	// suppressed candidates are counted (Result.Unkept) but neither kept nor
+	// their events held in memory. For headless runs that do not show them.
+	WrittenOnly bool
 	// ToolVersion is the version exports name (default "dev").
 	ToolVersion string
 	// NoCarve turns off the recovery of records from chunk slack space and
@@ -95,6 +103,7 @@ type Hunter struct {
 	events     int
 	dups       int
 	dropped    int
+	suppressed int
 	first      time.Time
 	result     *Result
 	finished   bool
@@ -258,6 +267,17 @@ func (h *Hunter) consume(c *collector, file string, ev *parser.Event) {
 	if !ev.Time.IsZero() && (h.first.IsZero() || ev.Time.Before(h.first)) {
 		h.first = ev.Time
 	}
+	if h.opts.WrittenOnly {
+		kept := matches[:0]
+		for _, m := range matches {
+			if len(m.Suppressed) > 0 {
+				h.suppressed++
+				continue
+			}
+			kept = append(kept, m)
+		}
+		matches = kept
+	}
 	seq := h.seq
 	h.seq++
 	var ref *EventRef
@@ -304,7 +324,7 @@ func (h *Hunter) consume(c *collector, file string, ev *parser.Event) {
 		}
 		a.add(kind)
 		is, _ := classifyRegsvr32(field(ev, "Image"), "", "")
-		if h.opts.AllActivity || h.interest[k] || is || len(matches) > 0 {
+		if len(matches) > 0 || (!h.opts.NoActivity && (h.opts.AllActivity || h.interest[k] || is)) {
 			h.activity = append(h.activity, record{mk(), kind, seq})
 		} else {
 			h.dropped++
@@ -371,6 +391,7 @@ func (h *Hunter) build(release bool) *Result {
 		Duplicates:  h.dups,
 		Orphans:     t.orphans,
 		Dropped:     h.dropped,
+		Unkept:      h.suppressed,
 		ToolVersion: h.opts.ToolVersion,
 		Generated:   time.Now().UTC(),
 	}

@@ -144,6 +144,59 @@ func TestFinish(t *testing.T) {
 	}
 }
 
+// TestLeanOptions: WrittenOnly and NoActivity change what is kept, not what
+// is reported as written nor what is counted.
+func TestLeanOptions(t *testing.T) {
+	shared := sharedDir(t)
+	set := builtin(t)
+	run := func(o Options) *Result {
+		o.Rules = set
+		h := NewHunter(o)
+		for _, f := range []string{"sysmon_regsvr32_sct.evtx", "sysmon_bitsjob_notifycmdline.evtx", "sysmon_uacme_64.evtx"} {
+			if err := h.AddFile(context.Background(), filepath.Join(shared, "evtx", f), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return h.Finish()
+	}
+	full := run(Options{AllActivity: true})
+	summary := func(r *Result) (written []string, seen, kept int) {
+		for _, f := range r.Written() {
+			written = append(written, fmt.Sprintf("%s#%d", f.Rule.ID, f.Event.Event.RecordID))
+		}
+		for _, p := range r.Processes {
+			seen += p.Seen.Total()
+			kept += len(p.Loads) + len(p.Network) + len(p.DNS) + len(p.Files) + len(p.Registry) + len(p.Other)
+		}
+		return written, seen, kept
+	}
+	fw, fseen, fkept := summary(full)
+	if fkept == 0 {
+		t.Fatal("full run kept no activity")
+	}
+	tests := []struct {
+		name string
+		opts Options
+	}{
+		{"written only", Options{WrittenOnly: true}},
+		{"no activity overrides all activity", Options{NoActivity: true, AllActivity: true}},
+		{"both", Options{WrittenOnly: true, NoActivity: true}},
+	}
+	for _, tc := range tests {
+		r := run(tc.opts)
+		w, seen, kept := summary(r)
+		if strings.Join(w, " ") != strings.Join(fw, " ") || seen != fseen {
+			t.Errorf("%s: written %v seen %d, want %v %d", tc.name, w, seen, fw, fseen)
+		}
+		if tc.opts.WrittenOnly && (len(r.Findings) != len(fw) || r.Unkept != len(full.Findings)-len(fw)) {
+			t.Errorf("%s: %d findings, %d unkept; full run has %d findings, %d written", tc.name, len(r.Findings), r.Unkept, len(full.Findings), len(fw))
+		}
+		if tc.opts.NoActivity && kept >= fkept {
+			t.Errorf("%s: kept %d activity events, full run %d", tc.name, kept, fkept)
+		}
+	}
+}
+
 // TestHuntRenamedRegsvr32 marks the copy of regsvr32 run as jabber.exe.
 func TestHuntRenamedRegsvr32(t *testing.T) {
 	h := NewHunter(Options{Rules: builtin(t)})

@@ -142,6 +142,8 @@ type Result struct {
 	// Dropped counts activity events read but not kept (their processes'
 	// Seen counters include them); see Options.AllActivity.
 	Dropped int
+	// Unkept counts suppressed candidates not kept (Options.WrittenOnly).
+	Unkept int
 	// BaselineKeys is the number of distinct keys the baseline held, and
 	// BaselineEnd the end of the --baseline-window period (zero otherwise).
 	BaselineKeys int
