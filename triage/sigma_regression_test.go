@@ -17,24 +17,11 @@ import (
 	"github.com/evtriage/evtriage/rules"
 )
 
-// sigmaDir returns ../shared/sigma beside the module root, or skips.
+// sigmaDir returns ../shared/sigma (through real_test.go's sharedDir), or
+// skips when its regression data is absent.
 func sigmaDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		up := filepath.Dir(dir)
-		if up == dir {
-			t.Skip("module root not found")
-		}
-		dir = up
-	}
-	d := filepath.Join(filepath.Dir(dir), "shared", "sigma")
+	d := filepath.Join(sharedDir(t), "sigma")
 	if _, err := os.Stat(filepath.Join(d, "regression_data")); err != nil {
 		t.Skip("../shared/sigma/regression_data not present")
 	}
