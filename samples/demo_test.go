@@ -2,6 +2,7 @@ package samples
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -51,5 +52,58 @@ func TestDemoIsGenerated(t *testing.T) {
 		if len(truth.Flag[r]) == 0 {
 			t.Errorf("demo: rule %s flags nothing; the demo should exercise every built-in rule", r)
 		}
+	}
+}
+
+// smallLogs are the generated logs kept in samples/logs for tests and
+// examples, with their ground truth beside them.
+func smallLogs() map[string]Options {
+	return map[string]Options{
+		"squiblydoo":   {Scenario: "squiblydoo", Events: 300, Seed: 1},
+		"dll-register": {Scenario: "dll-register", Events: 300, Seed: 1},
+		"pid-reuse":    {Scenario: "pid-reuse", Events: 250, Seed: 1},
+		"all":          {Scenario: "all", Events: 800, Seed: 1},
+	}
+}
+
+// TestSmallLogsAreGenerated checks samples/logs/NAME.evtx and
+// NAME.truth.json against Generate (run with -update to rewrite them), and
+// that they stay under 2 MB in all.
+func TestSmallLogsAreGenerated(t *testing.T) {
+	total := 0
+	for name, opts := range smallLogs() {
+		data, truth := generateFile(t, opts)
+		tj, err := json.Marshal(truth)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tj = append(tj, '\n')
+		base := filepath.Join("logs", name)
+		if golden.Updating() {
+			if err := os.MkdirAll("logs", 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(base+".evtx", data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(base+".truth.json", tj, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		onDisk, err := os.ReadFile(base + ".evtx")
+		if err != nil {
+			t.Fatal(err)
+		}
+		onDiskTruth, err := os.ReadFile(base + ".truth.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(onDisk, data) || !bytes.Equal(onDiskTruth, tj) {
+			t.Errorf("%s differs from Generate(%+v); run go test ./samples -run TestSmallLogsAreGenerated -update", base, opts)
+		}
+		total += len(onDisk) + len(onDiskTruth)
+	}
+	if total > 2<<20 {
+		t.Errorf("small logs take %d bytes, over 2 MiB", total)
 	}
 }

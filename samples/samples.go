@@ -87,7 +87,7 @@ func Scenarios() []Scenario {
 	return []Scenario{
 		{Name: "background", Description: "background activity only: services, explorer, browsers, Office, updaters, installers running regsvr32 /s from Program Files", chains: nil},
 		{Name: "squiblydoo", Attack: true, Description: "regsvr32 /s /n /u /i:URL scrobj.dll (Squiblydoo) from Word and from a script, with a local .sct too; DNS, network and child processes", chains: []chain{chainSquiblydooOffice, chainSquiblydooScript, chainLocalSct}},
-		{Name: "dll-register", Attack: true, Description: "regsvr32 /s of a DLL in %TEMP%, AppData and ProgramData (the seed rule's target), with the unsigned DLL load; plus the same from a System32 working directory (filtered)", chains: []chain{chainDLLTemp, chainDLLAppData, chainDLLProgramData, chainDLLSystem32Cwd}},
+		{Name: "dll-register", Attack: true, Description: "regsvr32 /s of a DLL in %TEMP%, AppData and ProgramData (the seed rule's target) with the unsigned load; near misses: the full System32 path in the command line, a System32 working directory (hidden in Sysmon, flagged in 4688)", chains: []chain{chainDLLTemp, chainDLLAppData, chainDLLProgramData, chainDLLSystem32Cwd}},
 		{Name: "wow64", Attack: true, Description: "System32 regsvr32 starting SysWOW64 regsvr32 on a user-writable DLL", chains: []chain{chainWow64}},
 		{Name: "children", Attack: true, Description: "regsvr32 spawning cmd, powershell, rundll32 and calc", chains: []chain{chainChildren}},
 		{Name: "unsigned-load", Attack: true, Description: "regsvr32 loading unsigned DLLs from user paths (flagged) beside unsigned Program Files and signed user-path loads (not flagged)", chains: []chain{chainUnsignedLoads}},
