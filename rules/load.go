@@ -396,11 +396,23 @@ func (s *Set) compileAll(docs []doc, ph map[string][]string) {
 		}
 		var targets []*Rule
 		var missing string
+		if len(p.refs) == 0 { // rules: any / all / []: every rule of the logsource
+			for _, r := range s.rules {
+				if r.compiled != nil && p.filter.covers(r.Logsource) {
+					targets = append(targets, r)
+				}
+			}
+		}
 		for _, ref := range p.refs {
 			r, ok := byRef[ref]
 			if !ok || r.compiled == nil {
 				missing = ref
 				break
+			}
+			if !p.filter.covers(r.Logsource) {
+				s.skipped = append(s.skipped, Rejection{Path: p.d.path, Line: p.d.line,
+					Reason: fmt.Sprintf("filter not applied to rule %s: its logsource is outside the filter's", ref)})
+				continue
 			}
 			targets = append(targets, r)
 		}

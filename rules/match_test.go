@@ -624,3 +624,44 @@ func TestEmptyFileIsReported(t *testing.T) {
 		t.Errorf("rules %d rejected %+v skipped %+v", len(s.Rules()), s.Rejected(), s.Skipped())
 	}
 }
+
+// TestFilterDocumentScope checks "rules: any" and the logsource test of
+// filter documents (the specification's example filter shape).
+func TestFilterDocumentScope(t *testing.T) {
+	proc := procRule("    s:\n        Image|endswith: '\\rar.exe'\n    condition: s\n")
+	img := "title: loads\nid: 22222222-2222-2222-2222-222222222222\nlogsource:\n    category: image_load\n    product: windows\ndetection:\n    s:\n        Image|endswith: '\\rar.exe'\n    condition: s\n"
+	anyFilter := `title: Filter Administrator account
+description: The valid administrator account start with adm_
+logsource:
+    category: process_creation
+    product: windows
+filter:
+    rules: any
+    selection:
+        User|startswith: 'adm_'
+    condition: not selection
+`
+	s := loadRules(t, map[string]string{"a.yml": proc, "b.yml": img, "f.yml": anyFilter}, "")
+	if len(s.Rejected()) != 0 {
+		t.Fatal(s.Rejected())
+	}
+	if matches(s, sysmon(1, "Image", `C:\rar.exe`, "User", "adm_bob")) {
+		t.Error("process_creation rule not filtered")
+	}
+	if !matches(s, sysmon(1, "Image", `C:\rar.exe`, "User", "bob")) {
+		t.Error("filter hid a non-admin")
+	}
+	if !matches(s, sysmon(7, "Image", `C:\rar.exe`, "User", "adm_bob")) {
+		t.Error("filter applied outside its logsource")
+	}
+	named := strings.Replace(anyFilter, "rules: any", "rules:\n        - 22222222-2222-2222-2222-222222222222", 1)
+	s = loadRules(t, map[string]string{"b.yml": img, "f.yml": named}, "")
+	if len(s.Rejected()) != 0 || len(s.Skipped()) != 1 || !strings.Contains(s.Skipped()[0].Reason, "outside the filter's") {
+		t.Errorf("rejected %+v skipped %+v", s.Rejected(), s.Skipped())
+	}
+	noRules := strings.Replace(anyFilter, "    rules: any\n", "", 1)
+	s = loadRules(t, map[string]string{"f.yml": noRules}, "")
+	if len(s.Rejected()) != 1 || !strings.Contains(s.Rejected()[0].Reason, "no rules") {
+		t.Errorf("rejected %+v", s.Rejected())
+	}
+}
