@@ -298,6 +298,23 @@ func TestExpandAndConfig(t *testing.T) {
 			t.Errorf("%s: %v", v, got)
 		}
 	}
+	// The specification's example: \%plain%name% is "%plain" then the
+	// placeholder %name%.
+	cfg = "placeholders:\n    name: ['X', 'Y']\n"
+	s = loadRules(t, map[string]string{"r.yml": procRule("    s:\n        F|expand: '\\%plain%name%'\n    condition: s\n")}, cfg)
+	if len(s.Rejected()) != 0 {
+		t.Fatal(s.Rejected())
+	}
+	for v, want := range map[string]bool{"%plainX": true, "%plainy": true, "%plain%name%": false, "plainX": false} {
+		if got := matches(s, sysmon(1, "F", v)); got != want {
+			t.Errorf("%s: %v", v, got)
+		}
+	}
+	// Without expand, %name% is literal.
+	s, _ = oneRule(t, procRule("    s:\n        F: '%name%'\n    condition: s\n"))
+	if !matches(s, sysmon(1, "F", "%NAME%")) {
+		t.Error("plain %name% is a literal value")
+	}
 	// A config can add a logsource.
 	cfg = "logsources:\n  - name: my_app\n    product: windows\n    service: myapp\n    channels: [MyApp/Operational]\n"
 	body := "title: t\nlogsource:\n    product: windows\n    service: myapp\ndetection:\n    s:\n        X: '1'\n    condition: s\n"
