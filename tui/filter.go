@@ -88,6 +88,27 @@ func (f *filterState) triage() triage.Filter {
 	}
 }
 
+// findingKey identifies a finding across Result snapshots (IDs are
+// renumbered when a snapshot adds earlier events).
+type findingKey struct {
+	rule, file string
+	offset     int64
+}
+
+func keyOf(f *triage.Finding) findingKey {
+	k := findingKey{}
+	if f.Rule != nil {
+		k.rule = f.Rule.ID
+	}
+	if f.Event != nil {
+		k.file = f.Event.File
+		if f.Event.Event != nil {
+			k.offset = f.Event.Event.Offset
+		}
+	}
+	return k
+}
+
 // filtered is what a filter run produces, computed in a tea.Cmd.
 type filtered struct {
 	gen       int
@@ -101,7 +122,7 @@ type filtered struct {
 
 // runFilter filters and sorts r's findings and counts what is left per
 // process and per rule. It is the body of a tea.Cmd.
-func runFilter(gen int, r *triage.Result, ix treeIndex, f filterState, by Column, desc bool, keepID int, search []bool) filtered {
+func runFilter(gen int, r *triage.Result, ix treeIndex, f filterState, by Column, desc bool, keep findingKey, search []bool) filtered {
 	rows := r.Filter(f.triage())
 	sortFindings(rows, by, desc)
 	out := filtered{gen: gen, rows: rows, keepAt: -1, perRule: make(map[*rules.Rule]int)}
@@ -114,7 +135,7 @@ func runFilter(gen int, r *triage.Result, ix treeIndex, f filterState, by Column
 		if fd.ID >= 0 && fd.ID < len(out.visible) {
 			out.visible[fd.ID] = true
 		}
-		if fd.ID == keepID {
+		if out.keepAt < 0 && keep.rule != "" && keyOf(fd) == keep {
 			out.keepAt = i
 		}
 		if fd.ID >= 0 && fd.ID < len(search) && search[fd.ID] {

@@ -300,9 +300,9 @@ func (m *Model) refilter() tea.Cmd {
 	m.filtering = true
 	gen, r, ix, f := m.filterGen, m.res, m.index, m.filter
 	by, desc := m.table.Sort()
-	keep := -1
+	var keep findingKey
 	if s := m.table.Selected(); s != nil {
-		keep = s.ID
+		keep = keyOf(s)
 	}
 	var search []bool
 	if m.search != nil {
@@ -448,8 +448,20 @@ func (m *Model) applySnapshot(msg preparedMsg) tea.Cmd {
 		return nil // an older snapshot finished indexing late
 	}
 	m.snapApplied = msg.seq
+	var selKey string
+	if p := m.tree.Selected(); p != nil {
+		selKey = procKey(p)
+	}
 	m.res, m.index, m.totalPerRule, m.filesDone = msg.r, msg.ix, msg.perRule, msg.files
 	m.tree.SetData(m.roots(), msg.ix, msg.expanded, len(msg.r.Hosts) > 1)
+	if selKey != "" {
+		for _, p := range msg.r.Processes {
+			if procKey(p) == selKey {
+				m.tree.Select(p)
+				break
+			}
+		}
+	}
 	m.rules.SetRules(msg.r.Loaded)
 	m.refreshProblems()
 	m.detailKey = nil

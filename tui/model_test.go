@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/evtriage/evtriage/internal/golden"
+	"github.com/evtriage/evtriage/triage"
 )
 
 // TestScreens drives the screen with keys and compares what it shows
@@ -227,5 +228,38 @@ func TestExportWaitsForFilters(t *testing.T) {
 	m, _ = burst(t, m, press("l", "l", "l", "e")...)
 	if !strings.Contains(m.message, "wrote 2 findings") {
 		t.Fatalf("message %q, want 2 findings written", m.message)
+	}
+}
+
+// TestSnapshotKeepsSelection checks that a new Result (as streamed while a
+// file loads: new objects, renumbered IDs) keeps the selected finding and
+// process.
+func TestSnapshotKeepsSelection(t *testing.T) {
+	m := loaded(t, fixture(), 120, 40)
+	m, _ = drive(t, m, press("jjj")...)
+	wantF := keyOf(m.table.Selected())
+	m, _ = drive(t, m, press("2", "f", "f")...)
+	wantP := procKey(m.tree.Selected())
+
+	r2 := fixture()
+	for i, j := 0, len(r2.Findings)-1; i < j; i, j = i+1, j-1 {
+		r2.Findings[i], r2.Findings[j] = r2.Findings[j], r2.Findings[i]
+	}
+	for i, f := range r2.Findings {
+		f.ID = i
+	}
+	extra := &triage.Process{ID: len(r2.Processes), Host: "IEWIN7", PID: 4, Image: `C:\Windows\System32\smss.exe`}
+	r2.Processes = append(r2.Processes, extra)
+	r2.Roots = append([]*triage.Process{extra}, r2.Roots...) // shifts every tree row
+	m, _ = drive(t, m, loaderMsg{msg: snapshotMsg{r: r2, files: 2}})
+	if got := procKey(m.tree.Selected()); got != wantP {
+		t.Errorf("tree selection moved: %q, want %q", got, wantP)
+	}
+	m, _ = drive(t, m, press("1")...)
+	if got := keyOf(m.table.Selected()); got != wantF {
+		t.Errorf("table selection moved: %+v, want %+v", got, wantF)
+	}
+	if m.res != r2 {
+		t.Error("the new snapshot was not applied")
 	}
 }
