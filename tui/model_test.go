@@ -263,3 +263,16 @@ func TestSnapshotKeepsSelection(t *testing.T) {
 		t.Error("the new snapshot was not applied")
 	}
 }
+
+// TestJumpShowsContext checks that jumping to a finding in a long tree
+// leaves room below the node for its children.
+func TestJumpShowsContext(t *testing.T) {
+	m := loaded(t, bigResult(2000), 80, 24)
+	m, _ = drive(t, m, press("2")...)
+	for i := 0; i < 12; i++ {
+		m, _ = drive(t, m, press("f")...)
+		if row := m.tree.cursor - m.tree.top; row < 0 || row >= max(m.tree.height*2/3, 1) {
+			t.Fatalf("jump %d: selected row %d of a %d-row pane", i+1, row, m.tree.height)
+		}
+	}
+}

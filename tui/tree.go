@@ -291,11 +291,12 @@ func (t *ProcessTree) Select(p *triage.Process) bool {
 	}
 	for i, r := range t.rows {
 		if r.p == p {
-			visible := i >= t.top && i < t.top+t.height
+			comfortable := i >= t.top && i < t.top+max(t.height*2/3, 1)
 			t.cursor = i
-			if !visible {
-				// a jump: show the node a third of the way down, with
-				// its parents above and its children below
+			if !comfortable {
+				// a jump to a node off screen or near the bottom: show
+				// it a third of the way down, with its parents above and
+				// its children below
 				t.top = max(i-t.height/3, 0)
 			}
 			t.clamp()
