@@ -108,6 +108,25 @@ const (
 	kindExit
 )
 
+// hostQueue orders hosts by their next activity, then index.
+type hostQueue []*host
+
+func (q hostQueue) Len() int { return len(q) }
+func (q hostQueue) Less(i, j int) bool {
+	if !q[i].next.Equal(q[j].next) {
+		return q[i].next.Before(q[j].next)
+	}
+	return q[i].idx < q[j].idx
+}
+func (q hostQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *hostQueue) Push(x any)   { *q = append(*q, x.(*host)) }
+func (q *hostQueue) Pop() any {
+	old := *q
+	x := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return x
+}
+
 type eventQueue []*pending
 
 func (q eventQueue) Len() int { return len(q) }
@@ -183,13 +202,11 @@ func (g *gen) done() bool {
 
 // run generates until the stop condition, then closes the file.
 func (g *gen) run() error {
+	hq := make(hostQueue, len(g.hosts))
+	copy(hq, g.hosts)
+	heap.Init(&hq)
 	for !g.done() && g.err == nil {
-		h := g.hosts[0]
-		for _, x := range g.hosts[1:] {
-			if x.next.Before(h.next) {
-				h = x
-			}
-		}
+		h := hq[0] // the host whose next activity comes first
 		t := h.next
 		g.flush(t)
 		if g.done() || g.err != nil {
@@ -202,6 +219,7 @@ func (g *gen) run() error {
 			g.background(h, t)
 		}
 		h.next = t.Add(time.Duration(g.rng.ExpFloat64()*float64(g.gap)) + time.Millisecond)
+		heap.Fix(&hq, 0)
 	}
 	if g.err != nil {
 		return g.err

@@ -3,7 +3,6 @@ package samples
 import (
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/evtriage/evtriage/parser"
@@ -473,6 +472,3 @@ func hex64(v uint64) string { return fmt.Sprintf("0x%016x", v) }
 
 // userDir returns the user's profile folder.
 func (h *host) userDir() string { return `C:\Users\` + h.user.name }
-
-// lower is strings.ToLower, short for path tables.
-func lower(s string) string { return strings.ToLower(s) }

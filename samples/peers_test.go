@@ -378,9 +378,9 @@ func TestFourParsersAgree(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Small logs: python-evtx needs several milliseconds per record.
-			opts := Options{Scenario: sc.Name, Events: 300, Seed: 11}
+			opts := Options{Scenario: sc.Name, Events: 250, Seed: 11}
 			if sc.Name == "all" {
-				opts.Events = 1500
+				opts.Events = 1200
 			}
 			truth, err := generate(f, opts, func(ev *parser.Event) { written = append(written, flatOf(ev)) })
 			f.Close()
