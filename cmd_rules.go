@@ -72,6 +72,7 @@ func runRules(e *env, args []string) int {
 	if *format == "json" {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		err = enc.Encode(rep)
 	} else {
 		err = writeRulesTable(e.stdout, &rep)
