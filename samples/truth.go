@@ -119,7 +119,14 @@ func (t *Truth) Flagged(rule string, k EventKey) bool {
 // counts and per-rule flag counts.
 func (t *Truth) Summary() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "scenario %s, seed %d: %d events on %d hosts\n", t.Scenario, t.Seed, t.Events, len(t.Hosts))
+	hosts := "hosts"
+	if len(t.Hosts) == 1 {
+		hosts = "host"
+	}
+	fmt.Fprintf(&b, "scenario %s, seed %d: %d events on %d %s\n", t.Scenario, t.Seed, t.Events, len(t.Hosts), hosts)
+	for _, h := range t.Hosts {
+		fmt.Fprintf(&b, "  host %s: %s\n", h.Name, h.Form)
+	}
 	chans := make([]string, 0, len(t.Counts))
 	for c := range t.Counts {
 		chans = append(chans, c)
