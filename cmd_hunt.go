@@ -144,9 +144,8 @@ func runHunt(e *env, args []string) int {
 		Workers: hf.workers, ToolVersion: version, WrittenOnly: true, NoActivity: true,
 	})
 	ctx := context.Background()
-	if err := h.LoadBaseline(ctx); err != nil {
-		warn("%v", err)
-	}
+	// Baseline problems are reported below with the other sources'.
+	_ = h.LoadBaseline(ctx)
 	setMemoryLimit(files)
 	progress := progressLine(e.stderr)
 	for _, f := range files {

@@ -3,6 +3,7 @@ package triage
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -276,5 +277,50 @@ func TestExportAtomic(t *testing.T) {
 	sort.Strings(got)
 	if strings.Join(got, ",") != "out.json,taken" {
 		t.Errorf("folder holds %v; temporary files left behind?", got)
+	}
+}
+
+// TestRealExportValidates validates exports of real hunts against the
+// schema: the shared logs with every finding (suppressed too), and the
+// generated month with a baseline window (the baseline object filled).
+func TestRealExportValidates(t *testing.T) {
+	schema, err := decodeSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(sharedDir(t), "evtx", "*.evtx"))
+	early, late := month(t)
+	tests := []struct {
+		name  string
+		opts  Options
+		files []string
+	}{
+		{"shared logs", Options{}, files},
+		{"baseline window", Options{BaselineWindow: 30 * 24 * time.Hour}, []string{early, late}},
+		{"baseline log", Options{Baseline: []string{early}, NewKey: KeyParentChild}, []string{late}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.opts.Rules = builtin(t)
+			h := NewHunter(tc.opts)
+			for _, f := range tc.files {
+				_ = h.AddFile(context.Background(), f, nil)
+			}
+			res := h.Finish()
+			var b bytes.Buffer
+			if err := WriteExport(&b, res, res.Findings, FormatJSON); err != nil {
+				t.Fatal(err)
+			}
+			var v any
+			if err := json.Unmarshal(b.Bytes(), &v); err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range validate(schema, v) {
+				t.Error(e)
+			}
+			if len(res.Findings) == 0 {
+				t.Error("no findings exported")
+			}
+		})
 	}
 }
