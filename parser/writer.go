@@ -86,7 +86,7 @@ type Writer struct {
 	keyBuf   []byte
 }
 
-// value is one substitution value being encoded.
+// wValue is one substitution value being encoded.
 type wValue struct {
 	typ  byte
 	data []byte
