@@ -18,9 +18,6 @@ import (
 // ErrBaseline marks a baseline input that could not be used.
 var ErrBaseline = errors.New("triage: baseline")
 
-// maxExportLine bounds one JSON Lines record of a baseline export.
-const maxExportLine = 64 << 20
-
 // baseline is the set of keys seen in the baseline, per rule.
 type baseline struct {
 	keys    map[string]bool
