@@ -351,3 +351,30 @@ func (t *Truth) UnmarshalJSON(b []byte) error {
 	}
 	return nil
 }
+
+// Diff compares the events a hunt flagged for rule with the truth: missing
+// lists the events the rule must flag but were not, extra the flagged
+// events the truth does not list (false positives). Both follow the order
+// of their source lists; duplicates in flagged count once.
+func (t *Truth) Diff(rule string, flagged []EventKey) (missing, extra []EventKey) {
+	want := make(map[EventKey]bool, len(t.Flag[rule]))
+	for _, k := range t.Flag[rule] {
+		want[k] = true
+	}
+	got := make(map[EventKey]bool, len(flagged))
+	for _, k := range flagged {
+		if got[k] {
+			continue
+		}
+		got[k] = true
+		if !want[k] {
+			extra = append(extra, k)
+		}
+	}
+	for _, k := range t.Flag[rule] {
+		if !got[k] {
+			missing = append(missing, k)
+		}
+	}
+	return missing, extra
+}

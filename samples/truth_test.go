@@ -447,3 +447,37 @@ func (d *discard) Seek(off int64, whence int) (int64, error) {
 	d.pos = off
 	return off, nil
 }
+
+func TestTruthDiff(t *testing.T) {
+	k := func(n uint64) EventKey { return EventKey{Host: "H", Channel: "C", RecordID: n} }
+	tr := newTruth("x", 1)
+	tr.Flag["r"] = []EventKey{k(1), k(2), k(3)}
+	cases := []struct {
+		flagged, missing, extra []EventKey
+	}{
+		{[]EventKey{k(1), k(2), k(3)}, nil, nil},
+		{[]EventKey{k(3), k(1), k(1)}, []EventKey{k(2)}, nil},
+		{[]EventKey{k(1), k(2), k(3), k(9), k(9)}, nil, []EventKey{k(9)}},
+		{nil, []EventKey{k(1), k(2), k(3)}, nil},
+	}
+	for i, c := range cases {
+		m, e := tr.Diff("r", c.flagged)
+		if !reflect.DeepEqual(m, c.missing) || !reflect.DeepEqual(e, c.extra) {
+			t.Errorf("case %d: missing %v extra %v, want %v %v", i, m, e, c.missing, c.extra)
+		}
+	}
+	if m, e := tr.Diff("unknown", []EventKey{k(1)}); m != nil || !reflect.DeepEqual(e, []EventKey{k(1)}) {
+		t.Errorf("unknown rule: missing %v extra %v", m, e)
+	}
+}
+
+// BenchmarkGenerate measures generation speed (bytes of EVTX per second).
+func BenchmarkGenerate(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		d := &discard{}
+		if _, err := Generate(d, Options{Size: 16 << 20, Seed: int64(i)}); err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(d.size)
+	}
+}
