@@ -119,9 +119,15 @@ func newFlagSet(e *env, name, synopsis string) *flag.FlagSet {
 // parseFlags parses args with fs. It returns (exit code, true) when the
 // command should stop: after --help (0) or on a usage error (2).
 func parseFlags(e *env, fs *flag.FlagSet, args []string) (int, bool) {
-	if err := fs.Parse(args); err != nil {
+	// The flag package calls Usage itself on -h and on errors; print the
+	// usage once, on -h only, and a one-line reason on errors.
+	printUsage := fs.Usage
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.Usage = printUsage
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
+			printUsage()
 			return exitOK, true
 		}
 		return usageError(e, fs.Name(), err), true
