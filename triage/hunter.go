@@ -194,17 +194,16 @@ func (h *Hunter) AddReader(ctx context.Context, name string, r io.ReaderAt, size
 		h.addSource(src)
 		return fmt.Errorf("%w: %s: %w", ErrOpen, name, err)
 	}
-	var c collector
+	var buf []rules.Match // reused match buffer of this file
 	n := 0
 	err = rd.Events(ctx, func(ev *parser.Event) error {
 		n++
-		h.consume(&c, name, ev)
+		buf = h.consume(buf, name, ev)
 		if progress != nil && n%4096 == 0 {
 			progress(Progress{File: name, Bytes: ev.Offset, Total: size, Events: n})
 		}
 		return nil
 	})
-	h.flush(&c)
 	st := rd.Stats()
 	src.Records, src.Recovered = st.Records, st.Recovered
 	for _, p := range rd.Problems() {
@@ -237,19 +236,14 @@ func (h *Hunter) addSource(s Source) {
 	h.mu.Unlock()
 }
 
-// collector batches what one file's events produce, so the hunter's lock
-// is taken once per batch rather than per event.
-type collector struct {
-	buf []rules.Match
-}
-
 // consume looks at one event: drops a duplicate record, matches it, and
-// keeps it when the tree or a finding needs it.
-func (h *Hunter) consume(c *collector, file string, ev *parser.Event) {
+// keeps it when the tree or a finding needs it. buf is a reusable match
+// buffer; consume returns it.
+func (h *Hunter) consume(buf []rules.Match, file string, ev *parser.Event) []rules.Match {
 	var matches []rules.Match
 	if h.opts.Rules != nil {
-		c.buf = h.opts.Rules.Candidates(ev, c.buf[:0])
-		matches = c.buf
+		buf = h.opts.Rules.Candidates(ev, buf[:0])
+		matches = buf
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -258,7 +252,7 @@ func (h *Hunter) consume(c *collector, file string, ev *parser.Event) {
 	dk := h.dedupKey(ev)
 	if _, dup := h.seen[dk]; dup {
 		h.dups++
-		return
+		return buf
 	}
 	h.seen[dk] = struct{}{}
 	if !h.hosts[ev.Computer] {
@@ -335,11 +329,8 @@ func (h *Hunter) consume(c *collector, file string, ev *parser.Event) {
 			details:    append([]rules.MatchDetail(nil), m.Details...),
 			suppressed: append([]string(nil), m.Suppressed...)})
 	}
+	return buf
 }
-
-// flush is the end-of-file hook of a collector (nothing is buffered today
-// beyond the match buffer, which is dropped).
-func (h *Hunter) flush(c *collector) { c.buf = nil }
 
 // Result builds the process tree, the findings (as written and suppressed
 // candidates) and the baseline verdicts from everything read so far. The
