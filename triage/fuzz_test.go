@@ -2,6 +2,8 @@ package triage
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -97,6 +99,28 @@ func FuzzBuildTree(f *testing.F) {
 		}
 		if reach != len(tr.procs) {
 			t.Fatalf("%d processes reachable from roots, %d in all", reach, len(tr.procs))
+		}
+	})
+}
+
+// FuzzReadExport feeds arbitrary bytes to the baseline export reader: it
+// must return (keys or an error), never panic.
+func FuzzReadExport(f *testing.F) {
+	f.Add([]byte(`{"rule":{"id":"r"},"event":{"event_id":1,"channel":"Microsoft-Windows-Sysmon/Operational","fields":{"CommandLine":"x"}},"process":null,"lineage":[]}`))
+	f.Add([]byte(`{"tool":{},"findings":[{"rule":{"id":"r"},"event":{"fields":{"ImageLoaded":"a.dll"}},"lineage":[{"image":"p"},{"image":"c"}]}]}`))
+	f.Add([]byte("{\"rule\":1}\n{"))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(dir, "x.jsonl")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, kind := range []string{KeyCommandLine, KeyParentChild, KeyImageLoaded} {
+			b := &baseline{keys: map[string]bool{}}
+			n, err := b.readExport(path, kind)
+			if err == nil && len(b.keys) > n {
+				t.Fatalf("%d keys from %d findings", len(b.keys), n)
+			}
 		}
 	})
 }
