@@ -993,6 +993,8 @@ func (m Model) headerLine() string {
 	switch {
 	case m.loading:
 		right = m.loadingText()
+	case m.snapSeq > m.snapApplied:
+		right = "indexing…"
 	case m.filtering:
 		right = "filtering…"
 	}
@@ -1069,7 +1071,10 @@ func (m Model) statusText(compact bool) (string, bool) {
 	f := m.filter
 	item := func(active bool, label, value string) string {
 		s := label + " " + value
-		if compact {
+		switch {
+		case compact && label == "level":
+			s = value
+		case compact:
 			s = label + ":" + value
 		}
 		if active {
