@@ -14,7 +14,7 @@ import (
 // that the "CAR exclusions" toggle switches off.
 const carRuleID = "bc399179-15fa-4ca9-a55b-d46b526bf897"
 
-var carIdents = []string{"filter_car_werfault", "filter_car_wevtutil"}
+func carIdents() [2]string { return [2]string{"filter_car_werfault", "filter_car_wevtutil"} }
 
 // filterState is what the status bar shows and triage.Filter applies. It
 // is treated as immutable once handed to a tea.Cmd: toggles copy it.
@@ -51,7 +51,7 @@ func (f *filterState) carHides(ruleID, ident string) bool {
 	if ruleID != carRuleID {
 		return false
 	}
-	for _, c := range carIdents {
+	for _, c := range carIdents() {
 		if c == ident {
 			return true
 		}
@@ -71,7 +71,7 @@ func (f *filterState) triage() triage.Filter {
 			m = make(map[string]bool)
 			idents[carRuleID] = m
 		}
-		for _, c := range carIdents {
+		for _, c := range carIdents() {
 			m[c] = true
 		}
 	}

@@ -30,14 +30,13 @@ const (
 	numColumns
 )
 
-var columnNames = [numColumns]string{"TIME", "LVL", "EID", "RULE", "HOST", "PROCESS", "COMMAND LINE"}
-
 // String returns the column's header.
 func (c Column) String() string {
+	names := [numColumns]string{"TIME", "LVL", "EID", "RULE", "HOST", "PROCESS", "COMMAND LINE"}
 	if c < 0 || c >= numColumns {
 		return "?"
 	}
-	return columnNames[c]
+	return names[c]
 }
 
 // TableKeyMap is the findings table's key bindings.
