@@ -61,6 +61,8 @@ type exportSummary struct {
 	Hosts      []string `json:"hosts"`
 	Processes  int      `json:"processes"`
 	Findings   int      `json:"findings"`
+	Suppressed int      `json:"suppressed"`
+	OrphanExit int      `json:"orphan_exits"`
 }
 
 type exportBaseline struct {
@@ -82,10 +84,11 @@ type exportFinding struct {
 }
 
 type exportRule struct {
-	ID    string   `json:"id"`
-	Title string   `json:"title"`
-	Level string   `json:"level"`
-	Tags  []string `json:"tags"`
+	ID          string   `json:"id"`
+	Title       string   `json:"title"`
+	Level       string   `json:"level"`
+	Tags        []string `json:"tags"`
+	Description string   `json:"description"`
 }
 
 type exportEvent struct {
@@ -186,7 +189,8 @@ func toExport(f *Finding) exportFinding {
 		ef.Event.Time = *s
 	}
 	if f.Rule != nil {
-		ef.Rule = exportRule{ID: f.Rule.ID, Title: f.Rule.Title, Level: f.Rule.Level.String(), Tags: f.Rule.Tags}
+		ef.Rule = exportRule{ID: f.Rule.ID, Title: f.Rule.Title, Level: f.Rule.Level.String(), Tags: f.Rule.Tags,
+			Description: f.Rule.Description}
 	}
 	if ef.Rule.Tags == nil {
 		ef.Rule.Tags = []string{}
@@ -229,10 +233,11 @@ func WriteExport(w io.Writer, r *Result, findings []*Finding, format Format) err
 		return fmt.Errorf("%w: unknown format %d", ErrExport, format)
 	}
 	doc := exportDoc{
-		Tool:     exportTool{Name: "evtriage", Version: r.ToolVersion},
-		Sources:  r.Sources,
-		Rules:    exportRules{Loaded: len(r.Loaded), Rejected: r.Rejected},
-		Summary:  exportSummary{Events: r.Events, Duplicates: r.Duplicates, Hosts: r.Hosts, Processes: len(r.Processes), Findings: len(findings)},
+		Tool:    exportTool{Name: "evtriage", Version: r.ToolVersion},
+		Sources: r.Sources,
+		Rules:   exportRules{Loaded: len(r.Loaded), Rejected: r.Rejected},
+		Summary: exportSummary{Events: r.Events, Duplicates: r.Duplicates, Hosts: r.Hosts, Processes: len(r.Processes),
+			Findings: len(findings), Suppressed: r.Unkept + len(r.Findings) - len(r.Written()), OrphanExit: r.Orphans},
 		Findings: make([]exportFinding, 0, len(findings)),
 	}
 	if s := timeStr(r.Generated); s != nil {
