@@ -13,47 +13,41 @@ const (
 	wProviderSecurity = "Microsoft-Windows-Security-Auditing"
 )
 
-// wSysmonTypes holds the non-string EventData fields Sysmon (13+) writes;
-// the same name has the same type in every Sysmon event.
-var wSysmonTypes = map[string]byte{
-	"ProcessId":         wTypeUint32,
-	"ParentProcessId":   wTypeUint32,
-	"SourceProcessId":   wTypeUint32,
-	"TargetProcessId":   wTypeUint32,
-	"SourceThreadId":    wTypeUint32,
-	"NewThreadId":       wTypeUint32,
-	"TerminalSessionId": wTypeUint32,
-	"LogonId":           wTypeHexInt64,
-	"ProcessGuid":       wTypeGUID,
-	"ParentProcessGuid": wTypeGUID,
-	"LogonGuid":         wTypeGUID,
-	"SourceProcessGuid": wTypeGUID,
-	"SourceProcessGUID": wTypeGUID,
-	"TargetProcessGuid": wTypeGUID,
-	"TargetProcessGUID": wTypeGUID,
-	"SourcePort":        wTypeUint16,
-	"DestinationPort":   wTypeUint16,
-	"Initiated":         wTypeBool,
-	"SourceIsIpv6":      wTypeBool,
-	"DestinationIsIpv6": wTypeBool,
-	"GrantedAccess":     wTypeHexInt32,
+// wSysmonType returns the type of a non-string EventData field Sysmon
+// (13+) writes (the same name has the same type in every Sysmon event), or
+// wTypeString.
+func wSysmonType(name string) byte {
+	switch name {
+	case "ProcessId", "ParentProcessId", "SourceProcessId", "TargetProcessId", "SourceThreadId", "NewThreadId", "TerminalSessionId":
+		return wTypeUint32
+	case "LogonId":
+		return wTypeHexInt64
+	case "ProcessGuid", "ParentProcessGuid", "LogonGuid", "SourceProcessGuid", "SourceProcessGUID", "TargetProcessGuid", "TargetProcessGUID":
+		return wTypeGUID
+	case "SourcePort", "DestinationPort":
+		return wTypeUint16
+	case "Initiated", "SourceIsIpv6", "DestinationIsIpv6":
+		return wTypeBool
+	case "GrantedAccess":
+		return wTypeHexInt32
+	}
+	return wTypeString
 }
 
-// wSecurityTypes holds the non-string EventData fields of Security auditing
-// events; process ids depend on the event version (see wFieldType).
-var wSecurityTypes = map[string]byte{
-	"SubjectUserSid":      wTypeSID,
-	"TargetUserSid":       wTypeSID,
-	"MandatoryLabel":      wTypeSID,
-	"SubjectLogonId":      wTypeHexInt64,
-	"TargetLogonId":       wTypeHexInt64,
-	"Status":              wTypeHexInt32,
-	"NewProcessId":        wTypeHexInt64,
-	"ProcessId":           wTypeHexInt64,
-	"LogonType":           wTypeUint32,
-	"IpPort":              wTypeString,
-	"KeyLength":           wTypeUint32,
-	"TargetLinkedLogonId": wTypeHexInt64,
+// wSecurityType returns the type of a non-string EventData field of
+// Security auditing events (process ids: see wFieldType), or wTypeString.
+func wSecurityType(name string) byte {
+	switch name {
+	case "SubjectUserSid", "TargetUserSid", "MandatoryLabel":
+		return wTypeSID
+	case "SubjectLogonId", "TargetLogonId", "TargetLinkedLogonId", "NewProcessId", "ProcessId":
+		return wTypeHexInt64
+	case "Status":
+		return wTypeHexInt32
+	case "LogonType", "KeyLength":
+		return wTypeUint32
+	}
+	return wTypeString
 }
 
 // wFieldType returns the Binary XML type Windows writes for the named
@@ -62,17 +56,13 @@ var wSecurityTypes = map[string]byte{
 func wFieldType(ev *Event, name string) byte {
 	switch ev.Provider {
 	case wProviderSysmon:
-		if t, ok := wSysmonTypes[name]; ok {
-			return t
-		}
+		return wSysmonType(name)
 	case wProviderSecurity:
 		if (name == "NewProcessId" || name == "ProcessId") && ev.EventID == 4688 && ev.Version < 2 {
 			// 4688 versions 0 and 1 (Windows 7/2008 R2) use 32-bit ids.
 			return wTypeHexInt32
 		}
-		if t, ok := wSecurityTypes[name]; ok {
-			return t
-		}
+		return wSecurityType(name)
 	}
 	return wTypeString
 }

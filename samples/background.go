@@ -72,15 +72,21 @@ func bgServiceTask(g *gen, h *host, t time.Time) {
 	}
 }
 
-var browserSites = []struct{ name, ip string }{
-	{"www.google.com", "142.250.185.100"},
-	{"outlook.office365.com", "52.97.146.178"},
-	{"login.microsoftonline.com", "20.190.159.2"},
-	{"www.bbc.co.uk", "151.101.0.81"},
-	{"github.com", "140.82.121.4"},
-	{"teams.microsoft.com", "52.113.194.132"},
-	{"contoso.sharepoint.com", "13.107.136.10"},
-	{"www.wikipedia.org", "185.15.59.224"},
+// site is a web destination: name and address.
+type site struct{ name, ip string }
+
+// browserSites returns the sites the simulated user browses.
+func browserSites() []site {
+	return []site{
+		{"www.google.com", "142.250.185.100"},
+		{"outlook.office365.com", "52.97.146.178"},
+		{"login.microsoftonline.com", "20.190.159.2"},
+		{"www.bbc.co.uk", "151.101.0.81"},
+		{"github.com", "140.82.121.4"},
+		{"teams.microsoft.com", "52.113.194.132"},
+		{"contoso.sharepoint.com", "13.107.136.10"},
+		{"www.wikipedia.org", "185.15.59.224"},
+	}
 }
 
 // bgUserApp: the user starts an application from explorer.
@@ -98,7 +104,7 @@ func bgUserApp(g *gen, h *host, t time.Time) {
 				spawnOpt{integrity: "Low", life: user.life - time.Second})
 		}
 		for i := 0; i < 2+g.rng.IntN(3); i++ {
-			s := pick(g, browserSites)
+			s := pick(g, browserSites())
 			at := t.Add(time.Duration(2+i*3) * time.Second)
 			h.dns(b, at, s.name, s.ip, "")
 			h.connect(b, at.Add(30*time.Millisecond), s.name, s.ip, 443, "")

@@ -57,7 +57,10 @@ type host struct {
 	system, services, wininit, lsass, svcNet, svcSched, svcDcom, svcLocal, explorer, searchIdx, msmpeng, sysmon *proc
 }
 
-var userNames = []string{"jdoe", "asmith", "mkowalski", "lchen", "rpatel", "ebrown", "tnguyen", "kmuller"}
+// userNames returns the account names hosts' users get.
+func userNames() []string {
+	return []string{"jdoe", "asmith", "mkowalski", "lchen", "rpatel", "ebrown", "tnguyen", "kmuller"}
+}
 
 func newHost(g *gen, idx int, form logForm) *host {
 	h := &host{
@@ -81,10 +84,8 @@ func newHost(g *gen, idx int, form logForm) *host {
 	for _, a := range []*account{h.systemAcct, h.localSvc, h.netSvc} {
 		a.logonGUID = h.guid(uint32(a.logon), 0x0020, uint64(a.logon))
 	}
-	u := userNames[(idx+int(g.opts.Seed))%len(userNames)]
-	if u == "" {
-		u = "user"
-	}
+	names := userNames()
+	u := names[(idx+int(g.opts.Seed%int64(len(names)))+len(names))%len(names)]
 	ul := uint64(0x20000 + g.rng.IntN(0x3ffff))
 	h.user = &account{name: u, domain: h.domain, sid: fmt.Sprintf("S-1-5-21-3623811015-3361044348-30300820-%d", 1104+idx%900),
 		logon: ul, session: 1}

@@ -397,6 +397,11 @@ func TestGenerateOptions(t *testing.T) {
 			t.Error("no events")
 		}
 	})
+	t.Run("negative seed", func(t *testing.T) {
+		if _, truth := generateFile(t, Options{Scenario: "renamed", Events: 200, Seed: -7}); truth.Events != 200 {
+			t.Errorf("%d events", truth.Events)
+		}
+	})
 	t.Run("sysmon-form", func(t *testing.T) {
 		_, truth := generateFile(t, Options{Scenario: "children", Form: "sysmon", Hosts: 2, Events: 500, Seed: 1})
 		if len(truth.Counts) != 1 || truth.Counts[chanSysmon] == nil {
