@@ -61,9 +61,8 @@ func bgServiceTask(g *gen, h *host, t time.Time) {
 	case 3:
 		h.spawn(h.svcDcom, t, `C:\Windows\System32\wbem\WmiPrvSE.exe`, `C:\Windows\system32\wbem\wmiprvse.exe -secured -Embedding`, spawnOpt{acct: h.netSvc, integrity: "System", life: g.jitter(30*time.Second, 3*time.Minute)})
 	case 4:
-		sp := h.spawn(h.searchIdx, t, `C:\Windows\System32\SearchProtocolHost.exe`, fmt.Sprintf(`"C:\Windows\system32\SearchProtocolHost.exe" Global\UsGthrFltPipeMssGthrPipe%d_ Global\UsGthrCtrlFltPipeMssGthrPipe%d 1 -2147483646 "Software\Microsoft\Windows Search" "Mozilla/4.0 (compatible; MSIE 6.0; Windows NT; MS Search 4.0 Robot)" "C:\ProgramData\Microsoft\Search\Data\Temp\usgthrsvc" "DownLevelDaemon"`, 10+g.rng.IntN(90), 10+g.rng.IntN(90)), spawnOpt{acct: h.systemAcct, integrity: "System", life: 20 * time.Second})
+		h.spawn(h.searchIdx, t, `C:\Windows\System32\SearchProtocolHost.exe`, fmt.Sprintf(`"C:\Windows\system32\SearchProtocolHost.exe" Global\UsGthrFltPipeMssGthrPipe%d_ Global\UsGthrCtrlFltPipeMssGthrPipe%d 1 -2147483646 "Software\Microsoft\Windows Search" "Mozilla/4.0 (compatible; MSIE 6.0; Windows NT; MS Search 4.0 Robot)" "C:\ProgramData\Microsoft\Search\Data\Temp\usgthrsvc" "DownLevelDaemon"`, 10+g.rng.IntN(90), 10+g.rng.IntN(90)), spawnOpt{acct: h.systemAcct, integrity: "System", life: 20 * time.Second})
 		h.spawn(h.searchIdx, t.Add(300*time.Millisecond), `C:\Windows\System32\SearchFilterHost.exe`, `"C:\Windows\system32\SearchFilterHost.exe" 0 808 812 820 8192 816 792`, spawnOpt{acct: h.systemAcct, integrity: "System", life: 15 * time.Second})
-		_ = sp
 	case 5:
 		h.spawn(h.services, t, `C:\Windows\System32\sppsvc.exe`, `C:\Windows\system32\sppsvc.exe`, spawnOpt{acct: h.netSvc, integrity: "System", life: g.jitter(20*time.Second, 60*time.Second)})
 	default:
