@@ -237,6 +237,9 @@ func processLines(st *Styles, width int, p *triage.Process, visible []bool) []st
 		}
 		w.heading(head + ")")
 		for i, f := range p.Findings {
+			if f == nil || f.Rule == nil {
+				continue
+			}
 			if i == maxListed {
 				w.text(fmt.Sprintf("  … %d more", len(p.Findings)-maxListed))
 				break
@@ -398,6 +401,9 @@ func eventLines(w *detailWriter, title string, ref *triage.EventRef) {
 func findingLines(st *Styles, width int, f *triage.Finding) []string {
 	w := &detailWriter{st: st, width: width}
 	r := f.Rule
+	if r == nil {
+		r = &rules.Rule{Title: "(no rule)"}
+	}
 	w.heading(st.Level(r.Level).Render(levelShort(r.Level)) + " " + Clean(r.Title))
 	w.field("Rule ID", r.ID)
 	w.fieldStyled("Level", r.Level.String())

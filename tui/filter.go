@@ -202,7 +202,7 @@ func runSearch(gen int, r *triage.Result, ix treeIndex, query string, rows []*tr
 	}
 	sort.Slice(out.procMarks, func(i, j int) bool { return out.procMarks[i] < out.procMarks[j] })
 	for _, f := range r.Findings {
-		if f.ID < 0 || f.ID >= len(out.findings) {
+		if f.ID < 0 || f.ID >= len(out.findings) || f.Rule == nil {
 			continue
 		}
 		if containsFold(f.Rule.Title, q) || containsFold(findingImage(f), q) || containsFold(findingCommandLine(f), q) || eventMatches(f.Event, q) {

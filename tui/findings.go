@@ -282,13 +282,13 @@ func (t FindingsTable) renderRow(f *triage.Finding, cw [numColumns]int, selected
 	b.WriteString(sep)
 	b.WriteString(base.Render(fit(findingEventID(f), cw[ColEventID])))
 	b.WriteString(sep)
-	b.WriteString(paint(Clean(f.Rule.Title), cw[ColRule], t.query, base, st.Match))
+	b.WriteString(paint(cell(f.Rule.Title, cw[ColRule]), cw[ColRule], t.query, base, st.Match))
 	b.WriteString(sep)
-	b.WriteString(paint(Clean(findingHost(f)), cw[ColHost], t.query, base, st.Match))
+	b.WriteString(paint(cell(findingHost(f), cw[ColHost]), cw[ColHost], t.query, base, st.Match))
 	b.WriteString(sep)
-	b.WriteString(paint(Clean(findingProcess(f)), cw[ColProcess], t.query, base, st.Match))
+	b.WriteString(paint(cell(findingProcess(f), cw[ColProcess]), cw[ColProcess], t.query, base, st.Match))
 	b.WriteString(sep)
-	b.WriteString(paint(Clean(findingCommandLine(f)), cw[ColCommandLine], t.query, base, st.Match))
+	b.WriteString(paint(cell(findingCommandLine(f), cw[ColCommandLine]), cw[ColCommandLine], t.query, base, st.Match))
 	return b.String()
 }
 

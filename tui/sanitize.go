@@ -71,6 +71,19 @@ func CleanLimit(s string, max int) string {
 	return Clean(s[:cut]) + " … (" + strconv.Itoa(len(s)-cut) + " more bytes)"
 }
 
+// cell cleans the part of s that can show in w cells: a cell never needs
+// more than 4 bytes of input, so a 1 MiB command line costs no more to
+// draw than a short one.
+func cell(s string, w int) string {
+	if n := 4 * max(w, 1); len(s) > n {
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s = s[:n] + "…" // the row is cut anyway; the mark stays if it fits
+	}
+	return Clean(s)
+}
+
 func isPlainASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c > 0x7e {

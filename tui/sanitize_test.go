@@ -105,3 +105,22 @@ func TestContainsFold(t *testing.T) {
 		}
 	}
 }
+
+func TestCell(t *testing.T) {
+	tests := []struct {
+		in      string
+		w, max  int
+		wantPre string
+	}{
+		{strings.Repeat("a", 1<<20), 10, 43, "aaaaaaaaaa"},
+		{strings.Repeat("é", 1000), 10, 43, "éééééééééé"},
+		{strings.Repeat("\x1b", 100), 2, 40, `\x1b\x1b`},
+		{"short", 80, 5, "short"},
+	}
+	for _, tt := range tests {
+		got := cell(tt.in, tt.w)
+		if len(got) > tt.max || !utf8.ValidString(got) || !strings.HasPrefix(got, tt.wantPre) || !safeForTerminal(got) {
+			t.Errorf("cell(%.20q…, %d) = %q", tt.in, tt.w, got)
+		}
+	}
+}

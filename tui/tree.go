@@ -444,7 +444,7 @@ func (t ProcessTree) renderRow(r treeRow, selected bool) string {
 	b.WriteString(base.Render(prefix))
 	used := len([]rune(prefix))
 	if t.hosts && p.Parent == nil {
-		h := "[" + Clean(p.Host) + "] "
+		h := "[" + cell(p.Host, 40) + "] "
 		b.WriteString(base.Render(h))
 		used += len([]rune(h))
 	}
@@ -461,7 +461,7 @@ func (t ProcessTree) renderRow(r treeRow, selected bool) string {
 	if matched {
 		q = t.query
 	}
-	nm := Clean(name)
+	nm := cell(name, t.width)
 	b.WriteString(paint(nm, len([]rune(nm)), q, nameStyle, st.Match))
 	used += len([]rune(nm))
 	tail := " " + strconv.FormatUint(uint64(p.PID), 10)
@@ -491,7 +491,7 @@ func (t ProcessTree) renderRow(r treeRow, selected bool) string {
 			cs = st.Selected
 		}
 		b.WriteString(base.Render("  "))
-		b.WriteString(paint(Clean(p.CommandLine), rest, q, cs, st.Match))
+		b.WriteString(paint(cell(p.CommandLine, rest), rest, q, cs, st.Match))
 	}
 	return b.String()
 }
