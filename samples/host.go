@@ -231,11 +231,7 @@ func (h *host) load(p *proc, t time.Time, dll string, signed bool, signer string
 		sig, status = "-", "Unavailable"
 	}
 	ev := h.sysmonEvent(7, 3)
-	ev.Fields = []parser.Field{
-		{Name: "RuleName", Value: "-"},
-		{Name: "UtcTime", Value: utc(t)},
-		{Name: "ProcessGuid", Value: p.guid},
-		{Name: "ProcessId", Value: u32(p.pid)},
+	ev.Fields = append(sysmonHead(p, t), []parser.Field{
 		{Name: "Image", Value: p.img},
 		{Name: "ImageLoaded", Value: dll},
 		{Name: "FileVersion", Value: m.version},
@@ -248,7 +244,7 @@ func (h *host) load(p *proc, t time.Time, dll string, signed bool, signer string
 		{Name: "Signature", Value: sig},
 		{Name: "SignatureStatus", Value: status},
 		{Name: "User", Value: p.acct.qualified()},
-	}
+	}...)
 	h.g.push(h, t, ev, p, kindOther, role)
 }
 
@@ -258,17 +254,13 @@ func (h *host) dns(p *proc, t time.Time, name, ip, role string) {
 		return
 	}
 	ev := h.sysmonEvent(22, 5)
-	ev.Fields = []parser.Field{
-		{Name: "RuleName", Value: "-"},
-		{Name: "UtcTime", Value: utc(t)},
-		{Name: "ProcessGuid", Value: p.guid},
-		{Name: "ProcessId", Value: u32(p.pid)},
+	ev.Fields = append(sysmonHead(p, t), []parser.Field{
 		{Name: "QueryName", Value: name},
 		{Name: "QueryStatus", Value: "0"},
 		{Name: "QueryResults", Value: "::ffff:" + ip + ";"},
 		{Name: "Image", Value: p.img},
 		{Name: "User", Value: p.acct.qualified()},
-	}
+	}...)
 	h.g.push(h, t, ev, p, kindOther, role)
 }
 
@@ -292,11 +284,7 @@ func (h *host) connect(p *proc, t time.Time, dstHost, dstIP string, port uint16,
 		dstHost = "-"
 	}
 	ev := h.sysmonEvent(3, 5)
-	ev.Fields = []parser.Field{
-		{Name: "RuleName", Value: "-"},
-		{Name: "UtcTime", Value: utc(t)},
-		{Name: "ProcessGuid", Value: p.guid},
-		{Name: "ProcessId", Value: u32(p.pid)},
+	ev.Fields = append(sysmonHead(p, t), []parser.Field{
 		{Name: "Image", Value: p.img},
 		{Name: "User", Value: p.acct.qualified()},
 		{Name: "Protocol", Value: "tcp"},
@@ -311,7 +299,7 @@ func (h *host) connect(p *proc, t time.Time, dstHost, dstIP string, port uint16,
 		{Name: "DestinationHostname", Value: dstHost},
 		{Name: "DestinationPort", Value: u32(uint32(port))},
 		{Name: "DestinationPortName", Value: portName},
-	}
+	}...)
 	h.g.push(h, t, ev, p, kindOther, role)
 }
 
@@ -366,14 +354,10 @@ func (h *host) sysmon1(p *proc) *parser.Event {
 // sysmon5 is the Sysmon process termination event.
 func (h *host) sysmon5(p *proc, t time.Time) *parser.Event {
 	ev := h.sysmonEvent(5, 3)
-	ev.Fields = []parser.Field{
-		{Name: "RuleName", Value: "-"},
-		{Name: "UtcTime", Value: utc(t)},
-		{Name: "ProcessGuid", Value: p.guid},
-		{Name: "ProcessId", Value: u32(p.pid)},
+	ev.Fields = append(sysmonHead(p, t), []parser.Field{
 		{Name: "Image", Value: p.img},
 		{Name: "User", Value: p.acct.qualified()},
-	}
+	}...)
 	return ev
 }
 
@@ -436,6 +420,17 @@ func (h *host) sec4689(p *proc) *parser.Event {
 		{Name: "ProcessName", Value: p.img},
 	}
 	return ev
+}
+
+// sysmonHead returns the fields every Sysmon event about process p starts
+// with: RuleName, UtcTime (t), ProcessGuid, ProcessId.
+func sysmonHead(p *proc, t time.Time) []parser.Field {
+	return []parser.Field{
+		{Name: "RuleName", Value: "-"},
+		{Name: "UtcTime", Value: utc(t)},
+		{Name: "ProcessGuid", Value: p.guid},
+		{Name: "ProcessId", Value: u32(p.pid)},
+	}
 }
 
 // qualified returns DOMAIN\name as Sysmon prints it.
