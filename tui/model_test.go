@@ -2,14 +2,17 @@ package tui
 
 import (
 	"encoding/json"
+	"image/color"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 
 	"github.com/evtriage/evtriage/internal/golden"
+	"github.com/evtriage/evtriage/rules"
 	"github.com/evtriage/evtriage/triage"
 )
 
@@ -274,5 +277,20 @@ func TestJumpShowsContext(t *testing.T) {
 		if row := m.tree.cursor - m.tree.top; row < 0 || row >= max(m.tree.height*2/3, 1) {
 			t.Fatalf("jump %d: selected row %d of a %d-row pane", i+1, row, m.tree.height)
 		}
+	}
+}
+
+// TestLightBackground checks the screen switches to colours that read on
+// a light terminal when the terminal reports its background.
+func TestLightBackground(t *testing.T) {
+	m := loaded(t, fixture(), 80, 24)
+	dark := m.styles.Level(rules.LevelMedium).GetForeground()
+	m, _ = drive(t, m, tea.BackgroundColorMsg{Color: color.White})
+	light := m.styles.Level(rules.LevelMedium).GetForeground()
+	if light != lipgloss.Magenta || dark != lipgloss.Yellow {
+		t.Errorf("medium level: dark %v, light %v; want yellow on dark, magenta on light", dark, light)
+	}
+	if got := screen(m); !strings.Contains(got, "Findings") {
+		t.Errorf("screen after the switch:\n%s", got)
 	}
 }
