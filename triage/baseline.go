@@ -173,11 +173,12 @@ func readBaseline(ctx context.Context, opts Options) *baseline {
 		for _, err := range errs {
 			b.sources = append(b.sources, Source{Path: "", Problems: []Problem{{Reason: err.Error()}}})
 		}
-		sub := NewHunter(Options{Rules: opts.Rules, Workers: opts.Workers, NewKey: opts.NewKey, NoCarve: opts.NoCarve})
+		sub := NewHunter(Options{Rules: opts.Rules, Workers: opts.Workers, NewKey: opts.NewKey, NoCarve: opts.NoCarve,
+			NoActivity: true})
 		for _, f := range files {
 			_ = sub.AddFile(ctx, f, nil) // problems are in the sources
 		}
-		res := sub.Result()
+		res := sub.Finish()
 		b.sources = append(b.sources, res.Sources...)
 		for _, f := range res.Findings {
 			if k := factsOf(f).key(opts.NewKey); k != "" {
