@@ -901,6 +901,9 @@ func (m Model) View() tea.View {
 }
 
 func (m Model) render() string {
+	if m.width == 0 && m.height == 0 {
+		return "evtriage: starting…" // before the terminal's size is known
+	}
 	if m.width < minWidth || m.height < minHeight {
 		return fmt.Sprintf("evtriage needs a %d×%d terminal (this one is %d×%d)", minWidth, minHeight, m.width, m.height)
 	}
@@ -1120,6 +1123,8 @@ func (m Model) statusText(compact bool) (string, bool) {
 	parts = append(parts, item(f.unsignedOnly, unsigned, onOffWord(f.unsignedOnly)))
 	if len(m.cfg.Hunt.Baseline) > 0 || m.cfg.Hunt.BaselineWindow > 0 {
 		parts = append(parts, item(f.newOnly, newOnly, onOffWord(f.newOnly)))
+	} else {
+		parts = append(parts, item(false, newOnly, "–")) // no baseline given
 	}
 	host := "all"
 	if f.host != "" {
