@@ -67,59 +67,58 @@ func firstField(get func(string) string, names ...string) string {
 	return ""
 }
 
-// factsOf collects a finding's key facts: the event's own fields first,
-// then its process.
-func factsOf(f *Finding) keyFacts {
-	get := func(n string) string { return field(f.Event.Event, n) }
-	var k keyFacts
-	if f.Rule != nil {
-		k.rule = f.Rule.ID
-	}
-	creates := kindOf(f.Event.Event) == kindSysmonCreate || kindOf(f.Event.Event) == kindSecCreate
+// collectFacts gathers key facts: the event's own fields first (get; the
+// process fields only for process creations), then the process's values.
+func collectFacts(rule string, creates bool, get func(string) string, cmdline, image, parentImage string) keyFacts {
+	k := keyFacts{rule: rule, loaded: get("ImageLoaded")}
 	if creates {
 		k.commandLine = get("CommandLine")
 		k.image = firstField(get, "Image", "NewProcessName")
 		k.parentImage = firstField(get, "ParentImage", "ParentProcessName")
 	}
-	k.loaded = get("ImageLoaded")
-	if p := f.Process; p != nil {
-		if k.commandLine == "" {
-			k.commandLine = p.CommandLine
-		}
-		if k.image == "" {
-			k.image = p.Image
-		}
-		if k.parentImage == "" && p.Parent != nil {
-			k.parentImage = p.Parent.Image
-		}
+	if k.commandLine == "" {
+		k.commandLine = cmdline
+	}
+	if k.image == "" {
+		k.image = image
+	}
+	if k.parentImage == "" {
+		k.parentImage = parentImage
 	}
 	return k
 }
 
-// factsOfExport collects the key facts of an exported finding.
-func factsOfExport(f *exportFinding) keyFacts {
-	get := func(n string) string { return f.Event.Fields[n] }
-	k := keyFacts{rule: f.Rule.ID}
-	creates := (f.Event.EventID == 1 && strings.EqualFold(f.Event.Channel, sysmonChannel)) ||
-		(f.Event.EventID == 4688 && strings.EqualFold(f.Event.Channel, securityChan))
-	if creates {
-		k.commandLine = get("CommandLine")
-		k.image = firstField(get, "Image", "NewProcessName")
-		k.parentImage = firstField(get, "ParentImage", "ParentProcessName")
+// factsOf collects a finding's key facts.
+func factsOf(f *Finding) keyFacts {
+	var rule, cmdline, image, parentImage string
+	if f.Rule != nil {
+		rule = f.Rule.ID
 	}
-	k.loaded = get("ImageLoaded")
 	if p := f.Process; p != nil {
-		if k.commandLine == "" {
-			k.commandLine = p.CommandLine
-		}
-		if k.image == "" {
-			k.image = p.Image
+		cmdline, image = p.CommandLine, p.Image
+		if p.Parent != nil {
+			parentImage = p.Parent.Image
 		}
 	}
-	if k.parentImage == "" && len(f.Lineage) >= 2 {
-		k.parentImage = f.Lineage[len(f.Lineage)-2].Image
+	kind := kindOf(f.Event.Event)
+	get := func(n string) string { return field(f.Event.Event, n) }
+	return collectFacts(rule, kind == kindSysmonCreate || kind == kindSecCreate, get, cmdline, image, parentImage)
+}
+
+// factsOfExport collects the key facts of an exported finding, the same
+// way as factsOf does for the finding it was written from.
+func factsOfExport(f *exportFinding) keyFacts {
+	var cmdline, image, parentImage string
+	if p := f.Process; p != nil {
+		cmdline, image = p.CommandLine, p.Image
 	}
-	return k
+	if len(f.Lineage) >= 2 {
+		parentImage = f.Lineage[len(f.Lineage)-2].Image
+	}
+	ev := &parser.Event{Channel: f.Event.Channel, Provider: f.Event.Provider, EventID: f.Event.EventID}
+	kind := kindOf(ev)
+	get := func(n string) string { return f.Event.Fields[n] }
+	return collectFacts(f.Rule.ID, kind == kindSysmonCreate || kind == kindSecCreate, get, cmdline, image, parentImage)
 }
 
 // loadBaseline reads Options.Baseline once.
