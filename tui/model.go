@@ -1115,7 +1115,7 @@ func (m Model) statusText(compact bool) (string, bool) {
 		rs += fmt.Sprintf(" (%d filter%s off)", identsOff, plural(identsOff))
 	}
 	parts = append(parts, item(on < nRules || identsOff > 0, "rules", rs))
-	car, unsigned, newOnly := "CAR-excl", "unsigned-only", "new-only"
+	car, unsigned, newOnly := "CAR-excl", "unsigned", "new"
 	if compact {
 		car, unsigned, newOnly = "CAR", "unsig", "new"
 	}
