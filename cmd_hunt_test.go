@@ -25,31 +25,10 @@ func sharedLogs(t *testing.T) string {
 	return dir
 }
 
-// writeEvtx writes events to a log in a temporary folder.
-func writeEvtx(t *testing.T, name string, evs ...*parser.Event) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), name)
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := parser.NewWriter(f)
-	for _, e := range evs {
-		if err := w.Write(e); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	return path
-}
-
 // hostileLog is a regsvr32 start whose evidence text carries terminal
 // escapes: a title-setting OSC and a colour CSI.
 func hostileLog(t *testing.T) string {
-	return writeEvtx(t, "hostile.evtx", &parser.Event{
+	return writeLog(t, t.TempDir(), "hostile.evtx", []*parser.Event{{
 		Provider: "Microsoft-Windows-Sysmon", Channel: "Microsoft-Windows-Sysmon/Operational",
 		Computer: "WS\x1b]0;owned\x07", EventID: 1, RecordID: 7, Time: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC),
 		Fields: []parser.Field{
@@ -62,7 +41,7 @@ func hostileLog(t *testing.T) string {
 			{Name: "ParentProcessId", Value: "41"},
 			{Name: "ParentImage", Value: `C:\Windows\explorer.exe`},
 		},
-	})
+	}})
 }
 
 func TestHuntCommand(t *testing.T) {
