@@ -155,17 +155,26 @@ func node(p *Process) exportNode {
 // "Data"; a repeated name gets "#2", "#3"… so no value is lost.
 func fieldMap(ref *EventRef) map[string]string {
 	m := make(map[string]string, len(ref.Event.Fields))
+	var next map[string]int // per repeated name: the suffix to try next
 	for _, f := range ref.Event.Fields {
 		name := f.Name
 		if name == "" {
 			name = "Data"
 		}
 		key := name
-		for i := 2; ; i++ {
-			if _, dup := m[key]; !dup {
-				break
+		if _, dup := m[key]; dup {
+			if next == nil {
+				next = make(map[string]int)
 			}
-			key = name + "#" + strconv.Itoa(i)
+			i := max(next[name], 2)
+			for {
+				key = name + "#" + strconv.Itoa(i)
+				i++
+				if _, taken := m[key]; !taken {
+					break
+				}
+			}
+			next[name] = i
 		}
 		m[key] = f.Value
 	}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -322,5 +323,32 @@ func TestRealExportValidates(t *testing.T) {
 				t.Error("no findings exported")
 			}
 		})
+	}
+}
+
+func TestFieldMap(t *testing.T) {
+	many := make([]parser.Field, 20000)
+	for i := range many {
+		many[i] = parser.Field{Name: "X", Value: fmt.Sprint(i)}
+	}
+	tests := []struct {
+		name   string
+		fields []parser.Field
+		want   map[string]string
+	}{
+		{"plain", []parser.Field{{Name: "A", Value: "1"}, {Name: "B", Value: "2"}}, map[string]string{"A": "1", "B": "2"}},
+		{"unnamed", []parser.Field{{Name: "", Value: "1"}, {Name: "", Value: "2"}}, map[string]string{"Data": "1", "Data#2": "2"}},
+		{"suffix already taken", []parser.Field{{Name: "X", Value: "1"}, {Name: "X#2", Value: "a"}, {Name: "X", Value: "2"}, {Name: "X", Value: "3"}},
+			map[string]string{"X": "1", "X#2": "a", "X#3": "2", "X#4": "3"}},
+	}
+	for _, tc := range tests {
+		got := fieldMap(&EventRef{Event: &parser.Event{Fields: tc.fields}})
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	got := fieldMap(&EventRef{Event: &parser.Event{Fields: many}})
+	if len(got) != len(many) || got["X#20000"] != "19999" {
+		t.Errorf("%d fields kept of %d; X#20000 = %q", len(got), len(many), got["X#20000"])
 	}
 }
