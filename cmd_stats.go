@@ -50,7 +50,8 @@ type fileStats struct {
 	Duplicates  int            `json:"duplicates"`
 	Skipped     int            `json:"skipped"`
 	CarveFailed int            `json:"carve_failed"`
-	Problems    []statsProblem `json:"problems"`
+	Problems    []statsProblem `json:"problems"`       // the first 10,000
+	ProblemsAll int            `json:"problems_total"` // all problems found
 	EventIDs    []eidCount     `json:"event_ids"`
 }
 
@@ -102,7 +103,7 @@ func runStats(e *env, args []string) int {
 			fmt.Fprintf(e.stderr, "evtriage stats: %s\n", cleanLine(fst.Error))
 			rep.Totals.Unreadable++
 		}
-		if fst.Error != "" || len(fst.Problems) > 0 {
+		if fst.Error != "" || fst.ProblemsAll > 0 {
 			code = exitPartial
 		}
 		rep.Files = append(rep.Files, fst)
@@ -112,7 +113,7 @@ func runStats(e *env, args []string) int {
 		t.Records += fst.Records
 		t.Recovered += fst.Recovered
 		t.Skipped += fst.Skipped
-		t.Problems += len(fst.Problems)
+		t.Problems += fst.ProblemsAll
 	}
 	rep.Totals.EventIDs = sortedCounts(total)
 	var err error
@@ -177,7 +178,7 @@ func statsFile(path string, carve bool, workers int, total map[eidKey]int) fileS
 	fst.Version, fst.Dirty, fst.Full, fst.HeaderChunk = st.Version, st.Dirty, st.Full, st.HeaderChunks
 	fst.Chunks, fst.EmptyChunks, fst.BadChunks = st.Chunks, st.EmptyChunks, st.BadChunks
 	fst.Records, fst.Recovered, fst.Duplicates = st.Records, st.Recovered, st.Duplicates
-	fst.Skipped, fst.CarveFailed = st.Skipped, st.CarveFailed
+	fst.Skipped, fst.CarveFailed, fst.ProblemsAll = st.Skipped, st.CarveFailed, st.Problems
 	for _, p := range f.Problems() {
 		fst.Problems = append(fst.Problems, statsProblem{p.Offset, p.Reason})
 	}
@@ -218,7 +219,7 @@ func writeStatsTable(w io.Writer, rep *statsReport) error {
 			flags += "full"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", cleanLine(f.File), cleanLine(f.Version),
-			f.Chunks, f.Records, f.Recovered, f.Skipped, len(f.Problems), flags)
+			f.Chunks, f.Records, f.Recovered, f.Skipped, f.ProblemsAll, flags)
 	}
 	t := rep.Totals
 	fmt.Fprintf(tw, "TOTAL (%d files)\t\t%d\t%d\t%d\t%d\t%d\t\n", t.Files, t.Chunks, t.Records, t.Recovered, t.Skipped, t.Problems)
@@ -232,6 +233,9 @@ func writeStatsTable(w io.Writer, rep *statsReport) error {
 		fmt.Fprintf(w, "\nProblems in %s:\n", cleanLine(f.File))
 		for _, p := range f.Problems {
 			fmt.Fprintf(w, "  0x%08x  %s\n", p.Offset, cleanLine(p.Reason))
+		}
+		if n := f.ProblemsAll - len(f.Problems); n > 0 {
+			fmt.Fprintf(w, "  … and %d more\n", n)
 		}
 	}
 	fmt.Fprintln(w, "\nEvents per channel and ID:")

@@ -55,6 +55,9 @@ func (w *worker) chunk(idx int) *chunkResult {
 	clear(buf[avail:])
 	c := chunkDecode{w: w, res: res, base: base, buf: buf, avail: avail, carve: w.r.opts.Carve}
 	c.run()
+	if c.limitSkipped > 0 {
+		c.problem(c.limitAt, "%v: %d records from here on not decoded", c.limit, c.limitSkipped)
+	}
 	slices.SortStableFunc(res.problems, func(a, b Problem) int { return cmp.Compare(a.Offset, b.Offset) })
 	return res
 }
@@ -67,6 +70,10 @@ type chunkDecode struct {
 	buf   []byte // 64 KiB, zero past avail
 	avail int    // bytes actually present in the file
 	carve bool
+
+	limit        error // the decoding budget ran out (errBudget, errChunkOut)
+	limitAt      int   // chunk offset of the first record not decoded
+	limitSkipped int   // live records not decoded because of it
 }
 
 func (c *chunkDecode) problem(off int, format string, args ...any) {
@@ -136,16 +143,20 @@ func (c *chunkDecode) scan(start, end int, recovered bool) int {
 	for pos+minRecordSize <= end && found < maxRecordsPerChunk {
 		size, reason := c.checkRecord(pos, end)
 		if reason != "" {
-			switch {
-			case recovered:
-				// carving a damaged chunk: gaps are expected
-			case isZero(c.buf[pos:end]):
+			if !recovered && isZero(c.buf[pos:end]) {
 				c.problem(pos, "zero bytes where records were expected (to 0x%x)", end)
 				return found
-			default:
-				c.problem(pos, "%s; resynchronising", reason)
 			}
-			next := c.nextMagic(pos+8, end)
+			// Resynchronise on the next valid record; the gap is one
+			// problem (carving a damaged chunk expects gaps).
+			next := c.nextRecord(pos+8, end)
+			if !recovered {
+				if next < 0 {
+					c.problem(pos, "%s; no further record in the chunk", reason)
+				} else {
+					c.problem(pos, "%s; %d bytes skipped to the next record", reason, next-pos)
+				}
+			}
 			if next < 0 {
 				return found
 			}
@@ -157,6 +168,17 @@ func (c *chunkDecode) scan(start, end int, recovered bool) int {
 		pos += size
 	}
 	return found
+}
+
+// nextRecord finds the next 8-aligned position at or after pos holding a
+// valid record frame, or -1.
+func (c *chunkDecode) nextRecord(pos, end int) int {
+	for pos = c.nextMagic(pos, end); pos >= 0; pos = c.nextMagic(pos+8, end) {
+		if _, reason := c.checkRecord(pos, end); reason == "" {
+			return pos
+		}
+	}
+	return -1
 }
 
 // carveSlack looks for whole records after the last live record.
@@ -207,6 +229,17 @@ func (c *chunkDecode) checkRecord(pos, end int) (int, string) {
 }
 
 func (c *chunkDecode) decodeRecord(pos, size int, recovered bool) {
+	if c.limit != nil {
+		// The chunk's work or output budget is spent: the rest of its
+		// records are counted and reported once, at the end.
+		if recovered {
+			c.res.carveFailed++
+		} else {
+			c.res.skipped++
+			c.limitSkipped++
+		}
+		return
+	}
 	b, le := c.buf, binary.LittleEndian
 	ev := &Event{
 		Offset:    c.base + int64(pos),
@@ -215,6 +248,11 @@ func (c *chunkDecode) decodeRecord(pos, size int, recovered bool) {
 		Recovered: recovered,
 	}
 	if err := c.w.dec.record(ev, pos+recordHeaderLen, pos+size-4, recovered); err != nil {
+		if errors.Is(err, errBudget) || errors.Is(err, errChunkOut) {
+			c.limit, c.limitAt = err, pos
+			c.decodeRecord(pos, size, recovered) // counted as not decoded
+			return
+		}
 		if recovered {
 			// Stale records in slack space often refer to templates that
 			// were overwritten: counted, not reported as damage.

@@ -105,7 +105,7 @@ type Stats struct {
 	Duplicates   int    // carved records dropped as copies of other records
 	Skipped      int    // records found but not decodable (each is a Problem)
 	CarveFailed  int    // carved record frames whose content did not decode (stale slack)
-	Problems     int    // problems reported
+	Problems     int    // problems reported (Problems lists the first 10,000)
 }
 
 // Reader reads events from an EVTX file held by an io.ReaderAt. It keeps no
@@ -209,7 +209,8 @@ func Open(path string, opts Options) (*File, error) {
 // Close closes the file.
 func (f *File) Close() error { return f.f.Close() }
 
-// Problems returns all problems found so far, in file order.
+// Problems returns the problems found so far, in file order: all of them,
+// or the first 10,000 when there are more (Stats.Problems counts all).
 func (r *Reader) Problems() []Problem {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -231,9 +232,15 @@ func (r *Reader) numChunks() int {
 	return int((r.size - fileHeaderSize + chunkSize - 1) / chunkSize)
 }
 
+// maxListed bounds the problems a Reader keeps for Problems; all of them
+// still go to Options.OnProblem and are counted in Stats.Problems.
+const maxListed = 10000
+
 func (r *Reader) report(p Problem) {
 	r.mu.Lock()
-	r.problems = append(r.problems, p)
+	if len(r.problems) < maxListed {
+		r.problems = append(r.problems, p)
+	}
 	r.stats.Problems++
 	r.mu.Unlock()
 	if r.opts.OnProblem != nil {

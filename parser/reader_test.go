@@ -220,6 +220,7 @@ func hostileCases() []struct {
 			x.eof()
 		}}}, chunkOpts{})), Options{}, 0, "exceed the per-record limit"},
 		{"amplification across records", mkFile(mkChunk(fanOut(), chunkOpts{})), Options{}, -1, "per-chunk output limit"},
+		{"work amplification", mkFile(mkChunk(busyWork(), chunkOpts{})), Options{}, -1, "decoding work limit exceeded"},
 		{"unknown token", mkFile(mkChunk([]rec{{num: 1, body: func(x *bx) { x.fragment(); x.u8(0x1f); x.eof() }}}, chunkOpts{})), Options{}, 0, "unknown token 0x1f"},
 		{"name offset out of range", mkFile(mkChunk([]rec{{num: 1, body: func(x *bx) {
 			x.fragment()
@@ -262,6 +263,32 @@ func fanOut() []rec {
 		recs = append(recs, rec{num: uint64(i), body: func(x *bx) {
 			x.fragment()
 			x.instance(1, defOff, nil, []tval{{0x0f, guidBytes}})
+			x.eof()
+		}})
+	}
+	return recs
+}
+
+// busyWork is a template of 10,000 empty text tokens (no output, all
+// work) and as many small records using it as fit in the chunk.
+func busyWork() []rec {
+	var defOff int
+	recs := []rec{{num: 1, body: func(x *bx) {
+		x.fragment()
+		defOff = x.instance(1, 0, func(t *bx) {
+			t.open("Event", false, true)
+			t.closeStart()
+			for i := 0; i < 10000; i++ {
+				t.text("")
+			}
+			t.endElement()
+		}, nil)
+		x.eof()
+	}}}
+	for i := 2; i < 400; i++ {
+		recs = append(recs, rec{num: uint64(i), body: func(x *bx) {
+			x.fragment()
+			x.instance(1, defOff, nil, nil)
 			x.eof()
 		}})
 	}
