@@ -179,14 +179,7 @@ func (h *Hunter) AddReader(ctx context.Context, name string, r io.ReaderAt, size
 	// Hash alongside the parse: the file is read twice, but from the page
 	// cache and on another core.
 	sum := make(chan string, 1)
-	go func() {
-		d := sha256.New()
-		if _, err := io.Copy(d, io.NewSectionReader(r, 0, size)); err != nil {
-			sum <- ""
-			return
-		}
-		sum <- hex.EncodeToString(d.Sum(nil))
-	}()
+	go func() { sum <- hashOf(ctx, r, size) }()
 	rd, err := parser.NewReader(r, size, parser.Options{Workers: h.opts.Workers, Carve: !h.opts.NoCarve})
 	if err != nil {
 		src.SHA256 = <-sum
@@ -224,6 +217,25 @@ func (h *Hunter) AddReader(ctx context.Context, name string, r io.ReaderAt, size
 		return fmt.Errorf("%w: %s: %d problems", ErrRead, name, len(src.Problems))
 	}
 	return nil
+}
+
+// hashOf returns the hex SHA-256 of the size bytes of r, or "" when they
+// cannot be read or ctx is cancelled first.
+func hashOf(ctx context.Context, r io.ReaderAt, size int64) string {
+	d := sha256.New()
+	buf := make([]byte, 1<<20)
+	for off := int64(0); off < size; {
+		if ctx.Err() != nil {
+			return ""
+		}
+		n, err := r.ReadAt(buf[:min(int64(len(buf)), size-off)], off)
+		d.Write(buf[:n])
+		off += int64(n)
+		if (err != nil && !(errors.Is(err, io.EOF) && off == size)) || (n == 0 && err == nil) {
+			return ""
+		}
+	}
+	return hex.EncodeToString(d.Sum(nil))
 }
 
 func (h *Hunter) addSource(s Source) {

@@ -3,6 +3,7 @@ package triage
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -540,5 +541,28 @@ func TestProgress(t *testing.T) {
 	fi, _ := os.Stat(path)
 	if !last.Done || last.Total != fi.Size() || last.Events != h.Result().Events || calls == 0 {
 		t.Errorf("last progress %+v after %d calls", last, calls)
+	}
+}
+
+func TestHashOf(t *testing.T) {
+	data := bytes.Repeat([]byte("evtx"), 700000) // more than one read buffer
+	want := fmt.Sprintf("%x", sha256.Sum256(data))
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	tests := []struct {
+		name string
+		ctx  context.Context
+		size int64
+		want string
+	}{
+		{"whole", context.Background(), int64(len(data)), want},
+		{"empty", context.Background(), 0, fmt.Sprintf("%x", sha256.Sum256(nil))},
+		{"size beyond the data", context.Background(), int64(len(data)) + 1, ""},
+		{"cancelled", cancelled, int64(len(data)), ""},
+	}
+	for _, tc := range tests {
+		if got := hashOf(tc.ctx, bytes.NewReader(data), tc.size); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }
