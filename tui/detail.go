@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/evtriage/evtriage/parser"
 	"github.com/evtriage/evtriage/rules"
 	"github.com/evtriage/evtriage/triage"
 )
@@ -281,37 +282,45 @@ func matchText(m rules.MatchDetail) string {
 	return Clean(m.Selection) + ": " + Clean(field) + " = '" + CleanLimit(m.Value, maxDetailValue) + "'"
 }
 
-func loadLines(w *detailWriter, loads []*triage.EventRef) {
-	if len(loads) == 0 {
+// refList writes a titled list of activity events, one line each,
+// bounded by maxListed.
+func refList(w *detailWriter, title string, refs []*triage.EventRef, line func(*parser.Event) string) {
+	if len(refs) == 0 {
 		return
 	}
+	w.blank()
+	w.heading(title)
+	for i, r := range refs {
+		if i == maxListed {
+			w.text(fmt.Sprintf("  … %d more", len(refs)-maxListed))
+			break
+		}
+		if r != nil && r.Event != nil {
+			w.text(line(r.Event))
+		}
+	}
+}
+
+func loadLines(w *detailWriter, loads []*triage.EventRef) {
 	unsigned := 0
 	for _, l := range loads {
 		if isUnsigned(l) {
 			unsigned++
 		}
 	}
-	w.blank()
-	w.heading(fmt.Sprintf("Image loads (%d, %d unsigned)", len(loads), unsigned))
-	for i, l := range loads {
-		if i == maxListed {
-			w.text(fmt.Sprintf("  … %d more", len(loads)-maxListed))
-			break
-		}
-		path, _ := l.Event.Field("ImageLoaded")
-		sig, _ := l.Event.Field("Signature")
-		mark := "  "
-		if isUnsigned(l) {
+	refList(w, fmt.Sprintf("Image loads (%d, %d unsigned)", len(loads), unsigned), loads, func(e *parser.Event) string {
+		path, _ := e.Field("ImageLoaded")
+		sig, _ := e.Field("Signature")
+		mark := "  signed   "
+		if v, _ := e.Field("Signed"); strings.EqualFold(strings.TrimSpace(v), "false") {
 			mark = w.st.Warn.Render("! unsigned ")
-		} else {
-			mark = "  signed   "
 		}
 		s := mark + Clean(path)
 		if sig != "" {
 			s += w.st.Faint.Render("  (" + Clean(sig) + ")")
 		}
-		w.text(s)
-	}
+		return s
+	})
 }
 
 // isUnsigned reports a Sysmon 7 load whose Signed field is "false".
@@ -324,43 +333,23 @@ func isUnsigned(l *triage.EventRef) bool {
 }
 
 func netLines(w *detailWriter, refs []*triage.EventRef) {
-	if len(refs) == 0 {
-		return
-	}
-	w.blank()
-	w.heading(fmt.Sprintf("Network connections (%d)", len(refs)))
-	for i, r := range refs {
-		if i == maxListed {
-			w.text(fmt.Sprintf("  … %d more", len(refs)-maxListed))
-			break
-		}
-		e := r.Event
+	refList(w, fmt.Sprintf("Network connections (%d)", len(refs)), refs, func(e *parser.Event) string {
 		get := func(n string) string { v, _ := e.Field(n); return v }
 		s := fmt.Sprintf("  %s %s %s:%s → %s:%s", fmtClock(e.Time), get("Protocol"), get("SourceIp"), get("SourcePort"),
 			get("DestinationIp"), get("DestinationPort"))
 		if h := get("DestinationHostname"); h != "" {
 			s += " (" + h + ")"
 		}
-		w.text(Clean(s))
-	}
+		return Clean(s)
+	})
 }
 
 func dnsLines(w *detailWriter, refs []*triage.EventRef) {
-	if len(refs) == 0 {
-		return
-	}
-	w.blank()
-	w.heading(fmt.Sprintf("DNS queries (%d)", len(refs)))
-	for i, r := range refs {
-		if i == maxListed {
-			w.text(fmt.Sprintf("  … %d more", len(refs)-maxListed))
-			break
-		}
-		e := r.Event
+	refList(w, fmt.Sprintf("DNS queries (%d)", len(refs)), refs, func(e *parser.Event) string {
 		q, _ := e.Field("QueryName")
 		res, _ := e.Field("QueryResults")
-		w.text(Clean(fmt.Sprintf("  %s %s → %s", fmtClock(e.Time), q, res)))
-	}
+		return Clean(fmt.Sprintf("  %s %s → %s", fmtClock(e.Time), q, res))
+	})
 }
 
 func fmtClock(t time.Time) string {

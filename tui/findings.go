@@ -39,23 +39,56 @@ func (c Column) String() string {
 	return names[c]
 }
 
-// TableKeyMap is the findings table's key bindings.
-type TableKeyMap struct {
+// NavKeyMap is the cursor movement every list shares.
+type NavKeyMap struct {
 	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
-	Sort, Reverse                           key.Binding
 }
 
-// DefaultTableKeyMap returns the findings table's default bindings.
-func DefaultTableKeyMap() TableKeyMap {
-	return TableKeyMap{
+// DefaultNavKeyMap returns the default movement keys (arrows and vi keys).
+func DefaultNavKeyMap() NavKeyMap {
+	return NavKeyMap{
 		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
 		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
 		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+b"), key.WithHelp("pgup", "page up")),
 		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+f"), key.WithHelp("pgdn", "page down")),
 		Top:      key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g/home", "first")),
 		Bottom:   key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G/end", "last")),
-		Sort:     key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "sort by next column")),
-		Reverse:  key.NewBinding(key.WithKeys("O"), key.WithHelp("O", "reverse sort")),
+	}
+}
+
+// move returns the cursor after k in a list of n rows showing page rows
+// at a time, and whether k was a movement key. The caller clamps.
+func (km NavKeyMap) move(k tea.KeyPressMsg, cursor, n, page int) (int, bool) {
+	page = max(page, 1)
+	switch {
+	case key.Matches(k, km.Up):
+		return cursor - 1, true
+	case key.Matches(k, km.Down):
+		return cursor + 1, true
+	case key.Matches(k, km.PageUp):
+		return cursor - page, true
+	case key.Matches(k, km.PageDown):
+		return cursor + page, true
+	case key.Matches(k, km.Top):
+		return 0, true
+	case key.Matches(k, km.Bottom):
+		return n - 1, true
+	}
+	return cursor, false
+}
+
+// TableKeyMap is the findings table's key bindings.
+type TableKeyMap struct {
+	NavKeyMap
+	Sort, Reverse key.Binding
+}
+
+// DefaultTableKeyMap returns the findings table's default bindings.
+func DefaultTableKeyMap() TableKeyMap {
+	return TableKeyMap{
+		NavKeyMap: DefaultNavKeyMap(),
+		Sort:      key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "sort by next column")),
+		Reverse:   key.NewBinding(key.WithKeys("O"), key.WithHelp("O", "reverse sort")),
 	}
 }
 
@@ -164,30 +197,19 @@ func (t FindingsTable) Update(msg tea.Msg) (FindingsTable, tea.Cmd) {
 	if !ok {
 		return t, nil
 	}
-	h := max(t.bodyHeight(), 1)
+	if c, ok := t.KeyMap.move(k, t.cursor, len(t.rows), t.bodyHeight()); ok {
+		t.cursor = c
+		t.clamp()
+		return t, nil
+	}
 	switch {
-	case key.Matches(k, t.KeyMap.Up):
-		t.cursor--
-	case key.Matches(k, t.KeyMap.Down):
-		t.cursor++
-	case key.Matches(k, t.KeyMap.PageUp):
-		t.cursor -= h
-	case key.Matches(k, t.KeyMap.PageDown):
-		t.cursor += h
-	case key.Matches(k, t.KeyMap.Top):
-		t.cursor = 0
-	case key.Matches(k, t.KeyMap.Bottom):
-		t.cursor = len(t.rows) - 1
 	case key.Matches(k, t.KeyMap.Sort):
 		t.sortBy = (t.sortBy + 1) % numColumns
 		return t, func() tea.Msg { return sortRequest{} }
 	case key.Matches(k, t.KeyMap.Reverse):
 		t.desc = !t.desc
 		return t, func() tea.Msg { return sortRequest{} }
-	default:
-		return t, nil
 	}
-	t.clamp()
 	return t, nil
 }
 

@@ -13,18 +13,17 @@ import (
 
 // RulesKeyMap is the rules panel's bindings.
 type RulesKeyMap struct {
-	Up, Down, Toggle, Only, All key.Binding
+	NavKeyMap
+	Toggle, Only, All key.Binding
 }
 
 // DefaultRulesKeyMap returns the rules panel's default bindings.
 func DefaultRulesKeyMap() RulesKeyMap {
-	t := DefaultTableKeyMap()
 	return RulesKeyMap{
-		Up:     t.Up,
-		Down:   t.Down,
-		Toggle: key.NewBinding(key.WithKeys("space", "enter"), key.WithHelp("space", "rule/filter on/off")),
-		Only:   key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "only this rule")),
-		All:    key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "all rules and filters on")),
+		NavKeyMap: DefaultNavKeyMap(),
+		Toggle:    key.NewBinding(key.WithKeys("space", "enter"), key.WithHelp("space", "rule/filter on/off")),
+		Only:      key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "only this rule")),
+		All:       key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "all rules and filters on")),
 	}
 }
 
@@ -101,11 +100,12 @@ func (p RulesPanel) Update(msg tea.Msg) (RulesPanel, tea.Cmd) {
 		return p, nil
 	}
 	row := p.rows[p.cursor]
+	if c, ok := p.KeyMap.move(k, p.cursor, len(p.rows), p.height-1); ok {
+		p.cursor = c
+		p.clamp()
+		return p, nil
+	}
 	switch {
-	case key.Matches(k, p.KeyMap.Up):
-		p.cursor--
-	case key.Matches(k, p.KeyMap.Down):
-		p.cursor++
 	case key.Matches(k, p.KeyMap.Toggle):
 		t := ruleToggle{ruleID: row.rule.ID, ident: row.ident}
 		return p, func() tea.Msg { return t }

@@ -18,17 +18,16 @@ const maxDepth = 256
 
 // TreeKeyMap is the process tree's key bindings.
 type TreeKeyMap struct {
-	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
-	Expand, Collapse, Toggle                key.Binding
-	NextFinding, PrevFinding                key.Binding
-	ExpandAll, CollapseAll                  key.Binding
+	NavKeyMap
+	Expand, Collapse, Toggle key.Binding
+	NextFinding, PrevFinding key.Binding
+	ExpandAll, CollapseAll   key.Binding
 }
 
 // DefaultTreeKeyMap returns the tree's default bindings.
 func DefaultTreeKeyMap() TreeKeyMap {
-	t := DefaultTableKeyMap()
 	return TreeKeyMap{
-		Up: t.Up, Down: t.Down, PageUp: t.PageUp, PageDown: t.PageDown, Top: t.Top, Bottom: t.Bottom,
+		NavKeyMap:   DefaultNavKeyMap(),
 		Expand:      key.NewBinding(key.WithKeys("right", "+"), key.WithHelp("→/+", "expand")),
 		Collapse:    key.NewBinding(key.WithKeys("left", "-"), key.WithHelp("←/-", "collapse / parent")),
 		Toggle:      key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "toggle node")),
@@ -338,20 +337,12 @@ func (t ProcessTree) Update(msg tea.Msg) (ProcessTree, tea.Cmd) {
 	if !ok || len(t.rows) == 0 {
 		return t, nil
 	}
-	h := max(t.height, 1)
+	if c, ok := t.KeyMap.move(k, t.cursor, len(t.rows), t.height); ok {
+		t.cursor = c
+		t.clamp()
+		return t, nil
+	}
 	switch {
-	case key.Matches(k, t.KeyMap.Up):
-		t.cursor--
-	case key.Matches(k, t.KeyMap.Down):
-		t.cursor++
-	case key.Matches(k, t.KeyMap.PageUp):
-		t.cursor -= h
-	case key.Matches(k, t.KeyMap.PageDown):
-		t.cursor += h
-	case key.Matches(k, t.KeyMap.Top):
-		t.cursor = 0
-	case key.Matches(k, t.KeyMap.Bottom):
-		t.cursor = len(t.rows) - 1
 	case key.Matches(k, t.KeyMap.Expand):
 		t.expandAt(t.cursor, false)
 	case key.Matches(k, t.KeyMap.ExpandAll):
