@@ -111,11 +111,12 @@ type decoder struct {
 	carving bool
 	// Compiled templates are recycled from chunk to chunk (their steps
 	// keep their capacity); opsLeft bounds the steps compiled per chunk.
-	scratch []byte
-	tpool   []*template
-	tused   int
-	opsLeft int
-	outLeft int // bytes of event data still allowed in this chunk
+	scratch   []byte
+	attrNames map[[2]string]string
+	tpool     []*template
+	tused     int
+	opsLeft   int
+	outLeft   int // bytes of event data still allowed in this chunk
 }
 
 func newDecoder() *decoder {
@@ -123,6 +124,8 @@ func newDecoder() *decoder {
 		names: make(map[uint32]string),
 		tmpls: make(map[uint32]*template),
 		strs:  make(map[string]string),
+
+		attrNames: make(map[[2]string]string),
 	}
 	d.b.d = d
 	return d
@@ -163,6 +166,20 @@ func (d *decoder) text16(b []byte) string {
 		return string(d.scratch)
 	}
 	return d.intern(d.scratch)
+}
+
+// attrFieldName returns elem + "_" + attr, cached per worker.
+func (d *decoder) attrFieldName(elem, attr string) string {
+	k := [2]string{elem, attr}
+	if s, ok := d.attrNames[k]; ok {
+		return s
+	}
+	s := elem + "_" + attr
+	if len(d.attrNames) >= maxInterned {
+		clear(d.attrNames)
+	}
+	d.attrNames[k] = s
+	return s
 }
 
 // formatErr reports malformed data at a chunk offset (as a file offset).

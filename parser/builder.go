@@ -2,6 +2,7 @@ package parser
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -32,7 +33,8 @@ const (
 	tgtUserID
 	tgtProvider
 	tgtProviderGUID
-	tgtDataName // EventData <Data Name=…>
+	tgtDataName  // EventData <Data Name=…>
+	tgtFieldAttr // another attribute of a payload element: a field
 )
 
 // fieldSpan is a field whose value is vals[start:end] of the builder.
@@ -61,13 +63,14 @@ type builder struct {
 	unnamed  int
 
 	// attribute capture
-	inAttr  bool
-	attrTgt uint8
-	abuf    []byte
-	alit    string // the attribute's value when it is one literal piece
-	apieces int    // pieces (literals and values) in the attribute value
-	ft      uint64 // TimeCreated SystemTime given as a FILETIME value
-	ftSet   bool
+	inAttr    bool
+	attrTgt   uint8
+	abuf      []byte
+	alit      string // the attribute's value when it is one literal piece
+	attrField string // field name for tgtFieldAttr
+	apieces   int    // pieces (literals and values) in the attribute value
+	ft        uint64 // TimeCreated SystemTime given as a FILETIME value
+	ftSet     bool
 
 	arr    value // an array value met in the current field element
 	arrSet bool
@@ -190,16 +193,18 @@ func (b *builder) attr(name string) {
 	b.dropAttr = false
 	b.alit, b.apieces = "", 0
 	b.attrTgt = tgtNone
-	if b.depth != 3 {
-		return
-	}
-	switch b.section {
-	case secSystem:
+	switch {
+	case b.section == secSystem && b.depth == 3:
 		b.attrTgt = systemAttr(b.names[3], name)
-	case secFields:
-		if name == "Name" && b.names[2] == "EventData" {
-			b.attrTgt = tgtDataName
-		}
+	case b.section != secFields || b.depth < 3:
+	case b.depth == 3 && name == "Name" && b.names[2] == "EventData" && b.names[3] == "Data":
+		b.attrTgt = tgtDataName
+	case name == "xmlns" || strings.HasPrefix(name, "xmlns:"):
+	default:
+		// Other attributes of payload elements (CAPI2 and other UserData
+		// keep their values there) become fields named Element_Attribute.
+		b.attrTgt = tgtFieldAttr
+		b.attrField = b.d.attrFieldName(b.names[b.depth], name)
 	}
 }
 
@@ -262,6 +267,14 @@ func (b *builder) endAttr() {
 		ev.ThreadID = uint32(parseNum(v))
 	case tgtUserID:
 		ev.UserID = b.d.intern(v)
+	case tgtFieldAttr:
+		if len(b.spans) >= maxFields {
+			b.err = errOutput
+			return
+		}
+		start := len(b.vals)
+		b.vals = append(b.vals, v...)
+		b.spans = append(b.spans, fieldSpan{name: b.attrField, start: start, end: len(b.vals)})
 	case tgtDataName:
 		if b.apieces == 1 && b.alit != "" {
 			b.dataName = b.alit // the usual case: a literal in the template

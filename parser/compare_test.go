@@ -177,7 +177,8 @@ func veloRecordID(r *evtx.EventRecord) uint64 {
 }
 
 // xEvent is one record as evtxexport prints it: its EventRecordID and the
-// flattened EventData/UserData values.
+// flattened EventData/UserData values (leaf element text, and attributes
+// other than Data/@Name and xmlns as Element_Attribute).
 type xEvent struct {
 	recordID uint64
 	fields   []Field
@@ -232,9 +233,15 @@ func evtxexportEvents(t testing.TB, path string) ([]xEvent, bool) {
 			}
 			if len(stack) == 3 {
 				hasName = false
+			}
+			if len(stack) >= 3 && stack[1] != "System" && stack[1] != "RenderingInfo" {
 				for _, a := range x.Attr {
-					if a.Name.Local == "Name" {
+					switch {
+					case len(stack) == 3 && stack[1] == "EventData" && x.Name.Local == "Data" && a.Name.Local == "Name":
 						dataName, hasName = a.Value, true
+					case a.Name.Space == "xmlns" || a.Name.Local == "xmlns":
+					default:
+						cur.fields = append(cur.fields, Field{Name: x.Name.Local + "_" + a.Name.Local, Value: a.Value})
 					}
 				}
 			}

@@ -124,6 +124,10 @@ func plainBody(x *bx) {
 	x.open("LogFileCleared", false, false)
 	x.closeStart()
 	x.leaf("SubjectUserName", "bob", false)
+	x.open("Info", true, false)
+	x.attr("Kind", true)
+	x.text("wipe")
+	x.closeEmpty()
 	x.endElement()
 	x.endElement()
 	x.endElement()
@@ -142,7 +146,8 @@ func TestTemplatelessRecord(t *testing.T) {
 	if got := e.Time.Format(time.RFC3339Nano); got != "2021-06-03T13:05:20.2428373Z" {
 		t.Errorf("time %s", got)
 	}
-	want := []Field{{"Payload", "a &!<>"}, {"Data", "first"}, {"Data1", "second"}, {"SubjectUserName", "bob"}}
+	want := []Field{{"Payload", "a &!<>"}, {"Data", "first"}, {"Data1", "second"}, {"SubjectUserName", "bob"},
+		{"Info_Kind", "wipe"}, {"Info", ""}}
 	if !equalFields(e.Fields, want) {
 		t.Errorf("fields %q, want %q", e.Fields, want)
 	}
