@@ -116,7 +116,7 @@ type Hunter struct {
 // channel and EventRecordID, plus the event's time and id, so that a crafted
 // log repeating one EventRecordID cannot hide distinct events. Eight bytes a
 // record keeps the set small on large logs; with 64 bits a false duplicate
-// needs about 4e9 records.
+// becomes likely only near 4e9 records.
 func (h *Hunter) dedupKey(ev *parser.Event) uint64 {
 	var m maphash.Hash
 	m.SetSeed(h.seed)
@@ -124,10 +124,11 @@ func (h *Hunter) dedupKey(ev *parser.Event) uint64 {
 	m.WriteByte(0)
 	m.WriteString(ev.Channel)
 	m.WriteByte(0)
-	var b [18]byte
+	var b [22]byte
 	binary.LittleEndian.PutUint64(b[0:], ev.RecordID)
-	binary.LittleEndian.PutUint64(b[8:], uint64(ev.Time.UnixNano()))
-	binary.LittleEndian.PutUint16(b[16:], ev.EventID)
+	binary.LittleEndian.PutUint64(b[8:], uint64(ev.Time.Unix())) // defined for every time, unlike UnixNano
+	binary.LittleEndian.PutUint32(b[16:], uint32(ev.Time.Nanosecond()))
+	binary.LittleEndian.PutUint16(b[20:], ev.EventID)
 	m.Write(b[:])
 	return m.Sum64()
 }
