@@ -177,7 +177,7 @@ func runHunt(e *env, args []string) int {
 // minMemoryLimit is the smallest soft memory limit hunt sets.
 const minMemoryLimit = 64 << 20
 
-// setMemoryLimit asks the Go runtime to keep its memory under 40% of the
+// setMemoryLimit asks the Go runtime to keep its memory under 45% of the
 // size of the inputs (at least 64 MiB), so that the process, binary and
 // stacks included, stays under half, unless GOMEMLIMIT says otherwise. The
 // limit is soft: the collector runs more often as memory nears it, and it
@@ -192,7 +192,7 @@ func setMemoryLimit(files []string) {
 			total += fi.Size()
 		}
 	}
-	debug.SetMemoryLimit(max(total/5*2, minMemoryLimit))
+	debug.SetMemoryLimit(max(total/20*9, minMemoryLimit))
 }
 
 // writeHunt writes the findings in the chosen format to -o or stdout.

@@ -1,6 +1,8 @@
 package triage
 
 import (
+	"cmp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -80,12 +82,11 @@ func buildTree(procEvents []*procRec, activity []record, counts map[procKey]*Act
 // used, so that the caller can release it.
 func buildTreeRelease(procEvents []*procRec, activity []record, counts map[procKey]*Activity, done func(*procRec)) *tree {
 	t := newTree()
-	sort.Slice(procEvents, func(i, j int) bool {
-		a, b := procEvents[i], procEvents[j]
-		if !a.time.Equal(b.time) {
-			return a.time.Before(b.time)
+	slices.SortFunc(procEvents, func(a, b *procRec) int {
+		if c := a.time.Compare(b.time); c != 0 {
+			return c
 		}
-		return a.seq < b.seq
+		return cmp.Compare(a.seq, b.seq)
 	})
 	for i, r := range procEvents {
 		switch r.kind {
