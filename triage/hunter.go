@@ -260,6 +260,9 @@ func (h *Hunter) consume(buf []rules.Match, file string, ev *parser.Event) []rul
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.finished {
+		return buf // Finish ran while this file was being read: too late
+	}
 	h.result = nil
 	h.events++
 	dk := h.dedupKey(ev)
