@@ -207,6 +207,12 @@ func (h *Hunter) AddReader(ctx context.Context, name string, r io.ReaderAt, size
 		src.Problems = append(src.Problems, Problem{Reason: err.Error()})
 	}
 	src.SHA256 = <-sum
+	h.mu.Lock()
+	finished = h.finished
+	h.mu.Unlock()
+	if finished {
+		return fmt.Errorf("%w: %s was still being read", ErrFinished, name)
+	}
 	h.addSource(src)
 	if progress != nil {
 		progress(Progress{File: name, Bytes: size, Total: size, Events: n, Done: true})
