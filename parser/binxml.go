@@ -113,6 +113,7 @@ type decoder struct {
 	// keep their capacity); opsLeft bounds the steps compiled per chunk.
 	scratch   []byte
 	attrNames map[[2]string]string
+	last      [tgtFieldAttr + 1]string // internAt's cache
 	tpool     []*template
 	tused     int
 	opsLeft   int
@@ -179,6 +180,17 @@ func (d *decoder) attrFieldName(elem, attr string) string {
 		clear(d.attrNames)
 	}
 	d.attrNames[k] = s
+	return s
+}
+
+// internAt is intern with a one-entry cache per System target: the same
+// Provider, Channel or Computer usually repeats record after record.
+func (d *decoder) internAt(tgt uint8, b []byte) string {
+	if s := d.last[tgt]; s == string(b) && s != "" {
+		return s
+	}
+	s := d.intern(b)
+	d.last[tgt] = s
 	return s
 }
 

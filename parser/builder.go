@@ -250,9 +250,9 @@ func (b *builder) endAttr() {
 	v := b.abuf
 	switch b.attrTgt {
 	case tgtProvider:
-		ev.Provider = b.d.intern(v)
+		ev.Provider = b.d.internAt(tgtProvider, v)
 	case tgtProviderGUID:
-		ev.ProviderGUID = b.d.intern(v)
+		ev.ProviderGUID = b.d.internAt(tgtProviderGUID, v)
 	case tgtQualifiers:
 		ev.Qualifiers = uint16(parseNum(v))
 	case tgtTime:
@@ -266,7 +266,7 @@ func (b *builder) endAttr() {
 	case tgtThreadID:
 		ev.ThreadID = uint32(parseNum(v))
 	case tgtUserID:
-		ev.UserID = b.d.intern(v)
+		ev.UserID = b.d.internAt(tgtUserID, v)
 	case tgtFieldAttr:
 		if len(b.spans) >= maxFields {
 			b.err = errOutput
@@ -331,9 +331,9 @@ func (b *builder) system(tgt uint8, v []byte) {
 	case tgtRecordID:
 		ev.RecordID = parseNum(v)
 	case tgtChannel:
-		ev.Channel = b.d.intern(v)
+		ev.Channel = b.d.internAt(tgtChannel, v)
 	case tgtComputer:
-		ev.Computer = b.d.intern(v)
+		ev.Computer = b.d.internAt(tgtComputer, v)
 	}
 }
 

@@ -3,6 +3,7 @@ package parser
 import (
 	"encoding/binary"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf16"
@@ -79,7 +80,7 @@ func appendValue(dst []byte, typ uint8, data []byte) []byte {
 	case typNull:
 		return dst
 	case typString:
-		return appendUTF16(dst, trimNUL16(data))
+		return appendUTF16z(dst, data, true)
 	case typANSI:
 		return appendANSI(dst, data)
 	case typInt8:
@@ -188,25 +189,25 @@ func splitArray(typ uint8, data []byte) [][]byte {
 	return items
 }
 
-func trimNUL16(b []byte) []byte {
-	for i := 0; i+1 < len(b); i += 2 {
-		if b[i] == 0 && b[i+1] == 0 {
-			return b[:i]
-		}
-	}
-	return b
-}
-
 // appendUTF16 appends UTF-16LE text as UTF-8; unpaired surrogates become
 // U+FFFD.
-func appendUTF16(dst []byte, b []byte) []byte {
+func appendUTF16(dst []byte, b []byte) []byte { return appendUTF16z(dst, b, false) }
+
+// appendUTF16z is appendUTF16 that stops at a NUL code unit when stopNUL
+// is set (string values end with one).
+func appendUTF16z(dst []byte, b []byte, stopNUL bool) []byte {
+	dst = slices.Grow(dst, len(b)/2)
 	for i := 0; i+1 < len(b); i += 2 {
-		r := rune(b[i]) | rune(b[i+1])<<8
-		switch {
-		case r < 0x80:
-			dst = append(dst, byte(r))
+		c0, c1 := b[i], b[i+1]
+		if c1 == 0 && c0 < 0x80 {
+			if c0 == 0 && stopNUL {
+				return dst
+			}
+			dst = append(dst, c0)
 			continue
-		case utf16.IsSurrogate(r):
+		}
+		r := rune(c0) | rune(c1)<<8
+		if utf16.IsSurrogate(r) {
 			if r < 0xdc00 && i+3 < len(b) {
 				r2 := rune(b[i+2]) | rune(b[i+3])<<8
 				if c := utf16.DecodeRune(r, r2); c != utf8.RuneError {
