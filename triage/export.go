@@ -63,6 +63,8 @@ type exportSummary struct {
 	Findings   int      `json:"findings"`
 	Suppressed int      `json:"suppressed"`
 	OrphanExit int      `json:"orphan_exits"`
+	// CorrelationOnly is present when some matches only fed correlations.
+	CorrelationOnly int `json:"correlation_only,omitempty"`
 }
 
 type exportBaseline struct {
@@ -81,6 +83,74 @@ type exportFinding struct {
 	Match      []rules.MatchDetail `json:"match"`
 	Suppressed []string            `json:"suppressed"`
 	New        *bool               `json:"new"`
+	// Correlation is present only on a correlation rule's finding.
+	Correlation *exportCorrelation `json:"correlation,omitempty"`
+}
+
+// exportCorrelation is a correlation firing; the finding's event is the
+// one that completed it.
+type exportCorrelation struct {
+	Type            string             `json:"type"`
+	TimespanSeconds int64              `json:"timespan_seconds"`
+	Group           []exportGroupValue `json:"group"`
+	Count           int                `json:"count"`
+	Start           string             `json:"start"`
+	End             string             `json:"end"`
+	Events          []exportEventRef   `json:"events"`
+	EventsTotal     int                `json:"events_total"`
+}
+
+// exportGroupValue is one group-by field of a correlation and its value.
+type exportGroupValue struct {
+	Field string `json:"field"`
+	Value string `json:"value"`
+}
+
+// exportEventRef locates a contributing event of a correlation.
+type exportEventRef struct {
+	File      string `json:"file"`
+	Offset    int64  `json:"offset"`
+	RecordID  uint64 `json:"record_id"`
+	EventID   uint16 `json:"event_id"`
+	Computer  string `json:"computer"`
+	Time      string `json:"time"`
+	RuleID    string `json:"rule_id"`
+	RuleTitle string `json:"rule_title"`
+}
+
+// toExportCorrelation converts a correlation firing.
+func toExportCorrelation(h *CorrelationHit) *exportCorrelation {
+	ec := &exportCorrelation{Type: h.Type, TimespanSeconds: int64(h.Timespan / time.Second), Count: h.Count,
+		Group: make([]exportGroupValue, 0, len(h.GroupBy)), Events: make([]exportEventRef, 0, len(h.Events)),
+		EventsTotal: h.Total}
+	for i, name := range h.GroupBy {
+		gv := exportGroupValue{Field: name}
+		if i < len(h.Group) {
+			gv.Value = h.Group[i]
+		}
+		ec.Group = append(ec.Group, gv)
+	}
+	if s := timeStr(h.Start); s != nil {
+		ec.Start = *s
+	}
+	if s := timeStr(h.End); s != nil {
+		ec.End = *s
+	}
+	for _, ce := range h.Events {
+		if ce.Ref == nil || ce.Ref.Event == nil {
+			continue
+		}
+		ev := ce.Ref.Event
+		r := exportEventRef{File: ce.Ref.File, Offset: ev.Offset, RecordID: ev.RecordID, EventID: ev.EventID, Computer: ev.Computer}
+		if s := timeStr(ev.Time); s != nil {
+			r.Time = *s
+		}
+		if ce.Rule != nil {
+			r.RuleID, r.RuleTitle = ce.Rule.ID, ce.Rule.Title
+		}
+		ec.Events = append(ec.Events, r)
+	}
+	return ec
 }
 
 type exportRule struct {
@@ -207,6 +277,9 @@ func toExport(f *Finding) exportFinding {
 	if ef.Match == nil {
 		ef.Match = []rules.MatchDetail{}
 	}
+	if f.Correlation != nil {
+		ef.Correlation = toExportCorrelation(f.Correlation)
+	}
 	if ef.Suppressed == nil {
 		ef.Suppressed = []string{}
 	}
@@ -246,7 +319,8 @@ func WriteExport(w io.Writer, r *Result, findings []*Finding, format Format) err
 		Sources: r.Sources,
 		Rules:   exportRules{Loaded: len(r.Loaded), Rejected: r.Rejected},
 		Summary: exportSummary{Events: r.Events, Duplicates: r.Duplicates, Hosts: r.Hosts, Processes: len(r.Processes),
-			Findings: len(findings), Suppressed: r.Unkept + len(r.Findings) - len(r.Written()), OrphanExit: r.Orphans},
+			Findings: len(findings), Suppressed: r.Unkept + len(r.Findings) - len(r.Written()), OrphanExit: r.Orphans,
+			CorrelationOnly: r.CorrelationOnly},
 		Findings: make([]exportFinding, 0, len(findings)),
 	}
 	if s := timeStr(r.Generated); s != nil {

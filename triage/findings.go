@@ -12,6 +12,7 @@ type pending struct {
 	rule       *rules.Rule
 	details    []rules.MatchDetail
 	suppressed []string
+	corr       *CorrelationHit // a correlation's firing; ref is its completing event
 }
 
 // makeFindings turns matches into findings tied to their processes, ordered
@@ -19,7 +20,7 @@ type pending struct {
 func makeFindings(ms []pending, t *tree) []*Finding {
 	out := make([]*Finding, 0, len(ms))
 	for _, m := range ms {
-		f := &Finding{Rule: m.rule, Event: m.ref, Match: m.details, Suppressed: m.suppressed}
+		f := &Finding{Rule: m.rule, Event: m.ref, Match: m.details, Suppressed: m.suppressed, Correlation: m.corr}
 		if t != nil {
 			f.Process = t.processOf(m.ref)
 		}

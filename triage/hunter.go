@@ -10,6 +10,7 @@ import (
 	"hash/maphash"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -94,6 +95,9 @@ type Hunter struct {
 	intern     interner
 	activity   []record
 	matches    []pending
+	plan       *corrPlan  // nil without correlation rules
+	feeds      []corrFeed // matches the correlations need
+	corrOnly   int
 	counts     map[procKey]*Activity
 	interest   map[procKey]bool
 	seen       map[uint64]struct{}
@@ -140,6 +144,7 @@ func NewHunter(opts Options) *Hunter {
 	}
 	return &Hunter{
 		opts:     opts,
+		plan:     newCorrPlan(opts.Rules),
 		counts:   make(map[procKey]*Activity),
 		interest: make(map[procKey]bool),
 		seen:     make(map[uint64]struct{}),
@@ -287,7 +292,9 @@ func (h *Hunter) consume(buf []rules.Match, file string, ev *parser.Event) []rul
 		kept := matches[:0]
 		for _, m := range matches {
 			if len(m.Suppressed) > 0 {
-				h.suppressed++
+				if !m.Rule.CorrelationOnly { // never shown: not a candidate either
+					h.suppressed++
+				}
 				continue
 			}
 			kept = append(kept, m)
@@ -347,6 +354,17 @@ func (h *Hunter) consume(buf []rules.Match, file string, ev *parser.Event) []rul
 		}
 	}
 	for _, m := range matches {
+		if h.plan != nil && h.plan.feed[m.Rule] && len(m.Suppressed) == 0 {
+			fm := m
+			fm.Details, fm.Suppressed = nil, nil
+			h.feeds = append(h.feeds, corrFeed{ref: mk(), m: fm, seq: seq})
+		}
+		if m.Rule.CorrelationOnly {
+			if len(m.Suppressed) == 0 {
+				h.corrOnly++
+			}
+			continue
+		}
 		h.matches = append(h.matches, pending{ref: mk(), rule: m.Rule,
 			details:    append([]rules.MatchDetail(nil), m.Details...),
 			suppressed: append([]string(nil), m.Suppressed...)})
@@ -397,16 +415,17 @@ func (h *Hunter) build(release bool) *Result {
 		h.procEvents = recList{}
 	}
 	res := &Result{
-		Sources:     append([]Source(nil), h.sources...),
-		Processes:   t.procs,
-		Roots:       t.roots(),
-		Events:      h.events,
-		Duplicates:  h.dups,
-		Orphans:     t.orphans,
-		Dropped:     h.dropped,
-		Unkept:      h.suppressed,
-		ToolVersion: h.opts.ToolVersion,
-		Generated:   time.Now().UTC(),
+		Sources:         append([]Source(nil), h.sources...),
+		Processes:       t.procs,
+		Roots:           t.roots(),
+		Events:          h.events,
+		Duplicates:      h.dups,
+		Orphans:         t.orphans,
+		Dropped:         h.dropped,
+		Unkept:          h.suppressed,
+		CorrelationOnly: h.corrOnly,
+		ToolVersion:     h.opts.ToolVersion,
+		Generated:       time.Now().UTC(),
 	}
 	if res.ToolVersion == "" {
 		res.ToolVersion = "dev"
@@ -419,7 +438,14 @@ func (h *Hunter) build(release bool) *Result {
 		res.Hosts = append(res.Hosts, host)
 	}
 	sort.Strings(res.Hosts)
-	res.Findings = makeFindings(h.matches, t)
+	ms := h.matches
+	if h.plan != nil && len(h.feeds) > 0 {
+		ms = append(slices.Clip(h.matches), h.plan.run(h.feeds)...)
+	}
+	if release {
+		h.feeds = nil
+	}
+	res.Findings = makeFindings(ms, t)
 	h.judge(res)
 	h.result = res
 	return res

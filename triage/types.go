@@ -122,7 +122,44 @@ type Finding struct {
 	// the rule as written; empty for a match the rule reports as written.
 	// The TUI reveals suppressed matches when their filters are toggled off.
 	Suppressed []string
+	// Correlation is set when Rule is a correlation rule that fired: Event
+	// is then the event that completed it (Process that event's process),
+	// Match is empty, and Correlation says which events contributed.
+	Correlation *CorrelationHit
 }
+
+// CorrelationHit is one firing of a correlation rule (Sigma correlation
+// specification v2) over the events the hunt read, in event-time order.
+type CorrelationHit struct {
+	Type     string        // event_count, value_count, temporal, temporal_ordered
+	Timespan time.Duration // the rule's sliding window
+	// GroupBy names the rule's group-by fields and Group holds this
+	// firing's values of them, in the same order.
+	GroupBy []string
+	Group   []string
+	// Count is what the condition was checked against: events
+	// (event_count), distinct values (value_count) or referenced rules
+	// (temporal, temporal_ordered) within the window.
+	Count int
+	// Start and End bound the window that fired: the first and the last
+	// (completing) contributing event's times.
+	Start, End time.Time
+	// Events are the contributing events in time order, the completing one
+	// last: at most MaxCorrelationEvents, the latest. Total counts them all
+	// (distinct events; an event two referenced rules match counts once).
+	Events []CorrelationEvent
+	Total  int
+}
+
+// CorrelationEvent is one event that contributed to a correlation, and
+// the referenced rule it matched.
+type CorrelationEvent struct {
+	Ref  *EventRef
+	Rule *rules.Rule
+}
+
+// MaxCorrelationEvents bounds CorrelationHit.Events.
+const MaxCorrelationEvents = 1000
 
 // Result is everything a hunt produced.
 type Result struct {
@@ -144,6 +181,10 @@ type Result struct {
 	Dropped int
 	// Unkept counts suppressed candidates not kept (Options.WrittenOnly).
 	Unkept int
+	// CorrelationOnly counts the matches of rules that only correlations
+	// use (rules.Rule.CorrelationOnly): fed to the correlations, never
+	// findings of their own.
+	CorrelationOnly int
 	// BaselineKeys is the number of distinct keys the baseline held, and
 	// BaselineEnd the end of the --baseline-window period (zero otherwise).
 	BaselineKeys int
