@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -175,5 +176,146 @@ func TestHuntOutputFile(t *testing.T) {
 	}
 	if n == 0 {
 		t.Error("no findings")
+	}
+}
+
+// correlationInputs writes two hand-made logs and a rule folder: a
+// regsvr32 start rule and an event_count correlation over it (three starts
+// by one user within a minute). The logs hold alice's starts out of time
+// order across the files (0 s and 40 s in one, 10 s and 20 s in the other)
+// and two of bob's.
+func correlationInputs(t *testing.T) (ruleDir string, logs []string) {
+	t.Helper()
+	ruleDir = t.TempDir()
+	docs := map[string]string{
+		"start.yml": `title: regsvr32 start
+id: 0c0c0c0c-0000-4000-8000-000000000001
+name: regsvr32_start
+level: low
+logsource: {product: windows, category: process_creation}
+detection:
+    selection:
+        Image|endswith: '\regsvr32.exe'
+    condition: selection
+`,
+		"burst.yml": `title: repeated regsvr32
+id: 0c0c0c0c-0000-4000-8000-0000000000c1
+level: high
+correlation:
+    type: event_count
+    rules: [regsvr32_start]
+    group-by: [User]
+    timespan: 1m
+    condition: {gte: 3}
+`,
+	}
+	for name, d := range docs {
+		if err := os.WriteFile(filepath.Join(ruleDir, name), []byte(d), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t0 := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	start := func(rec uint64, s, pid int, user string) *parser.Event {
+		return &parser.Event{Provider: "Microsoft-Windows-Sysmon", Channel: "Microsoft-Windows-Sysmon/Operational",
+			Computer: "WS1", EventID: 1, RecordID: rec, Time: t0.Add(time.Duration(s) * time.Second),
+			Fields: []parser.Field{
+				{Name: "ProcessGuid", Value: fmt.Sprintf("{365ABB72-0000-0000-0000-%012X}", pid)},
+				{Name: "ProcessId", Value: fmt.Sprint(pid)},
+				{Name: "Image", Value: `C:\Windows\System32\regsvr32.exe`},
+				{Name: "CommandLine", Value: fmt.Sprintf("regsvr32 /s c:\\users\\public\\%d.dll", pid)},
+				{Name: "User", Value: user},
+				{Name: "ParentImage", Value: `C:\Windows\explorer.exe`},
+			}}
+	}
+	dir := t.TempDir()
+	logs = []string{
+		writeLog(t, dir, "a.evtx", []*parser.Event{start(1, 0, 101, `WS1\alice`), start(2, 40, 102, `WS1\alice`), start(3, 5, 201, `WS1\bob`)}),
+		writeLog(t, dir, "b.evtx", []*parser.Event{start(1, 10, 103, `WS1\alice`), start(2, 20, 104, `WS1\alice`), start(3, 300, 202, `WS1\bob`)}),
+	}
+	return ruleDir, logs
+}
+
+func TestHuntCorrelation(t *testing.T) {
+	ruleDir, logs := correlationInputs(t)
+	base := append([]string{"hunt", "--no-builtin", "--rules", ruleDir}, logs...)
+	tests := []struct {
+		name     string
+		format   string
+		stdout   []string
+		noStdout []string
+	}{
+		{"table", "table", []string{
+			"2024-03-01 10:00:20  WS1   high   repeated regsvr32  -    104  regsvr32.exe  event_count 3 in 20s (window 1m0s), 3 events: User=WS1\\alice",
+			"1 findings; 0 suppressed candidates not shown; 6 matches of correlation-only rules; 6 events from 2 files",
+		}, []string{"regsvr32 start", "bob"}},
+		{"jsonl", "jsonl", []string{`"correlation":{"type":"event_count","timespan_seconds":60,"group":[{"field":"User","value":"WS1\\alice"}],"count":3,"start":"2024-03-01T10:00:00Z","end":"2024-03-01T10:00:20Z","events":[`},
+			[]string{`"title":"regsvr32 start"`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runCapture(t, append(base[:4:4], append([]string{"--format", tc.format}, logs...)...)...)
+			if code != exitOK {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			for _, s := range tc.stdout {
+				if !strings.Contains(stdout, s) {
+					t.Errorf("stdout lacks %q:\n%s", s, stdout)
+				}
+			}
+			for _, s := range tc.noStdout {
+				if strings.Contains(stdout, s) {
+					t.Errorf("stdout has %q:\n%s", s, stdout)
+				}
+			}
+		})
+	}
+	// The JSON document: one finding, its event the completing start
+	// (b.evtx #2), its contributing events the three starts in time order.
+	code, stdout, stderr := runCapture(t, base...)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var doc struct {
+		Summary struct {
+			Findings        int `json:"findings"`
+			CorrelationOnly int `json:"correlation_only"`
+		} `json:"summary"`
+		Findings []struct {
+			Rule  struct{ Title string } `json:"rule"`
+			Event struct {
+				File     string `json:"file"`
+				RecordID uint64 `json:"record_id"`
+			} `json:"event"`
+			Process     *struct{ PID uint32 } `json:"process"`
+			Correlation *struct {
+				Count  int `json:"count"`
+				Events []struct {
+					File     string `json:"file"`
+					RecordID uint64 `json:"record_id"`
+					Time     string `json:"time"`
+					RuleID   string `json:"rule_id"`
+				} `json:"events"`
+				EventsTotal int `json:"events_total"`
+			} `json:"correlation"`
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Summary.Findings != 1 || doc.Summary.CorrelationOnly != 6 || len(doc.Findings) != 1 {
+		t.Fatalf("summary %+v, %d findings", doc.Summary, len(doc.Findings))
+	}
+	f := doc.Findings[0]
+	if f.Rule.Title != "repeated regsvr32" || filepath.Base(f.Event.File) != "b.evtx" || f.Event.RecordID != 2 ||
+		f.Process == nil || f.Process.PID != 104 || f.Correlation == nil || f.Correlation.Count != 3 || f.Correlation.EventsTotal != 3 {
+		t.Fatalf("finding %+v", f)
+	}
+	var got []string
+	for _, e := range f.Correlation.Events {
+		got = append(got, fmt.Sprintf("%s#%d@%s:%s", filepath.Base(e.File), e.RecordID, e.Time, e.RuleID[len(e.RuleID)-2:]))
+	}
+	want := "a.evtx#1@2024-03-01T10:00:00Z:01 b.evtx#1@2024-03-01T10:00:10Z:01 b.evtx#2@2024-03-01T10:00:20Z:01"
+	if strings.Join(got, " ") != want {
+		t.Errorf("contributing events %s, want %s", strings.Join(got, " "), want)
 	}
 }
