@@ -272,7 +272,7 @@ func writeTable(w io.Writer, res *triage.Result, findings []*triage.Finding) err
 			detail = "loaded " + v
 		}
 		if c := f.Correlation; c != nil {
-			detail = correlationDetail(c)
+			detail = c.Summary()
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.Time.UTC().Format("2006-01-02 15:04:05"),
 			cell(ev.Computer), f.Rule.Level, cell(f.Rule.Title), newCol, pid, cell(image), cell(detail))
@@ -288,23 +288,6 @@ func writeTable(w io.Writer, res *triage.Result, findings []*triage.Finding) err
 	_, err := fmt.Fprintf(w, "\n%d findings; %d suppressed candidates not shown%s; %d events from %d files (%d duplicates); %d processes\n",
 		len(findings), hidden, corr, res.Events, len(res.Sources), res.Duplicates, len(res.Processes))
 	return err
-}
-
-// correlationDetail summarises a correlation firing for the table: type,
-// count, how long the firing took against the rule's window, the
-// contributing events and the group.
-func correlationDetail(c *triage.CorrelationHit) string {
-	s := fmt.Sprintf("%s %d in %s (window %s), %d events", c.Type, c.Count, c.End.Sub(c.Start), c.Timespan, c.Total)
-	var g []string
-	for i, name := range c.GroupBy {
-		if i < len(c.Group) {
-			g = append(g, name+"="+c.Group[i])
-		}
-	}
-	if len(g) > 0 {
-		s += ": " + strings.Join(g, ", ")
-	}
-	return s
 }
 
 // baseOf is the file name of a Windows path.

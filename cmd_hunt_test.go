@@ -245,7 +245,7 @@ func TestHuntCorrelation(t *testing.T) {
 		noStdout []string
 	}{
 		{"table", "table", []string{
-			"2024-03-01 10:00:20  WS1   high   repeated regsvr32  -    104  regsvr32.exe  event_count 3 in 20s (window 1m0s), 3 events: User=WS1\\alice",
+			"2024-03-01 10:00:20  WS1   high   repeated regsvr32  -    104  regsvr32.exe  User=WS1\\alice: 3 in 20s (event_count, window 1m0s, 3 events)",
 			"1 findings; 0 suppressed candidates not shown; 6 matches of correlation-only rules; 6 events from 2 files",
 		}, []string{"regsvr32 start", "bob"}},
 		{"jsonl", "jsonl", []string{`"correlation":{"type":"event_count","timespan_seconds":60,"group":[{"field":"User","value":"WS1\\alice"}],"count":3,"start":"2024-03-01T10:00:00Z","end":"2024-03-01T10:00:20Z","events":[`},

@@ -2,6 +2,7 @@ package triage
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -256,4 +257,22 @@ func newHit(cm rules.CorrelationMatch, evs []CorrelationEvent) *CorrelationHit {
 		h.Start = first
 	}
 	return h
+}
+
+// Summary describes a firing on one line, the group first (what tells
+// two firings of a rule apart in a narrow column): "User=WS1\bob: 3 in 20s
+// (event_count, window 1m0s, 3 events)". The group values are evidence:
+// sanitise before showing them.
+func (c *CorrelationHit) Summary() string {
+	var g []string
+	for i, name := range c.GroupBy {
+		if i < len(c.Group) {
+			g = append(g, name+"="+c.Group[i])
+		}
+	}
+	s := fmt.Sprintf("%d in %s (%s, window %s, %d events)", c.Count, c.End.Sub(c.Start), c.Type, c.Timespan, c.Total)
+	if len(g) > 0 {
+		s = strings.Join(g, ", ") + ": " + s
+	}
+	return s
 }

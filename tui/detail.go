@@ -257,6 +257,9 @@ func processLines(st *Styles, width int, p *triage.Process, visible []bool) []st
 			for _, m := range f.Match {
 				w.text("        " + matchText(m))
 			}
+			if c := f.Correlation; c != nil {
+				w.text("        correlation: " + CleanLimit(c.Summary(), maxDetailValue))
+			}
 		}
 	}
 	loadLines(w, p.Loads)
@@ -424,12 +427,16 @@ func findingLines(st *Styles, width int, f *triage.Finding) []string {
 		w.fieldStyled("Baseline", "seen before in the baseline window")
 	}
 	w.blank()
-	w.heading("Why it matched")
-	if len(f.Match) == 0 {
-		w.text("  (the rule reported no match details)")
-	}
-	for _, m := range f.Match {
-		w.text("  " + matchText(m))
+	if f.Correlation != nil {
+		correlationLines(w, f.Correlation)
+	} else {
+		w.heading("Why it matched")
+		if len(f.Match) == 0 {
+			w.text("  (the rule reported no match details)")
+		}
+		for _, m := range f.Match {
+			w.text("  " + matchText(m))
+		}
 	}
 	if len(f.Suppressed) > 0 {
 		w.text("  " + st.Warn.Render("hidden by the rule's own filter: "+Clean(strings.Join(f.Suppressed, ", "))) +
@@ -451,7 +458,65 @@ func findingLines(st *Styles, width int, f *triage.Finding) []string {
 	}
 	if f.Event != nil && f.Event.Event != nil {
 		w.blank()
-		eventLines(w, "Event", f.Event)
+		title := "Event"
+		if f.Correlation != nil {
+			title = "Completing event"
+		}
+		eventLines(w, title, f.Event)
 	}
 	return w.lines
+}
+
+// counted says what a correlation type's count counts.
+func counted(typ string) string {
+	switch typ {
+	case "event_count":
+		return "events"
+	case "value_count":
+		return "distinct values"
+	case "temporal", "temporal_ordered":
+		return "referenced rules"
+	}
+	return "?"
+}
+
+// correlationLines renders a correlation firing: its type, group, count,
+// window, and the contributing events (the latest maxListed), one a line.
+func correlationLines(w *detailWriter, c *triage.CorrelationHit) {
+	w.heading("Correlation")
+	w.field("Type", c.Type)
+	if len(c.GroupBy) > 0 {
+		var g []string
+		for i, name := range c.GroupBy {
+			if i < len(c.Group) {
+				g = append(g, name+" = "+c.Group[i])
+			}
+		}
+		w.field("Group", strings.Join(g, ", "))
+	}
+	w.fieldStyled("Count", fmt.Sprintf("%d %s", c.Count, counted(c.Type)))
+	w.fieldStyled("Window", fmt.Sprintf("%s – %s (%s; the rule's timespan is %s)", fmtTime(c.Start), fmtTime(c.End),
+		c.End.Sub(c.Start), c.Timespan))
+	head := fmt.Sprintf("%d contributing, in time order; the last completed the correlation", c.Total)
+	if len(c.Events) < c.Total {
+		head += fmt.Sprintf(" (the latest %d kept)", len(c.Events))
+	}
+	w.fieldStyled("Events", head)
+	evs := c.Events
+	if len(evs) > maxListed {
+		w.text(fmt.Sprintf("  … %d earlier", len(evs)-maxListed))
+		evs = evs[len(evs)-maxListed:]
+	}
+	for _, ce := range evs {
+		if ce.Ref == nil || ce.Ref.Event == nil {
+			continue
+		}
+		e := ce.Ref.Event
+		title := ""
+		if ce.Rule != nil {
+			title = ce.Rule.Title
+		}
+		w.text(Clean(fmt.Sprintf("  %s  %s #%d  EID %d  %s  %s", fmtTime(e.Time), baseName(ce.Ref.File), e.RecordID, e.EventID,
+			e.Computer, title)))
+	}
 }

@@ -371,7 +371,12 @@ func findingProcess(f *triage.Finding) string {
 	return img
 }
 
+// findingCommandLine is the command line column: the event's or the
+// process's command line, or for a correlation the firing's summary.
 func findingCommandLine(f *triage.Finding) string {
+	if f.Correlation != nil {
+		return f.Correlation.Summary()
+	}
 	if f.Event != nil && f.Event.Event != nil {
 		if v, ok := f.Event.Event.Field("CommandLine"); ok && v != "" {
 			return v
