@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/evtriage/evtriage/parser"
-	"github.com/evtriage/evtriage/rules"
 	"github.com/evtriage/evtriage/triage"
 	"github.com/evtriage/evtriage/tui"
 )
@@ -25,81 +24,30 @@ func huntCommand() command {
 	return command{name: "hunt", summary: "hunt logs headless: findings as a table, JSON or JSON Lines", run: runHunt}
 }
 
-// huntFlags are hunt's parsed flags.
-type huntFlags struct {
-	rules     multiFlag
-	noBuiltin bool
-	config    string
-	baseline  multiFlag
-	window    time.Duration
-	newKey    string
-	minLevel  rules.Level
-	format    string
-	out       string
-	workers   int
-	paths     []string
+// huntCmdFlags are hunt's parsed flags: the shared ones and its output.
+type huntCmdFlags struct {
+	huntFlags
+	format string
+	out    string
+	paths  []string
 }
 
-// parseDays parses a window such as 30d, 2w, 12h or 90m.
-func parseDays(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, nil
-	}
-	unit := map[byte]time.Duration{'d': 24 * time.Hour, 'w': 7 * 24 * time.Hour}
-	if u, ok := unit[s[len(s)-1]]; ok {
-		n, err := strconv.ParseFloat(s[:len(s)-1], 64)
-		if err != nil || n <= 0 || n > 100000 {
-			return 0, fmt.Errorf("%w: bad window %q (want e.g. 30d, 2w, 12h)", errUsage, s)
-		}
-		return time.Duration(n * float64(u)), nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%w: bad window %q (want e.g. 30d, 2w, 12h)", errUsage, s)
-	}
-	return d, nil
-}
-
-func parseHuntFlags(e *env, args []string) (*huntFlags, int, bool) {
-	hf := &huntFlags{}
+func parseHuntFlags(e *env, args []string) (*huntCmdFlags, int, bool) {
+	hf := &huntCmdFlags{}
 	fs := newFlagSet(e, "hunt", huntSynopsis)
-	fs.Var(&hf.rules, "rules", "Sigma rule file or folder to load (repeatable)")
-	fs.BoolVar(&hf.noBuiltin, "no-builtin", false, "do not load the built-in regsvr32 rule pack")
-	fs.StringVar(&hf.config, "rules-config", "", "rules configuration file (placeholders for |expand)")
-	fs.Var(&hf.baseline, "baseline", "earlier logs (.evtx file or folder) or an earlier export (.json/.jsonl) to judge findings new against (repeatable)")
-	window := fs.String("baseline-window", "", "judge against the first window of the evidence itself, e.g. 30d")
-	fs.StringVar(&hf.newKey, "new-key", triage.KeyCommandLine, "what makes a finding new: commandline, parent-child or image-loaded")
-	level := fs.String("min-level", "informational", "lowest rule level reported: informational, low, medium, high, critical")
+	hf.register(fs, "lowest rule level reported: informational, low, medium, high, critical")
 	fs.StringVar(&hf.format, "format", "", "output format: table, json or jsonl (default: table on a terminal, json otherwise; from -o's extension)")
 	fs.StringVar(&hf.out, "o", "", "write the output to FILE (atomically) instead of standard output")
-	fs.IntVar(&hf.workers, "workers", 0, "chunks decoded in parallel (0: one per CPU)")
 	if code, stop := parseFlags(e, fs, args); stop {
 		return nil, code, true
 	}
 	hf.paths = fs.Args()
 	var err error
-	switch {
-	case len(hf.paths) == 0:
+	if len(hf.paths) == 0 {
 		err = fmt.Errorf("%w: no PATH given", errUsage)
-	case len(hf.baseline) > 0 && *window != "":
-		err = fmt.Errorf("%w: --baseline and --baseline-window exclude each other", errUsage)
 	}
 	if err == nil {
-		hf.window, err = parseDays(*window)
-	}
-	if err == nil {
-		var ok bool
-		if hf.minLevel, ok = rules.ParseLevel(*level); !ok {
-			err = fmt.Errorf("%w: unknown level %q", errUsage, *level)
-		}
-	}
-	if err == nil {
-		switch hf.newKey {
-		case triage.KeyCommandLine, triage.KeyParentChild, triage.KeyImageLoaded:
-		default:
-			err = fmt.Errorf("%w: unknown --new-key %q", errUsage, hf.newKey)
-		}
+		err = hf.check()
 	}
 	if err == nil && hf.format == "" {
 		switch {
@@ -134,15 +82,13 @@ func runHunt(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "evtriage hunt: %s\n", tui.Clean(fmt.Sprintf(format, a...)))
 		status = exitPartial
 	}
-	set := rules.Load(rules.LoadOptions{NoBuiltin: hf.noBuiltin, Paths: hf.rules, Config: hf.config})
+	opts := hf.options()
+	opts.WrittenOnly, opts.NoActivity = true, true
 	files, errs := parser.FindFiles(hf.paths)
 	for _, err := range errs {
 		warn("%v", err)
 	}
-	h := triage.NewHunter(triage.Options{
-		Rules: set, Baseline: hf.baseline, BaselineWindow: hf.window, NewKey: hf.newKey,
-		Workers: hf.workers, ToolVersion: version, WrittenOnly: true, NoActivity: true,
-	})
+	h := triage.NewHunter(opts)
 	ctx := context.Background()
 	// Baseline problems are reported below with the other sources'.
 	_ = h.LoadBaseline(ctx)
@@ -196,7 +142,7 @@ func setMemoryLimit(files []string) {
 }
 
 // writeHunt writes the findings in the chosen format to -o or stdout.
-func writeHunt(e *env, hf *huntFlags, res *triage.Result, findings []*triage.Finding) error {
+func writeHunt(e *env, hf *huntCmdFlags, res *triage.Result, findings []*triage.Finding) error {
 	if hf.format == "table" {
 		if hf.out == "" {
 			return writeTable(e.stdout, res, findings)

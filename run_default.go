@@ -5,12 +5,9 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/evtriage/evtriage/parser"
-	"github.com/evtriage/evtriage/rules"
 	"github.com/evtriage/evtriage/samples"
-	"github.com/evtriage/evtriage/triage"
 	"github.com/evtriage/evtriage/tui"
 )
 
@@ -19,56 +16,24 @@ const defaultSynopsis = "[--rules PATH]... [--no-builtin] [--baseline PATH... | 
 // demoTitle is what the screen says when it opens the built-in demo log.
 const demoTitle = "built-in demo log (no PATH given)"
 
-// defaultFlags are the hunting screen's parsed flags.
+// defaultFlags are the hunting screen's parsed flags: the shared ones,
+// --all-activity and the paths.
 type defaultFlags struct {
-	rules     multiFlag
-	noBuiltin bool
-	config    string
-	baseline  multiFlag
-	window    time.Duration
-	newKey    string
-	minLevel  rules.Level
-	workers   int
-	all       bool
-	paths     []string
+	huntFlags
+	all   bool
+	paths []string
 }
 
 func parseDefaultFlags(e *env, args []string) (*defaultFlags, int, bool) {
 	df := &defaultFlags{}
 	fs := newFlagSet(e, "", defaultSynopsis)
-	fs.Var(&df.rules, "rules", "Sigma rule file or folder to load (repeatable)")
-	fs.BoolVar(&df.noBuiltin, "no-builtin", false, "do not load the built-in regsvr32 rule pack")
-	fs.StringVar(&df.config, "rules-config", "", "rules configuration file (placeholders for |expand)")
-	fs.Var(&df.baseline, "baseline", "earlier logs (.evtx file or folder) or an earlier export (.json/.jsonl) to judge findings new against (repeatable)")
-	window := fs.String("baseline-window", "", "judge against the first window of the evidence itself, e.g. 30d")
-	fs.StringVar(&df.newKey, "new-key", triage.KeyCommandLine, "what makes a finding new: commandline, parent-child or image-loaded")
-	level := fs.String("min-level", "informational", "lowest rule level shown at start (l changes it on screen)")
-	fs.IntVar(&df.workers, "workers", 0, "chunks decoded in parallel (0: one per CPU)")
+	df.register(fs, "lowest rule level shown at start (l changes it on screen)")
 	fs.BoolVar(&df.all, "all-activity", false, "keep every process's image loads, network and DNS events (default: those of regsvr32 and its descendants, and of matched events)")
 	if code, stop := parseFlags(e, fs, args); stop {
 		return nil, code, true
 	}
 	df.paths = fs.Args()
-	var err error
-	if len(df.baseline) > 0 && *window != "" {
-		err = fmt.Errorf("%w: --baseline and --baseline-window exclude each other", errUsage)
-	}
-	if err == nil {
-		df.window, err = parseDays(*window)
-	}
-	if err == nil {
-		var ok bool
-		if df.minLevel, ok = rules.ParseLevel(*level); !ok {
-			err = fmt.Errorf("%w: unknown level %q", errUsage, *level)
-		}
-	}
-	if err == nil {
-		switch df.newKey {
-		case triage.KeyCommandLine, triage.KeyParentChild, triage.KeyImageLoaded:
-		default:
-			err = fmt.Errorf("%w: unknown --new-key %q", errUsage, df.newKey)
-		}
-	}
+	err := df.check()
 	if err == nil && len(df.paths) > 0 && looksLikeCommand(df.paths[0]) {
 		err = fmt.Errorf("%w: unknown command %q", errUsage, df.paths[0])
 	}
@@ -92,12 +57,9 @@ func looksLikeCommand(arg string) bool {
 // screenConfig builds what the hunting screen opens on: the rules, and
 // the files under the PATHs, or the built-in demo log when there are none.
 func screenConfig(df *defaultFlags) tui.Config {
-	set := rules.Load(rules.LoadOptions{NoBuiltin: df.noBuiltin, Paths: df.rules, Config: df.config})
-	cfg := tui.Config{
-		Hunt: triage.Options{Rules: set, Baseline: df.baseline, BaselineWindow: df.window, NewKey: df.newKey,
-			Workers: df.workers, AllActivity: df.all, ToolVersion: version},
-		MinLevel: df.minLevel,
-	}
+	opts := df.options()
+	opts.AllActivity = df.all
+	cfg := tui.Config{Hunt: opts, MinLevel: df.minLevel}
 	if wd, err := os.Getwd(); err == nil {
 		cfg.ExportDir = wd
 	}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/evtriage/evtriage/rules"
+	"github.com/evtriage/evtriage/triage"
+)
+
+// huntFlags are the flags `evtriage hunt` and the hunting screen share:
+// the rules, the baseline, what makes a finding new, the lowest level and
+// the decoding workers. register declares them, check validates them, and
+// options loads the rules and returns the hunter's options.
+type huntFlags struct {
+	rules     multiFlag
+	noBuiltin bool
+	config    string
+	baseline  multiFlag
+	newKey    string
+	workers   int
+
+	windowArg, levelArg string // as given; check parses them
+
+	window   time.Duration
+	minLevel rules.Level
+}
+
+// register declares the shared flags on fs; levelUsage is --min-level's
+// help, which differs between the commands.
+func (hf *huntFlags) register(fs *flag.FlagSet, levelUsage string) {
+	fs.Var(&hf.rules, "rules", "Sigma rule file or folder to load (repeatable)")
+	fs.BoolVar(&hf.noBuiltin, "no-builtin", false, "do not load the built-in regsvr32 rule pack")
+	fs.StringVar(&hf.config, "rules-config", "", "rules configuration file (placeholders for |expand)")
+	fs.Var(&hf.baseline, "baseline", "earlier logs (.evtx file or folder) or an earlier export (.json/.jsonl) to judge findings new against (repeatable)")
+	fs.StringVar(&hf.windowArg, "baseline-window", "", "judge against the first window of the evidence itself, e.g. 30d")
+	fs.StringVar(&hf.newKey, "new-key", triage.KeyCommandLine, "what makes a finding new: commandline, parent-child or image-loaded")
+	fs.StringVar(&hf.levelArg, "min-level", "informational", levelUsage)
+	fs.IntVar(&hf.workers, "workers", 0, "chunks decoded in parallel (0: one per CPU)")
+}
+
+// check validates the shared flags once parsed and sets window and
+// minLevel. Its errors wrap errUsage.
+func (hf *huntFlags) check() error {
+	if len(hf.baseline) > 0 && hf.windowArg != "" {
+		return fmt.Errorf("%w: --baseline and --baseline-window exclude each other", errUsage)
+	}
+	var err error
+	if hf.window, err = parseDays(hf.windowArg); err != nil {
+		return err
+	}
+	var ok bool
+	if hf.minLevel, ok = rules.ParseLevel(hf.levelArg); !ok {
+		return fmt.Errorf("%w: unknown level %q", errUsage, hf.levelArg)
+	}
+	switch hf.newKey {
+	case triage.KeyCommandLine, triage.KeyParentChild, triage.KeyImageLoaded:
+	default:
+		return fmt.Errorf("%w: unknown --new-key %q", errUsage, hf.newKey)
+	}
+	return nil
+}
+
+// options loads the rules the flags name and returns the hunter's options
+// they set; each command adds its own (what to keep in memory).
+func (hf *huntFlags) options() triage.Options {
+	set := rules.Load(rules.LoadOptions{NoBuiltin: hf.noBuiltin, Paths: hf.rules, Config: hf.config})
+	return triage.Options{Rules: set, Baseline: hf.baseline, BaselineWindow: hf.window, NewKey: hf.newKey,
+		Workers: hf.workers, ToolVersion: version}
+}
+
+// parseDays parses a window such as 30d, 2w, 12h or 90m.
+func parseDays(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	unit := map[byte]time.Duration{'d': 24 * time.Hour, 'w': 7 * 24 * time.Hour}
+	if u, ok := unit[s[len(s)-1]]; ok {
+		n, err := strconv.ParseFloat(s[:len(s)-1], 64)
+		if err != nil || n <= 0 || n > 100000 {
+			return 0, fmt.Errorf("%w: bad window %q (want e.g. 30d, 2w, 12h)", errUsage, s)
+		}
+		return time.Duration(n * float64(u)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%w: bad window %q (want e.g. 30d, 2w, 12h)", errUsage, s)
+	}
+	return d, nil
+}
