@@ -270,7 +270,7 @@ func (c *CorrelationHit) Summary() string {
 			g = append(g, name+"="+c.Group[i])
 		}
 	}
-	s := fmt.Sprintf("%d in %s (%s, window %s, %d events)", c.Count, c.End.Sub(c.Start), c.Type, c.Timespan, c.Total)
+	s := fmt.Sprintf("%d in %s (%s, window %s, %d events)", c.Count, c.End.Sub(c.Start).Round(time.Millisecond), c.Type, c.Timespan, c.Total)
 	if len(g) > 0 {
 		s = strings.Join(g, ", ") + ": " + s
 	}

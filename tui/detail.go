@@ -496,7 +496,7 @@ func correlationLines(w *detailWriter, c *triage.CorrelationHit) {
 	}
 	w.fieldStyled("Count", fmt.Sprintf("%d %s", c.Count, counted(c.Type)))
 	w.fieldStyled("Window", fmt.Sprintf("%s – %s (%s; the rule's timespan is %s)", fmtTime(c.Start), fmtTime(c.End),
-		c.End.Sub(c.Start), c.Timespan))
+		c.End.Sub(c.Start).Round(time.Millisecond), c.Timespan))
 	head := fmt.Sprintf("%d contributing, in time order; the last completed the correlation", c.Total)
 	if len(c.Events) < c.Total {
 		head += fmt.Sprintf(" (the latest %d kept)", len(c.Events))
