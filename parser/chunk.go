@@ -28,19 +28,42 @@ type chunkResult struct {
 
 // worker decodes chunks; each goroutine has its own buffer and decoder.
 type worker struct {
-	r   *Reader
-	buf []byte
-	dec *decoder
+	r    *Reader
+	buf  []byte
+	dec  *decoder
+	free chan *chunkResult // delivered results to reuse (may be nil)
 }
 
-func newWorker(r *Reader) *worker {
-	return &worker{r: r, buf: make([]byte, chunkSize), dec: newDecoder()}
+func newWorker(r *Reader, free chan *chunkResult) *worker {
+	return &worker{r: r, buf: make([]byte, chunkSize), dec: newDecoder(), free: free}
+}
+
+// result returns an empty chunkResult, reusing a delivered one (its
+// slices keep their capacity) when there is one.
+func (w *worker) result() *chunkResult {
+	select {
+	case res := <-w.free:
+		*res = chunkResult{events: res.events[:0], problems: res.problems[:0]}
+		return res
+	default:
+		return &chunkResult{events: make([]*Event, 0, 64)}
+	}
+}
+
+// recycle offers a delivered result for reuse. The events themselves
+// belong to the caller; only the slice of pointers is reused.
+func recycle(free chan *chunkResult, res *chunkResult) {
+	clear(res.events)
+	select {
+	case free <- res:
+	default:
+	}
 }
 
 // chunk reads and decodes chunk number idx.
 func (w *worker) chunk(idx int) *chunkResult {
 	base := int64(fileHeaderSize) + int64(idx)*chunkSize
-	res := &chunkResult{}
+	res := w.result()
 	avail := int(min(int64(chunkSize), w.r.size-base))
 	buf := w.buf[:chunkSize]
 	n, err := w.r.r.ReadAt(buf[:avail], base)

@@ -284,7 +284,8 @@ func (r *Reader) Events(ctx context.Context, fn func(*Event) error) error {
 }
 
 func (r *Reader) sequential(ctx context.Context, n int, d *deliverer) error {
-	w := newWorker(r)
+	free := make(chan *chunkResult, 1)
+	w := newWorker(r, free)
 	for i := 0; i < n; i++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -293,6 +294,7 @@ func (r *Reader) sequential(ctx context.Context, n int, d *deliverer) error {
 		if err := d.deliver(res); err != nil {
 			return err
 		}
+		recycle(free, res)
 	}
 	return nil
 }
@@ -308,12 +310,13 @@ func (r *Reader) parallel(ctx context.Context, n, workers int, d *deliverer) err
 	}
 	jobs := make(chan job)
 	order := make(chan chan *chunkResult, 2*workers+2)
+	free := make(chan *chunkResult, 2*workers+4)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := newWorker(r)
+			w := newWorker(r, free)
 			for j := range jobs {
 				if ctx.Err() != nil {
 					j.out <- nil
@@ -350,6 +353,7 @@ func (r *Reader) parallel(ctx context.Context, n, workers int, d *deliverer) err
 		if err = d.deliver(res); err == nil {
 			err = ctx.Err()
 		}
+		recycle(free, res)
 		if err != nil {
 			cancel()
 		}

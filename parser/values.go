@@ -197,7 +197,23 @@ func appendUTF16(dst []byte, b []byte) []byte { return appendUTF16z(dst, b, fals
 // is set (string values end with one).
 func appendUTF16z(dst []byte, b []byte, stopNUL bool) []byte {
 	dst = slices.Grow(dst, len(b)/2)
-	for i := 0; i+1 < len(b); i += 2 {
+	i := 0
+	// ASCII fast path, four code units at a time: most text in event logs
+	// is ASCII. A block with a non-ASCII unit (or, with stopNUL, possibly
+	// a NUL) goes to the unit-by-unit loop below.
+	for ; i+8 <= len(b); i += 8 {
+		v := binary.LittleEndian.Uint64(b[i:])
+		if v&0xff80ff80ff80ff80 != 0 {
+			break
+		}
+		// With every unit below 0x80, subtracting one from each unit sets
+		// a unit's top bit only when a unit (this or a lower one) is zero.
+		if stopNUL && (v-0x0001000100010001)&0x8000800080008000 != 0 {
+			break
+		}
+		dst = append(dst, byte(v), byte(v>>16), byte(v>>32), byte(v>>48))
+	}
+	for ; i+1 < len(b); i += 2 {
 		c0, c1 := b[i], b[i+1]
 		if c1 == 0 && c0 < 0x80 {
 			if c0 == 0 && stopNUL {
