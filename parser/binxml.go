@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Limits that keep hostile input bounded.
@@ -17,6 +18,8 @@ const (
 	maxRecordOutput = 1 << 20 // bytes of rendered text kept per record
 	maxInterned     = 4096    // distinct System strings cached per worker
 	maxChunkOps     = 1 << 17 // compiled template steps per chunk (~7 MiB)
+	maxCachedBytes  = 1 << 20 // template definition bytes kept across chunks per worker
+	maxCachedOps    = 1 << 16 // compiled steps kept across chunks per worker
 )
 
 // Binary XML tokens (the 0x40 bit means "more data" / "has attributes").
@@ -118,6 +121,25 @@ type decoder struct {
 	tused     int
 	opsLeft   int
 	outLeft   int // bytes of event data still allowed in this chunk
+
+	// Templates compiled in earlier chunks, by definition bytes: Windows
+	// starts every chunk afresh, so the same definitions recur at the
+	// same offsets chunk after chunk. Only self-contained definitions
+	// (every name inside them, no nested template) are kept, so a
+	// definition's bytes and offset determine its compiled steps.
+	tcache      map[string]cachedTemplate
+	tcacheBytes int
+	tcacheOps   int
+	// While compiling a definition: its extent, and whether it referred
+	// to a name outside it.
+	defLo, defHi int
+	defOutside   bool
+}
+
+// cachedTemplate is a compiled template kept across chunks.
+type cachedTemplate struct {
+	off uint32
+	t   *template
 }
 
 func newDecoder() *decoder {
@@ -127,6 +149,7 @@ func newDecoder() *decoder {
 		strs:  make(map[string]string),
 
 		attrNames: make(map[[2]string]string),
+		tcache:    make(map[string]cachedTemplate),
 	}
 	d.b.d = d
 	return d
@@ -145,6 +168,7 @@ func (d *decoder) reset(buf []byte, base int64) {
 		clear(d.strs)
 	}
 	d.budget = chunkWorkBudget
+	d.defLo, d.defHi, d.defOutside = 0, 0, false
 }
 
 // intern returns a shared string for b (System values repeat a lot).
@@ -213,6 +237,12 @@ func (d *decoder) record(ev *Event, start, end int, carving bool) error {
 // (off == pos), pos is advanced past it.
 func (d *decoder) name(off uint32, pos, end int) (string, int, error) {
 	inline := int(off) == pos
+	if d.defHi > 0 {
+		o := int(off)
+		if o < d.defLo || o+8 > d.defHi || o+8+2*len16(d.buf, o)+2 > d.defHi {
+			d.defOutside = true
+		}
+	}
 	if s, ok := d.names[off]; ok {
 		if inline {
 			if pos += 8 + 2*len16(d.buf, int(off)) + 2; pos > end {
@@ -474,11 +504,23 @@ func (d *decoder) template(off uint32, nest int) (*template, error) {
 	if size > len(d.buf)-o-24 {
 		return nil, d.formatErr(o, "template definition of %d bytes runs past the chunk", size)
 	}
+	def := d.buf[o : o+24+size]
+	if !d.carving {
+		// Carved records check name hashes while compiling: no reuse.
+		if c, ok := d.tcache[string(def)]; ok && c.off == off {
+			d.tmpls[off] = c.t
+			return c.t, nil
+		}
+	}
 	t := d.newTemplate()
 	t.busy = true
 	d.tmpls[off] = t
 	c := compiler{t: t, d: d}
+	lo, hi, outside := d.defLo, d.defHi, d.defOutside
+	d.defLo, d.defHi, d.defOutside = o, o+24+size, false
 	_, err := d.tokens(o+24, o+24+size, true, &c, nest+1)
+	selfContained := !d.defOutside && !c.nested
+	d.defLo, d.defHi, d.defOutside = lo, hi, outside
 	if err == nil {
 		err = c.err
 	}
@@ -486,8 +528,32 @@ func (d *decoder) template(off uint32, nest int) (*template, error) {
 	if err != nil {
 		t.err = fmt.Errorf("template at 0x%x: %w", off, err)
 		t.ops = nil
+		return t, t.err
 	}
-	return t, t.err
+	if selfContained && !d.carving {
+		d.keep(off, def, t)
+	}
+	return t, nil
+}
+
+// keep caches a compiled self-contained template for later chunks, within
+// the per-worker bounds (the cache starts over when they are reached).
+func (d *decoder) keep(off uint32, def []byte, t *template) {
+	if len(def) > maxCachedBytes/4 || len(t.ops) > maxCachedOps/4 {
+		return
+	}
+	if d.tcacheBytes+len(def) > maxCachedBytes || d.tcacheOps+len(t.ops) > maxCachedOps {
+		clear(d.tcache)
+		d.tcacheBytes, d.tcacheOps = 0, 0
+	}
+	key := string(def)
+	if old, ok := d.tcache[key]; ok {
+		d.tcacheBytes -= len(key)
+		d.tcacheOps -= len(old.t.ops)
+	}
+	d.tcache[key] = cachedTemplate{off: off, t: &template{ops: slices.Clone(t.ops)}}
+	d.tcacheBytes += len(key)
+	d.tcacheOps += len(t.ops)
 }
 
 // newTemplate returns an empty template, reusing one from an earlier chunk
@@ -507,10 +573,11 @@ func (d *decoder) newTemplate() *template {
 
 // compiler turns a template body into ops.
 type compiler struct {
-	t     *template
-	d     *decoder
-	depth int
-	err   error
+	t      *template
+	d      *decoder
+	depth  int
+	err    error
+	nested bool // the body holds a template instance
 }
 
 // add appends a step, within the per-chunk limit.
@@ -544,6 +611,7 @@ func (c *compiler) subst(index uint16, typ uint8, optional bool) {
 }
 func (c *compiler) instance(t *template, vals []value, nest int) error {
 	c.d.opsLeft -= len(vals) // the copied values count against the limit too
+	c.nested = true
 	c.add(op{kind: opInstance, tmpl: t, vals: append([]value(nil), vals...)})
 	return c.err
 }
