@@ -109,6 +109,7 @@ type decoder struct {
 	vals   []value
 	budget int
 	b      builder
+	ev     Event // the record being decoded (copied out when it is done)
 	// carving is set while decoding recovered records: template
 	// references are checked against the definition's id.
 	carving bool
@@ -223,12 +224,14 @@ func (d *decoder) formatErr(off int, format string, args ...any) error {
 	return &FormatError{Offset: d.base + int64(off), Msg: fmt.Sprintf(format, args...)}
 }
 
-// record decodes the binary XML in [start, end) of the chunk into ev.
-func (d *decoder) record(ev *Event, start, end int, carving bool) error {
+// record decodes the binary XML in [start, end) of the chunk into a new
+// Event that starts as a copy of head (the record header's values).
+func (d *decoder) record(head *Event, start, end int, carving bool) (*Event, error) {
 	d.carving = carving
-	d.b.begin(ev)
+	d.ev = *head
+	d.b.begin(&d.ev)
 	if _, err := d.tokens(start, end, false, &d.b, 0); err != nil {
-		return err
+		return nil, err
 	}
 	return d.b.finish()
 }

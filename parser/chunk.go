@@ -264,13 +264,14 @@ func (c *chunkDecode) decodeRecord(pos, size int, recovered bool) {
 		return
 	}
 	b, le := c.buf, binary.LittleEndian
-	ev := &Event{
+	head := Event{
 		Offset:    c.base + int64(pos),
 		RecordNum: le.Uint64(b[pos+8:]),
 		Written:   eventTime(le.Uint64(b[pos+16:])),
 		Recovered: recovered,
 	}
-	if err := c.w.dec.record(ev, pos+recordHeaderLen, pos+size-4, recovered); err != nil {
+	ev, err := c.w.dec.record(&head, pos+recordHeaderLen, pos+size-4, recovered)
+	if err != nil {
 		if errors.Is(err, errBudget) || errors.Is(err, errChunkOut) {
 			c.limit, c.limitAt = err, pos
 			c.decodeRecord(pos, size, recovered) // counted as not decoded
@@ -283,7 +284,7 @@ func (c *chunkDecode) decodeRecord(pos, size int, recovered bool) {
 			return
 		}
 		c.res.skipped++
-		c.problem(pos, "record %d skipped: %v", ev.RecordNum, err)
+		c.problem(pos, "record %d skipped: %v", head.RecordNum, err)
 		return
 	}
 	c.res.events = append(c.res.events, ev)
