@@ -249,7 +249,12 @@ func (r *Reader) report(p Problem) {
 }
 
 // Events calls fn with every event in file order. Each *Event is freshly
-// allocated and may be retained. Events stops when fn returns an error
+// allocated and may be retained. An event costs two allocations: the Event
+// together with its Fields, and one string holding all its field values.
+// So keeping one value keeps that event's values alive, keeping the Event
+// or its Fields keeps both, and nothing keeps other events or the chunk
+// alive (per-chunk slabs would be faster but would let one retained event
+// pin a whole chunk's worth of events). Events stops when fn returns an error
 // (returned as is, or nil for ErrStop) or when ctx ends (ctx.Err()).
 // Problems are reported through Options.OnProblem as they are met and
 // collected in Problems.
