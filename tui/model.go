@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -92,6 +91,10 @@ type Model struct {
 	input     Prompt
 	search    *searchResult
 	searchGen int
+	// jumpTo is the query typed with enter whose first match is still to
+	// be selected, once its results (and the table rows they mark) are in;
+	// "" when none.
+	jumpTo string
 
 	message string
 	msgErr  bool
@@ -317,6 +320,7 @@ func (m *Model) startSearch(q string) tea.Cmd {
 	m.searchGen++
 	if q == "" || m.res == nil {
 		m.search = nil
+		m.jumpTo = ""
 		m.table.SetHighlight("")
 		m.tree.SetSearch("", nil)
 		return m.refilter()
@@ -374,6 +378,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.perRule = msg.perRule
 		m.matchRows = msg.matchRows
 		m.tree.SetStats(msg.stats)
+		if m.jumpTo != "" && m.search != nil && m.search.gen == m.searchGen && m.search.query == m.jumpTo {
+			// The first filter run over the typed query's results.
+			m.jumpTo = ""
+			m.step(true, true)
+		}
 		m.layout()
 		if m.pendingExport != nil {
 			cmd, m.pendingExport = m.pendingExport, nil
@@ -523,7 +532,12 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 		switch k.String() {
 		case "enter":
 			m.prompting = false
-			return m.startSearch(strings.TrimSpace(m.input.Value()))
+			q := strings.TrimSpace(m.input.Value())
+			cmd := m.startSearch(q)
+			if q != "" && m.res != nil {
+				m.jumpTo = q // once its results are in
+			}
+			return cmd
 		case "esc":
 			m.prompting = false
 			return nil
@@ -603,9 +617,9 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	case key.Matches(k, m.keys.Next):
-		m.step(true)
+		m.step(true, false)
 	case key.Matches(k, m.keys.Prev):
-		m.step(false)
+		m.step(false, false)
 	case key.Matches(k, m.keys.Export), key.Matches(k, m.keys.ExportSubtree):
 		if m.filtering {
 			sub := key.Matches(k, m.keys.ExportSubtree)
@@ -744,38 +758,33 @@ func (m *Model) open() {
 	m.setMessage("no finding of this process passes the current filters", true)
 }
 
-// step moves to the next or previous search match.
-func (m *Model) step(forward bool) {
+// step moves to the next or previous search match, wrapping around. With
+// here set (the jump that follows a search) the selected row counts as
+// the next match when it is one, and the status line is left alone, so
+// that it still says what the search found.
+func (m *Model) step(forward, here bool) {
 	if m.search == nil {
 		m.setMessage("no search: press / first", true)
 		return
 	}
 	if m.view == viewTree {
-		if !m.tree.jump(m.search.procMarks, forward) {
+		if !m.tree.jump(m.search.procMarks, forward, here) && !here {
 			m.setMessage("no process matches "+strconv.Quote(Clean(m.search.query)), true)
 		}
 		return
 	}
 	rows := m.matchRows
 	if len(rows) == 0 {
-		m.setMessage("no shown finding matches "+strconv.Quote(Clean(m.search.query)), true)
+		if !here {
+			m.setMessage("no shown finding matches "+strconv.Quote(Clean(m.search.query)), true)
+		}
 		return
 	}
-	cur := int32(m.table.Cursor())
-	var k int
-	if forward {
-		k = sort.Search(len(rows), func(i int) bool { return rows[i] > cur })
-		if k == len(rows) {
-			k = 0
-		}
-	} else {
-		k = sort.Search(len(rows), func(i int) bool { return rows[i] >= cur }) - 1
-		if k < 0 {
-			k = len(rows) - 1
-		}
-	}
+	k := nextMark(rows, int32(m.table.Cursor()), forward, here)
 	m.table.SetCursor(int(rows[k]))
-	m.setMessage(fmt.Sprintf("match %d/%d", k+1, len(rows)), false)
+	if !here {
+		m.setMessage(fmt.Sprintf("match %d/%d", k+1, len(rows)), false)
+	}
 }
 
 // syncDetail rebuilds the detail pane when the selection changed; the

@@ -306,9 +306,10 @@ func (t *ProcessTree) Select(p *triage.Process) bool {
 }
 
 // jump moves to the next (or previous) process whose tree position is in
-// marks (ascending), wrapping around. It costs O(log n) plus the rows it
+// marks (ascending), wrapping around; with here set, the selected process
+// is the next one when it is in marks. It costs O(log n) plus the rows it
 // has to expand.
-func (t *ProcessTree) jump(marks []int32, forward bool) bool {
+func (t *ProcessTree) jump(marks []int32, forward, here bool) bool {
 	if len(marks) == 0 {
 		return false
 	}
@@ -316,19 +317,25 @@ func (t *ProcessTree) jump(marks []int32, forward bool) bool {
 	if p := t.Selected(); p != nil && p.ID >= 0 && p.ID < len(t.index.pos) {
 		cur = t.index.pos[p.ID]
 	}
-	var k int
-	if forward {
-		k = sort.Search(len(marks), func(i int) bool { return marks[i] > cur })
-		if k == len(marks) {
-			k = 0
-		}
-	} else {
-		k = sort.Search(len(marks), func(i int) bool { return marks[i] >= cur }) - 1
+	return t.Select(t.index.order[marks[nextMark(marks, cur, forward, here)]])
+}
+
+// nextMark returns the index in marks (ascending, not empty) of the first
+// mark after cur, or the last one before it when going backward, wrapping
+// around. With here set, going forward, a mark equal to cur is the next.
+func nextMark(marks []int32, cur int32, forward, here bool) int {
+	if !forward {
+		k := sort.Search(len(marks), func(i int) bool { return marks[i] >= cur }) - 1
 		if k < 0 {
 			k = len(marks) - 1
 		}
+		return k
 	}
-	return t.Select(t.index.order[marks[k]])
+	k := sort.Search(len(marks), func(i int) bool { return marks[i] > cur || here && marks[i] == cur })
+	if k == len(marks) {
+		k = 0
+	}
+	return k
 }
 
 // Update handles navigation and folding keys.
@@ -377,9 +384,9 @@ func (t ProcessTree) Update(msg tea.Msg) (ProcessTree, tea.Cmd) {
 			t.Select(root)
 		}
 	case key.Matches(k, t.KeyMap.NextFinding):
-		t.jump(t.stats.marked, true)
+		t.jump(t.stats.marked, true, false)
 	case key.Matches(k, t.KeyMap.PrevFinding):
-		t.jump(t.stats.marked, false)
+		t.jump(t.stats.marked, false, false)
 	default:
 		return t, nil
 	}
