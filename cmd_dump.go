@@ -19,32 +19,24 @@ func dumpCommand() command {
 func runDump(e *env, args []string) int {
 	fs := newFlagSet(e, "dump", "dump [--format jsonl] [--carve=false] [--workers N] PATH...")
 	format := fs.String("format", "jsonl", "output format: jsonl (one JSON object per event)")
-	carve := fs.Bool("carve", true, "recover records from slack space and damaged chunks (marked \"recovered\": true)")
-	workers := fs.Int("workers", 0, "chunks decoded in parallel (0: one per CPU)")
+	var rf readFlags
+	rf.register(fs, "recover records from slack space and damaged chunks (marked \"recovered\": true)")
 	if code, stop := parseFlags(e, fs, args); stop {
 		return code
 	}
 	if *format != "jsonl" {
 		return usageError(e, "dump", fmt.Errorf("unknown --format %q (want jsonl)", *format))
 	}
-	if fs.NArg() == 0 {
-		return usageError(e, "dump", errors.New("no PATH given"))
-	}
-	if *workers < 0 {
-		return usageError(e, "dump", errors.New("--workers must be >= 0"))
-	}
-	files, errs := parser.FindFiles(fs.Args())
-	code := exitOK
-	for _, err := range errs {
-		fmt.Fprintf(e.stderr, "evtriage dump: %s\n", cleanLine(err.Error()))
-		code = exitPartial
+	files, code, stop := rf.inputs(e, "dump", fs)
+	if stop {
+		return code
 	}
 	out := bufio.NewWriterSize(e.stdout, 1<<16)
 	defer out.Flush()
 	var line []byte
 	for _, path := range files {
 		bad := false
-		opts := parser.Options{Workers: *workers, Carve: *carve, OnProblem: func(p parser.Problem) {
+		opts := parser.Options{Workers: rf.workers, Carve: rf.carve, OnProblem: func(p parser.Problem) {
 			bad = true
 			out.Flush() // keep stdout and stderr roughly in step
 			fmt.Fprintf(e.stderr, "evtriage dump: %s: %s\n", cleanLine(path), cleanLine(p.String()))

@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -75,30 +74,22 @@ type statsReport struct {
 func runStats(e *env, args []string) int {
 	fs := newFlagSet(e, "stats", "stats [--format table|json] [--carve=false] [--workers N] PATH...")
 	format := fs.String("format", "table", "output format: table or json")
-	carve := fs.Bool("carve", true, "recover records from slack space and damaged chunks")
-	workers := fs.Int("workers", 0, "chunks decoded in parallel (0: one per CPU)")
+	var rf readFlags
+	rf.register(fs, "recover records from slack space and damaged chunks")
 	if code, stop := parseFlags(e, fs, args); stop {
 		return code
 	}
 	if *format != "table" && *format != "json" {
 		return usageError(e, "stats", fmt.Errorf("unknown --format %q (want table or json)", *format))
 	}
-	if fs.NArg() == 0 {
-		return usageError(e, "stats", errors.New("no PATH given"))
-	}
-	if *workers < 0 {
-		return usageError(e, "stats", errors.New("--workers must be >= 0"))
-	}
-	files, errs := parser.FindFiles(fs.Args())
-	code := exitOK
-	for _, err := range errs {
-		fmt.Fprintf(e.stderr, "evtriage stats: %s\n", cleanLine(err.Error()))
-		code = exitPartial
+	files, code, stop := rf.inputs(e, "stats", fs)
+	if stop {
+		return code
 	}
 	rep := statsReport{Files: []fileStats{}}
 	total := map[eidKey]int{}
 	for _, path := range files {
-		fst := statsFile(path, *carve, *workers, total)
+		fst := statsFile(path, rf.carve, rf.workers, total)
 		if fst.Error != "" {
 			fmt.Fprintf(e.stderr, "evtriage stats: %s\n", cleanLine(fst.Error))
 			rep.Totals.Unreadable++
