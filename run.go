@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 )
-
-// version is the release version; set with -ldflags "-X main.version=…".
-var version = "0.1.0-dev"
 
 // Exit codes, documented in the README.
 const (
@@ -56,7 +54,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			usage(stdout)
 			return exitOK
 		case "-version", "--version", "version":
-			fmt.Fprintf(stdout, "evtriage %s\n", version)
+			fmt.Fprintln(stdout, readBuildInfo(debug.ReadBuildInfo))
 			return exitOK
 		}
 		for _, c := range commands() {
