@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"unicode/utf8"
 
+	"github.com/evtriage/evtriage/internal/termsafe"
 	"github.com/evtriage/evtriage/parser"
 )
 
@@ -39,11 +39,11 @@ func runDump(e *env, args []string) int {
 		opts := parser.Options{Workers: rf.workers, Carve: rf.carve, OnProblem: func(p parser.Problem) {
 			bad = true
 			out.Flush() // keep stdout and stderr roughly in step
-			fmt.Fprintf(e.stderr, "evtriage dump: %s: %s\n", cleanLine(path), cleanLine(p.String()))
+			fmt.Fprintf(e.stderr, "evtriage dump: %s: %s\n", termsafe.Clean(path), termsafe.Clean(p.String()))
 		}}
 		f, err := parser.Open(path, opts)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "evtriage dump: %s\n", cleanLine(err.Error()))
+			fmt.Fprintf(e.stderr, "evtriage dump: %s\n", termsafe.Clean(err.Error()))
 			code = exitPartial
 			continue
 		}
@@ -54,7 +54,7 @@ func runDump(e *env, args []string) int {
 		})
 		f.Close()
 		if err != nil {
-			fmt.Fprintf(e.stderr, "evtriage dump: %s: %s\n", cleanLine(path), cleanLine(err.Error()))
+			fmt.Fprintf(e.stderr, "evtriage dump: %s: %s\n", termsafe.Clean(path), termsafe.Clean(err.Error()))
 			code = exitPartial
 			if isWriteError(err) {
 				return code
@@ -65,7 +65,7 @@ func runDump(e *env, args []string) int {
 		}
 	}
 	if err := out.Flush(); err != nil {
-		fmt.Fprintf(e.stderr, "evtriage dump: %s\n", cleanLine(err.Error()))
+		fmt.Fprintf(e.stderr, "evtriage dump: %s\n", termsafe.Clean(err.Error()))
 		return exitPartial
 	}
 	return code
@@ -86,17 +86,17 @@ const dumpTimeLayout = "2006-01-02T15:04:05.0000000Z"
 // document order; a repeated name gets "#2", "#3"…), and recovered when set.
 func appendEventJSON(b []byte, file string, ev *parser.Event) []byte {
 	b = append(b, `{"file":`...)
-	b = appendJSONString(b, file)
+	b = termsafe.AppendJSONString(b, file)
 	b = append(b, `,"record_id":`...)
 	b = strconv.AppendUint(b, ev.RecordID, 10)
 	b = append(b, `,"event_id":`...)
 	b = strconv.AppendUint(b, uint64(ev.EventID), 10)
 	b = append(b, `,"channel":`...)
-	b = appendJSONString(b, ev.Channel)
+	b = termsafe.AppendJSONString(b, ev.Channel)
 	b = append(b, `,"provider":`...)
-	b = appendJSONString(b, ev.Provider)
+	b = termsafe.AppendJSONString(b, ev.Provider)
 	b = append(b, `,"computer":`...)
-	b = appendJSONString(b, ev.Computer)
+	b = termsafe.AppendJSONString(b, ev.Computer)
 	b = append(b, `,"time":"`...)
 	b = ev.Time.UTC().AppendFormat(b, dumpTimeLayout)
 	b = append(b, `","fields":{`...)
@@ -108,9 +108,9 @@ func appendEventJSON(b []byte, file string, ev *parser.Event) []byte {
 		if n := countName(ev.Fields[:i], name); n > 0 {
 			name += "#" + strconv.Itoa(n+1)
 		}
-		b = appendJSONString(b, name)
+		b = termsafe.AppendJSONString(b, name)
 		b = append(b, ':')
-		b = appendJSONString(b, f.Value)
+		b = termsafe.AppendJSONString(b, f.Value)
 	}
 	b = append(b, '}')
 	if ev.Recovered {
@@ -127,70 +127,4 @@ func countName(fields []parser.Field, name string) int {
 		}
 	}
 	return n
-}
-
-// appendJSONString appends s as a JSON string. Every control character
-// (C0, DEL, C1), U+2028/U+2029 and invalid UTF-8 is escaped, so evidence
-// text cannot drive a terminal that shows the output.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < 0x7f {
-			b = append(b, c)
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, `\ufffd`...)
-		case r >= 0x80 && r <= 0x9f, r == 0x2028, r == 0x2029:
-			b = append(b, '\\', 'u', hex[r>>12&15], hex[r>>8&15], hex[r>>4&15], hex[r&15])
-		default:
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(b, '"')
-}
-
-// cleanLine makes a message safe for one line of a terminal: control
-// characters (C0, DEL, C1, line separators) and invalid UTF-8 bytes are
-// shown as \xNN or \uNNNN.
-func cleanLine(s string) string {
-	const hex = "0123456789abcdef"
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, '\\', 'x', hex[s[i]>>4], hex[s[i]&15])
-		case r < 0x20, r == 0x7f:
-			b = append(b, '\\', 'x', hex[r>>4], hex[r&15])
-		case r >= 0x80 && r <= 0x9f, r == 0x2028, r == 0x2029:
-			b = append(b, '\\', 'u', hex[r>>12&15], hex[r>>8&15], hex[r>>4&15], hex[r&15])
-		default:
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
-	}
-	return string(b)
 }

@@ -12,9 +12,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/evtriage/evtriage/internal/termsafe"
 	"github.com/evtriage/evtriage/parser"
 	"github.com/evtriage/evtriage/triage"
-	"github.com/evtriage/evtriage/tui"
 )
 
 const huntSynopsis = "hunt [--rules PATH]... [--no-builtin] [--baseline PATH... | --baseline-window 30d] [--new-key K] [--min-level L] [--format table|json|jsonl] [-o FILE] PATH..."
@@ -79,7 +79,7 @@ func runHunt(e *env, args []string) int {
 	}
 	status := exitOK
 	warn := func(format string, a ...any) {
-		fmt.Fprintf(e.stderr, "evtriage hunt: %s\n", tui.Clean(fmt.Sprintf(format, a...)))
+		fmt.Fprintf(e.stderr, "evtriage hunt: %s\n", termsafe.Clean(fmt.Sprintf(format, a...)))
 		status = exitPartial
 	}
 	opts := hf.options()
@@ -114,7 +114,7 @@ func runHunt(e *env, args []string) int {
 	}
 	findings := res.Filter(triage.Filter{MinLevel: hf.minLevel})
 	if err := writeHunt(e, hf, res, findings); err != nil {
-		fmt.Fprintf(e.stderr, "evtriage hunt: %s\n", tui.Clean(err.Error()))
+		fmt.Fprintf(e.stderr, "evtriage hunt: %s\n", termsafe.Clean(err.Error()))
 		return exitPartial
 	}
 	return status
@@ -185,7 +185,7 @@ const maxCell = 100
 
 // cell sanitises evidence text for the terminal and bounds its width.
 func cell(s string) string {
-	s = tui.Clean(s)
+	s = termsafe.Clean(s)
 	if r := []rune(s); len(r) > maxCell {
 		s = string(r[:maxCell-1]) + "…"
 	}
@@ -264,6 +264,6 @@ func progressLine(w io.Writer) func(triage.Progress) {
 		if p.Total > 0 {
 			pct = int(p.Bytes * 100 / p.Total)
 		}
-		fmt.Fprintf(w, "\r\x1b[K%s: %d%% %d events", tui.Clean(baseOf(p.File)), pct, p.Events)
+		fmt.Fprintf(w, "\r\x1b[K%s: %d%% %d events", termsafe.Clean(baseOf(p.File)), pct, p.Events)
 	}
 }

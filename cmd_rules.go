@@ -1,11 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
 
+	"github.com/evtriage/evtriage/internal/termsafe"
 	"github.com/evtriage/evtriage/rules"
 )
 
@@ -70,15 +70,12 @@ func runRules(e *env, args []string) int {
 	rep.Skipped = append(rep.Skipped, set.Skipped()...)
 	var err error
 	if *format == "json" {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		err = enc.Encode(rep)
+		err = writeJSON(e.stdout, rep)
 	} else {
 		err = writeRulesTable(e.stdout, &rep)
 	}
 	if err != nil {
-		fmt.Fprintf(e.stderr, "evtriage rules: %s\n", cleanLine(err.Error()))
+		fmt.Fprintf(e.stderr, "evtriage rules: %s\n", termsafe.Clean(err.Error()))
 		return exitPartial
 	}
 	if len(rep.Rejected) > 0 {
@@ -103,7 +100,7 @@ func writeRulesTable(w io.Writer, rep *rulesReport) error {
 			notWin++
 			title += " [no Windows log]"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Level, cleanLine(r.ID), cleanLine(title), cleanLine(src))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Level, termsafe.Clean(r.ID), termsafe.Clean(title), termsafe.Clean(src))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -111,13 +108,13 @@ func writeRulesTable(w io.Writer, rep *rulesReport) error {
 	if len(rep.Rejected) > 0 {
 		fmt.Fprintf(w, "\nRejected (%d):\n", len(rep.Rejected))
 		for _, r := range rep.Rejected {
-			fmt.Fprintf(w, "  %s:%d: %s\n", cleanLine(r.Path), r.Line, cleanLine(r.Reason))
+			fmt.Fprintf(w, "  %s:%d: %s\n", termsafe.Clean(r.Path), r.Line, termsafe.Clean(r.Reason))
 		}
 	}
 	if len(rep.Skipped) > 0 {
 		fmt.Fprintf(w, "\nSkipped (%d):\n", len(rep.Skipped))
 		for _, r := range rep.Skipped {
-			fmt.Fprintf(w, "  %s:%d: %s\n", cleanLine(r.Path), r.Line, cleanLine(r.Reason))
+			fmt.Fprintf(w, "  %s:%d: %s\n", termsafe.Clean(r.Path), r.Line, termsafe.Clean(r.Reason))
 		}
 	}
 	_, err := fmt.Fprintf(w, "\n%d rules loaded (%d never apply to Windows logs), %d rejected, %d skipped\n",

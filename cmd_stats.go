@@ -1,16 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
 	"text/tabwriter"
-	"unicode/utf8"
 
+	"github.com/evtriage/evtriage/internal/termsafe"
 	"github.com/evtriage/evtriage/parser"
 )
 
@@ -91,7 +89,7 @@ func runStats(e *env, args []string) int {
 	for _, path := range files {
 		fst := statsFile(path, rf.carve, rf.workers, total)
 		if fst.Error != "" {
-			fmt.Fprintf(e.stderr, "evtriage stats: %s\n", cleanLine(fst.Error))
+			fmt.Fprintf(e.stderr, "evtriage stats: %s\n", termsafe.Clean(fst.Error))
 			rep.Totals.Unreadable++
 		}
 		if fst.Error != "" || fst.ProblemsAll > 0 {
@@ -109,37 +107,15 @@ func runStats(e *env, args []string) int {
 	rep.Totals.EventIDs = sortedCounts(total)
 	var err error
 	if *format == "json" {
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetIndent("", "  ")
-		if err = enc.Encode(rep); err == nil {
-			_, err = e.stdout.Write(escapeControls(buf.Bytes()))
-		}
+		err = writeJSON(e.stdout, rep)
 	} else {
 		err = writeStatsTable(e.stdout, &rep)
 	}
 	if err != nil {
-		fmt.Fprintf(e.stderr, "evtriage stats: %s\n", cleanLine(err.Error()))
+		fmt.Fprintf(e.stderr, "evtriage stats: %s\n", termsafe.Clean(err.Error()))
 		return exitPartial
 	}
 	return code
-}
-
-// escapeControls escapes, inside JSON text, the characters encoding/json
-// leaves raw that a terminal may act on: DEL and the C1 controls.
-func escapeControls(b []byte) []byte {
-	const hex = "0123456789abcdef"
-	out := make([]byte, 0, len(b))
-	for i := 0; i < len(b); {
-		r, size := utf8.DecodeRune(b[i:])
-		if r == 0x7f || (r >= 0x80 && r <= 0x9f) {
-			out = append(out, '\\', 'u', '0', '0', hex[r>>4], hex[r&15])
-		} else {
-			out = append(out, b[i:i+size]...)
-		}
-		i += size
-	}
-	return out
 }
 
 type eidKey struct {
@@ -199,7 +175,7 @@ func writeStatsTable(w io.Writer, rep *statsReport) error {
 	fmt.Fprintln(tw, "FILE\tVERSION\tCHUNKS\tRECORDS\tRECOVERED\tSKIPPED\tPROBLEMS\tFLAGS")
 	for _, f := range rep.Files {
 		if f.Error != "" {
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\tunreadable\n", cleanLine(f.File))
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\tunreadable\n", termsafe.Clean(f.File))
 			continue
 		}
 		flags := ""
@@ -209,7 +185,7 @@ func writeStatsTable(w io.Writer, rep *statsReport) error {
 		if f.Full {
 			flags += "full"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", cleanLine(f.File), cleanLine(f.Version),
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", termsafe.Clean(f.File), termsafe.Clean(f.Version),
 			f.Chunks, f.Records, f.Recovered, f.Skipped, f.ProblemsAll, flags)
 	}
 	t := rep.Totals
@@ -221,9 +197,9 @@ func writeStatsTable(w io.Writer, rep *statsReport) error {
 		if len(f.Problems) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "\nProblems in %s:\n", cleanLine(f.File))
+		fmt.Fprintf(w, "\nProblems in %s:\n", termsafe.Clean(f.File))
 		for _, p := range f.Problems {
-			fmt.Fprintf(w, "  0x%08x  %s\n", p.Offset, cleanLine(p.Reason))
+			fmt.Fprintf(w, "  0x%08x  %s\n", p.Offset, termsafe.Clean(p.Reason))
 		}
 		if n := f.ProblemsAll - len(f.Problems); n > 0 {
 			fmt.Fprintf(w, "  … and %d more\n", n)
@@ -233,7 +209,7 @@ func writeStatsTable(w io.Writer, rep *statsReport) error {
 	tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "  COUNT\tEVENT ID\tCHANNEL")
 	for _, c := range t.EventIDs {
-		fmt.Fprintf(tw, "  %d\t%d\t%s\n", c.Count, c.EventID, cleanLine(c.Channel))
+		fmt.Fprintf(tw, "  %d\t%d\t%s\n", c.Count, c.EventID, termsafe.Clean(c.Channel))
 	}
 	return tw.Flush()
 }

@@ -78,15 +78,3 @@ func TestStatsCountsAddUp(t *testing.T) {
 		t.Errorf("totals %+v, files sum %d, event counts %d", rep.Totals, total, sum)
 	}
 }
-
-func TestEscapeControls(t *testing.T) {
-	in := []byte("{\"a\":\"x\u007fy\u009bz é\"}")
-	want := `{"a":"x\u007fy\u009bz é"}`
-	if got := string(escapeControls(in)); got != want {
-		t.Errorf("escapeControls = %s, want %s", got, want)
-	}
-	var v map[string]string
-	if err := json.Unmarshal(escapeControls(in), &v); err != nil || v["a"] != "x\x7fy\u009bz é" {
-		t.Errorf("round trip: %q, %v", v["a"], err)
-	}
-}

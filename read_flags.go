@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 
+	"github.com/evtriage/evtriage/internal/termsafe"
 	"github.com/evtriage/evtriage/parser"
 )
 
@@ -34,7 +35,7 @@ func (r *readFlags) inputs(e *env, cmd string, fs *flag.FlagSet) (files []string
 	files, errs := parser.FindFiles(fs.Args())
 	code = exitOK
 	for _, err := range errs {
-		fmt.Fprintf(e.stderr, "evtriage %s: %s\n", cmd, cleanLine(err.Error()))
+		fmt.Fprintf(e.stderr, "evtriage %s: %s\n", cmd, termsafe.Clean(err.Error()))
 		code = exitPartial
 	}
 	return files, code, false

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -8,6 +10,8 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+
+	"github.com/evtriage/evtriage/internal/termsafe"
 )
 
 // Exit codes, documented in the README.
@@ -94,8 +98,7 @@ func usageError(e *env, cmd string, err error) int {
 	if cmd != "" {
 		prefix += " " + cmd
 	}
-	msg := err.Error()
-	msg = strings.TrimPrefix(msg, errUsage.Error()+": ")
+	msg := termsafe.Clean(strings.TrimPrefix(err.Error(), errUsage.Error()+": "))
 	fmt.Fprintf(e.stderr, "%s: %s\nRun '%s --help' for usage.\n", prefix, msg, prefix)
 	return exitUsage
 }
@@ -141,6 +144,20 @@ func isTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// writeJSON writes v as indented JSON, made terminal-safe (evidence and
+// rule text in it is escaped by termsafe.EscapeJSON).
+func writeJSON(w io.Writer, v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(termsafe.EscapeJSON(buf.Bytes()))
+	return err
 }
 
 // multiFlag is a repeatable string flag (--rules A --rules B).

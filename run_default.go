@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/evtriage/evtriage/internal/termsafe"
 	"github.com/evtriage/evtriage/parser"
 	"github.com/evtriage/evtriage/samples"
 	"github.com/evtriage/evtriage/tui"
@@ -94,7 +95,7 @@ func runDefault(e *env, args []string) int {
 	}
 	cfg := screenConfig(df)
 	if err := tui.Run(context.Background(), cfg, e.stdin, e.stdout); err != nil {
-		fmt.Fprintf(e.stderr, "evtriage: %s\n", tui.Clean(err.Error()))
+		fmt.Fprintf(e.stderr, "evtriage: %s\n", termsafe.Clean(err.Error()))
 		return exitPartial
 	}
 	return exitOK

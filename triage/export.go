@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/evtriage/evtriage/internal/termsafe"
 	"github.com/evtriage/evtriage/rules"
 )
 
@@ -299,7 +300,8 @@ func toExport(f *Finding) exportFinding {
 
 // WriteExport writes findings (normally Result.Written() or a Filter's
 // output) with r's context to w.
-func WriteExport(w io.Writer, r *Result, findings []*Finding, format Format) error {
+func WriteExport(out io.Writer, r *Result, findings []*Finding, format Format) error {
+	w := &safeWriter{w: out}
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	switch format {
@@ -354,6 +356,17 @@ func WriteExport(w io.Writer, r *Result, findings []*Finding, format Format) err
 		return fmt.Errorf("%w: %w", ErrExport, err)
 	}
 	return nil
+}
+
+// safeWriter escapes, with termsafe.EscapeJSON, what encoding/json leaves
+// raw in each JSON value it is given (one Encode call is one Write).
+type safeWriter struct{ w io.Writer }
+
+func (s *safeWriter) Write(p []byte) (int, error) {
+	if _, err := s.w.Write(termsafe.EscapeJSON(p)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // Export writes an export to path atomically: into a temporary file in the

@@ -7,49 +7,6 @@ import (
 	"unicode/utf8"
 )
 
-func TestClean(t *testing.T) {
-	tests := []struct {
-		name, in, want string
-	}{
-		{"plain", `C:\Windows\System32\regsvr32.exe /s x.dll`, `C:\Windows\System32\regsvr32.exe /s x.dll`},
-		{"osc title", "a\x1b]0;pwned\x07b", `a\x1b]0;pwned\x07b`},
-		{"clear screen", "cmd \x1b[2J", `cmd \x1b[2J`},
-		{"c1 csi", "x\u009b31m", `x\x9b31m`},
-		{"newline tab cr", "a\nb\tc\rd", `a\nb\tc\rd`},
-		{"del", "a\x7f", `a\x7f`},
-		{"invalid utf8", "a\xffb", `a\xffb`},
-		{"bidi override", "exe.\u202etxt", `exe.\u202etxt`},
-		{"zero width", "reg\u200bsvr32", `reg\u200bsvr32`},
-		{"line separator", "a\u2028b", `a\u2028b`},
-		{"unicode kept", "Übung 日本 é", "Übung 日本 é"},
-		{"empty", "", ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := Clean(tt.in); got != tt.want {
-				t.Errorf("Clean(%q) = %q, want %q", tt.in, got, tt.want)
-			}
-		})
-	}
-}
-
-func TestCleanLimit(t *testing.T) {
-	tests := []struct {
-		in   string
-		max  int
-		want string
-	}{
-		{"abcdef", 10, "abcdef"},
-		{"abcdef", 3, "abc … (3 more bytes)"},
-		{"aé\x1b", 2, "a … (3 more bytes)"}, // never cuts inside a rune
-	}
-	for _, tt := range tests {
-		if got := CleanLimit(tt.in, tt.max); got != tt.want {
-			t.Errorf("CleanLimit(%q, %d) = %q, want %q", tt.in, tt.max, got, tt.want)
-		}
-	}
-}
-
 // safeForTerminal reports whether s holds nothing a terminal would act on.
 func safeForTerminal(s string) bool {
 	if !utf8.ValidString(s) {
@@ -61,28 +18,6 @@ func safeForTerminal(s string) bool {
 		}
 	}
 	return true
-}
-
-func FuzzClean(f *testing.F) {
-	for _, s := range []string{"", "plain", "\x1b]0;t\x07", "\x1b[2J", "\xff\xfe", "\u202e", "\u009b", "日本\n"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		got := Clean(s)
-		if !safeForTerminal(got) {
-			t.Fatalf("Clean(%q) = %q still holds control text", s, got)
-		}
-		if isPlainASCII(s) && got != s {
-			t.Fatalf("Clean changed plain text %q to %q", s, got)
-		}
-		if strings.Count(got, "\\") < strings.Count(s, "\\") {
-			t.Fatalf("Clean lost text: %q -> %q", s, got)
-		}
-		lim := CleanLimit(s, 7)
-		if !safeForTerminal(lim) {
-			t.Fatalf("CleanLimit(%q) = %q still holds control text", s, lim)
-		}
-	})
 }
 
 func TestContainsFold(t *testing.T) {
