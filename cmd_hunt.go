@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/evtriage/evtriage/internal/termsafe"
+	"github.com/evtriage/evtriage/internal/winpath"
 	"github.com/evtriage/evtriage/parser"
 	"github.com/evtriage/evtriage/triage"
 )
@@ -208,7 +209,7 @@ func writeTable(w io.Writer, res *triage.Result, findings []*triage.Finding) err
 		pid, image, detail := "-", "-", ""
 		if p := f.Process; p != nil {
 			pid = strconv.FormatUint(uint64(p.PID), 10)
-			image = baseOf(p.Image)
+			image = winpath.Base(p.Image)
 			if p.Renamed {
 				image += " (regsvr32)"
 			}
@@ -236,14 +237,6 @@ func writeTable(w io.Writer, res *triage.Result, findings []*triage.Finding) err
 	return err
 }
 
-// baseOf is the file name of a Windows path.
-func baseOf(p string) string {
-	if i := strings.LastIndexAny(p, `\/`); i >= 0 {
-		return p[i+1:]
-	}
-	return p
-}
-
 // progressLine returns a progress callback that redraws one line on a
 // terminal stderr, or nil when stderr is not a terminal.
 func progressLine(w io.Writer) func(triage.Progress) {
@@ -264,6 +257,6 @@ func progressLine(w io.Writer) func(triage.Progress) {
 		if p.Total > 0 {
 			pct = int(p.Bytes * 100 / p.Total)
 		}
-		fmt.Fprintf(w, "\r\x1b[K%s: %d%% %d events", termsafe.Clean(baseOf(p.File)), pct, p.Events)
+		fmt.Fprintf(w, "\r\x1b[K%s: %d%% %d events", termsafe.Clean(winpath.Base(p.File)), pct, p.Events)
 	}
 }

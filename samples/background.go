@@ -3,6 +3,8 @@ package samples
 import (
 	"fmt"
 	"time"
+
+	"github.com/evtriage/evtriage/internal/winpath"
 )
 
 // activity is one kind of background activity with its weight.
@@ -95,7 +97,7 @@ func bgUserApp(g *gen, h *host, t time.Time) {
 	case 0, 1: // a browser with renderers and traffic
 		img := pick(g, []string{imgChrome, imgEdge, imgFirefox})
 		user.life = g.jitter(5*time.Minute, 50*time.Minute)
-		user.cwd = img[:len(img)-len(baseName(img))]
+		user.cwd = img[:len(img)-len(winpath.Base(img))]
 		b := h.spawn(h.explorer, t, img, `"`+img+`"`, user)
 		for i := 0; i < 2; i++ {
 			at := t.Add(time.Duration(400+i*250) * time.Millisecond)
@@ -213,14 +215,4 @@ func bgInstaller(g *gen, h *host, t time.Time) {
 	} else {
 		installer(g, h, t, "", true)
 	}
-}
-
-// baseName returns the file name of a Windows path.
-func baseName(p string) string {
-	for i := len(p) - 1; i >= 0; i-- {
-		if p[i] == '\\' {
-			return p[i+1:]
-		}
-	}
-	return p
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/evtriage/evtriage/internal/golden"
+	"github.com/evtriage/evtriage/internal/winpath"
 	"github.com/evtriage/evtriage/parser"
 	"github.com/evtriage/evtriage/rules"
 )
@@ -202,7 +203,7 @@ func TestExportContent(t *testing.T) {
 		}
 	}
 	for _, n := range child.Lineage {
-		lineage = append(lineage, baseName(n.Image))
+		lineage = append(lineage, winpath.Base(n.Image))
 	}
 	if got := strings.Join(lineage, ">"); got != "explorer.exe>cmd.exe>regsvr32.exe>calc.exe" {
 		t.Errorf("lineage %s", got)
@@ -231,7 +232,7 @@ func TestExportContent(t *testing.T) {
 			reg = f
 		}
 	}
-	if len(reg.Children) != 1 || baseName(reg.Children[0].Image) != "calc.exe" {
+	if len(reg.Children) != 1 || winpath.Base(reg.Children[0].Image) != "calc.exe" {
 		t.Errorf("children of regsvr32: %+v", reg.Children)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/evtriage/evtriage/internal/winpath"
 	"github.com/evtriage/evtriage/parser"
 )
 
@@ -123,14 +124,6 @@ func parsePID(s string) (uint32, bool) {
 	return uint32(v), true
 }
 
-// baseName returns the last element of a Windows or Unix path.
-func baseName(p string) string {
-	if i := strings.LastIndexAny(p, `\/`); i >= 0 {
-		return p[i+1:]
-	}
-	return p
-}
-
 // regsvr32Description is the PE description of regsvr32.exe, which Sysmon
 // reports in Description and which survives renaming the file.
 const regsvr32Description = "Microsoft(C) Register Server"
@@ -139,7 +132,7 @@ const regsvr32Description = "Microsoft(C) Register Server"
 // under another name. originalName and description may be "" (4688, old
 // Sysmon without OriginalFileName).
 func classifyRegsvr32(image, originalName, description string) (is, renamed bool) {
-	byName := strings.EqualFold(baseName(image), "regsvr32.exe")
+	byName := strings.EqualFold(winpath.Base(image), "regsvr32.exe")
 	byPE := strings.EqualFold(strings.TrimSpace(originalName), "regsvr32.exe") ||
 		strings.EqualFold(strings.TrimSpace(description), regsvr32Description)
 	return byName || byPE, byPE && !byName

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/evtriage/evtriage/internal/winpath"
 	"github.com/evtriage/evtriage/parser"
 	"github.com/evtriage/evtriage/rules"
 )
@@ -101,7 +102,7 @@ func TestHuntSharedLogs(t *testing.T) {
 		}
 		var names []string
 		for _, p := range Lineage(f.Process) {
-			names = append(names, fmt.Sprintf("%s(%d)", baseName(p.Image), p.PID))
+			names = append(names, fmt.Sprintf("%s(%d)", winpath.Base(p.Image), p.PID))
 		}
 		if got := strings.Join(names, ">"); got != "cmd.exe(3528)>regsvr32.exe(1420)>cmd.exe(1912)" {
 			t.Errorf("lineage %s", got)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/evtriage/evtriage/internal/winpath"
 	"github.com/evtriage/evtriage/parser"
 )
 
@@ -87,11 +88,11 @@ func TestTreeOnSharedLogs(t *testing.T) {
 					if g := normGUID(field(ev, "ParentProcessGuid")); g != "" && p.Parent.GUID != g && p.Create == r.ref {
 						t.Errorf("record %d: parent guid %s, event says %s", ev.RecordID, p.Parent.GUID, g)
 					}
-					if pi := field(ev, "ParentImage"); pi != "" && pi != "-" && !strings.EqualFold(baseName(p.Parent.Image), baseName(pi)) {
+					if pi := field(ev, "ParentImage"); pi != "" && pi != "-" && !strings.EqualFold(winpath.Base(p.Parent.Image), winpath.Base(pi)) {
 						t.Errorf("record %d: parent %s, event says %s", ev.RecordID, p.Parent.Image, pi)
 					}
 				case kindSecCreate:
-					if pn := field(ev, "ParentProcessName"); pn != "" && !strings.EqualFold(baseName(p.Parent.Image), baseName(pn)) {
+					if pn := field(ev, "ParentProcessName"); pn != "" && !strings.EqualFold(winpath.Base(p.Parent.Image), winpath.Base(pn)) {
 						t.Errorf("record %d: parent %s(%d), event says %s", ev.RecordID, p.Parent.Image, p.Parent.PID, pn)
 					}
 					ppid, _ := parsePID(field(ev, "ProcessId"))
@@ -144,9 +145,9 @@ func TestLineageOnSharedLogs(t *testing.T) {
 				t.Fatalf("record %d not found", tc.recordID)
 			}
 			show := func(q *Process) string {
-				s := baseName(q.Image) + "(" + itoa(q.PID) + ")"
+				s := winpath.Base(q.Image) + "(" + itoa(q.PID) + ")"
 				if tc.recordID == 0 {
-					s = baseName(q.Image) + "(?)"
+					s = winpath.Base(q.Image) + "(?)"
 				}
 				return s
 			}

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/evtriage/evtriage/internal/winpath"
 )
 
 // parentInfo is what a Sysmon 1 says of the parent.
@@ -173,7 +175,7 @@ func sameProcess(p *Process, at time.Time, image string) bool {
 	if d < 0 {
 		d = -d
 	}
-	return d <= mergeWindow && strings.EqualFold(baseName(p.Image), baseName(image))
+	return d <= mergeWindow && strings.EqualFold(winpath.Base(p.Image), winpath.Base(image))
 }
 
 // mapRef records which process an event belongs to.
@@ -320,7 +322,7 @@ func (t *tree) linkSysmon() {
 			continue // a merged 4688 already linked it by process id
 		}
 		if pp := t.pidParent[p]; pp != nil && (pguid == "" || pp.GUID == "") &&
-			(pimage == "" || strings.EqualFold(baseName(pp.Image), baseName(pimage))) {
+			(pimage == "" || strings.EqualFold(winpath.Base(pp.Image), winpath.Base(pimage))) {
 			p.Parent, p.Link = pp, "pid"
 			continue
 		}

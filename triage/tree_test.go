@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/evtriage/evtriage/internal/winpath"
 	"github.com/evtriage/evtriage/parser"
 )
 
@@ -37,9 +38,9 @@ func guid(n int) string { return fmt.Sprintf("{365ABB72-0000-0000-0000-%012X}", 
 // s1 is a Sysmon 1 event.
 func s1(host string, rec uint64, when time.Time, g, pid int, image string, pg, ppid int, pimage string, extra ...string) *parser.Event {
 	kv := []string{"ProcessGuid", guid(g), "ProcessId", fmt.Sprint(pid), "Image", image,
-		"CommandLine", baseName(image) + " args", "User", `HOST\user`,
+		"CommandLine", winpath.Base(image) + " args", "User", `HOST\user`,
 		"ParentProcessGuid", guid(pg), "ParentProcessId", fmt.Sprint(ppid), "ParentImage", pimage,
-		"ParentCommandLine", baseName(pimage)}
+		"ParentCommandLine", winpath.Base(pimage)}
 	return ev(sysmonCh, 1, host, rec, when, append(kv, extra...)...)
 }
 
@@ -58,7 +59,7 @@ func s7(host string, rec uint64, when time.Time, g, pid int, image, loaded, sign
 func n4688(host string, rec uint64, when time.Time, pid int, image string, ppid int, pname string) *parser.Event {
 	kv := []string{"SubjectUserName", "user", "SubjectDomainName", "HOST",
 		"NewProcessId", fmt.Sprintf("0x%x", pid), "NewProcessName", image,
-		"ProcessId", fmt.Sprintf("0x%08x", ppid), "CommandLine", baseName(image) + " args"}
+		"ProcessId", fmt.Sprintf("0x%08x", ppid), "CommandLine", winpath.Base(image) + " args"}
 	if pname != "" {
 		kv = append(kv, "ParentProcessName", pname)
 	}
@@ -93,7 +94,7 @@ func render(t *tree) string {
 	var b strings.Builder
 	var walk func(p *Process, depth int)
 	walk = func(p *Process, depth int) {
-		fmt.Fprintf(&b, "%s%s %s(%d)", strings.Repeat("  ", depth), p.Host, baseName(p.Image), p.PID)
+		fmt.Fprintf(&b, "%s%s %s(%d)", strings.Repeat("  ", depth), p.Host, winpath.Base(p.Image), p.PID)
 		var flags []string
 		if p.Stub {
 			flags = append(flags, "stub")

@@ -5,6 +5,8 @@ import (
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/evtriage/evtriage/internal/winpath"
 )
 
 // fit truncates or pads plain (already cleaned) text to exactly w cells.
@@ -92,13 +94,8 @@ func containsFold(s, lowerNeedle string) bool {
 	return false
 }
 
-// baseName returns the last element of a Windows or POSIX path.
-func baseName(p string) string {
-	if i := strings.LastIndexAny(p, `\/`); i >= 0 {
-		return p[i+1:]
-	}
-	return p
-}
+// baseName is winpath.Base, under the name the screen's code calls it by.
+func baseName(p string) string { return winpath.Base(p) }
 
 // padLines makes s exactly h lines of w cells, so panes never shift.
 func padLines(lines []string, w, h int) string {
