@@ -26,6 +26,8 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+
+	"github.com/evtriage/evtriage/internal/infile"
 )
 
 // Format constants.
@@ -72,11 +74,15 @@ func (p Problem) String() string {
 	return "offset 0x" + strconv.FormatInt(p.Offset, 16) + ": " + p.Reason
 }
 
+// MaxWorkers caps Options.Workers.
+const MaxWorkers = 256
+
 // Options tunes a Reader. The zero value is valid: GOMAXPROCS workers, no
 // problem callback, no carving.
 type Options struct {
 	// Workers is the number of chunks decoded in parallel; 0 means
-	// GOMAXPROCS. With 1, chunks are decoded on the calling goroutine.
+	// GOMAXPROCS. With 1, chunks are decoded on the calling goroutine. It
+	// is capped to the number of chunks and to MaxWorkers.
 	Workers int
 	// OnProblem, if set, is called from the goroutine running Events, in
 	// file order, for every problem as it is found.
@@ -183,9 +189,11 @@ type File struct {
 	f *os.File
 }
 
-// Open opens the file at path read-only and returns a Reader for it.
+// Open opens the file at path read-only and returns a Reader for it. A
+// path that is not a regular file (a pipe, socket, device or folder) is
+// refused at once (infile.ErrNotRegular).
 func Open(path string, opts Options) (*File, error) {
-	f, err := os.Open(path)
+	f, err := infile.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("parser: %w", err)
 	}
@@ -193,10 +201,6 @@ func Open(path string, opts Options) (*File, error) {
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("parser: %w", err)
-	}
-	if fi.IsDir() {
-		f.Close()
-		return nil, fmt.Errorf("parser: %s is a directory", path)
 	}
 	r, err := NewReader(f, fi.Size(), opts)
 	if err != nil {
@@ -276,6 +280,7 @@ func (r *Reader) Events(ctx context.Context, fn func(*Event) error) error {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	workers = min(workers, n, MaxWorkers) // each worker holds buffers: no more than there is work for
 	var err error
 	if workers == 1 || n <= 1 {
 		err = r.sequential(ctx, n, d)

@@ -487,3 +487,30 @@ func TestProblemsInFileOrder(t *testing.T) {
 }
 
 func crc32IEEE(b []byte) uint32 { return crc32.ChecksumIEEE(b) }
+
+// TestWorkersCapped: an absurd worker count costs no more than the chunks
+// need (each worker holds decoding buffers; 10 million of them took 15 GB).
+func TestWorkersCapped(t *testing.T) {
+	var chunks [][]byte
+	for i := range 8 {
+		chunks = append(chunks, mkChunk([]rec{{num: uint64(i + 1), body: sysmonBody(uint64(i+1), 1, sampleFields)}}, chunkOpts{}))
+	}
+	data := mkFile(chunks...)
+	for _, workers := range []int{8, 10_000_000} {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		r, err := NewReader(bytes.NewReader(data), int64(len(data)), Options{Workers: workers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		if err := r.Events(context.Background(), func(*Event) error { n++; return nil }); err != nil || n != 8 {
+			t.Fatalf("workers %d: %d events, %v", workers, n, err)
+		}
+		runtime.ReadMemStats(&after)
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
+			t.Errorf("workers %d: %d bytes allocated for %d bytes of log", workers, alloc, len(data))
+		}
+	}
+}

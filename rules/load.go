@@ -16,12 +16,15 @@ import (
 	"sync"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/evtriage/evtriage/internal/infile"
 )
 
 //go:embed builtin/*.yml
 var builtinFS embed.FS
 
-// maxRuleFile bounds the size of one rule file; larger files are refused.
+// maxRuleFile bounds the size of one rule file and of the rules
+// configuration; larger files are refused.
 const maxRuleFile = 16 << 20
 
 // maxDocuments bounds the YAML documents read from one file.
@@ -136,18 +139,12 @@ func Load(opts LoadOptions) *Set {
 	return s
 }
 
+// readBounded reads a rule or configuration file: a regular file of at
+// most maxRuleFile bytes (a pipe or device is refused at once).
 func readBounded(p string) ([]byte, error) {
-	f, err := os.Open(p)
+	data, err := infile.ReadAll(p, maxRuleFile)
 	if err != nil {
 		return nil, fmt.Errorf("rules: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxRuleFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("rules: read %s: %w", p, err)
-	}
-	if len(data) > maxRuleFile {
-		return nil, fmt.Errorf("rules: file larger than %d bytes", maxRuleFile)
 	}
 	return data, nil
 }

@@ -4,7 +4,6 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -55,7 +54,7 @@ func loadConfig(path string) (map[string][]string, []logsourceEntry, error) {
 	if path == "" {
 		return nil, table, nil
 	}
-	data, err := os.ReadFile(path)
+	data, err := readBounded(path)
 	if err != nil {
 		return nil, table, fmt.Errorf("%w: %w", ErrConfig, err)
 	}

@@ -8,10 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/evtriage/evtriage/internal/infile"
 	"github.com/evtriage/evtriage/parser"
 )
 
@@ -191,7 +191,7 @@ func readBaseline(ctx context.Context, opts Options) *baseline {
 // readExport adds the keys of an earlier export (one JSON document or JSON
 // Lines) and returns how many findings it held.
 func (b *baseline) readExport(path, kind string) (int, error) {
-	f, err := os.Open(path)
+	f, err := infile.Open(path)
 	if err != nil {
 		return 0, err
 	}

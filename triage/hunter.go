@@ -9,13 +9,13 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
-	"os"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/evtriage/evtriage/internal/infile"
 	"github.com/evtriage/evtriage/parser"
 	"github.com/evtriage/evtriage/rules"
 )
@@ -155,10 +155,11 @@ func NewHunter(opts Options) *Hunter {
 }
 
 // AddFile reads one .evtx file. The returned error wraps ErrOpen when the
-// file cannot be read at all, ErrRead when parts of it could not be read
+// file cannot be read at all (also when it is not a regular file: a
+// pipe, socket or device is refused at once), ErrRead when parts of it could not be read
 // (the rest is in the result), or the context's error.
 func (h *Hunter) AddFile(ctx context.Context, path string, progress func(Progress)) error {
-	f, err := os.Open(path)
+	f, err := infile.Open(path)
 	if err != nil {
 		h.addSource(Source{Path: path, Problems: []Problem{{Reason: err.Error()}}})
 		return fmt.Errorf("%w: %w", ErrOpen, err)
@@ -248,6 +249,13 @@ func hashOf(ctx context.Context, r io.ReaderAt, size int64) string {
 		}
 	}
 	return hex.EncodeToString(d.Sum(nil))
+}
+
+// AddProblem records an input that gave nothing to read (a PATH that does
+// not exist, a pipe refused, a folder without .evtx files) as a source
+// holding one problem, so that the result and its exports list it.
+func (h *Hunter) AddProblem(path string, err error) {
+	h.addSource(Source{Path: path, Problems: []Problem{{Reason: err.Error()}}})
 }
 
 func (h *Hunter) addSource(s Source) {
