@@ -1,14 +1,15 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/evtriage/evtriage/internal/outfile"
+	"github.com/evtriage/evtriage/internal/termsafe"
 	"github.com/evtriage/evtriage/samples"
 )
 
@@ -27,7 +28,7 @@ func runGen(e *env, args []string) int {
 	seed := fs.Int64("seed", 1, "random seed; the same flags give the same file")
 	start := fs.String("start", "", "time of the first event, RFC 3339 (default 2026-03-02T07:30:00Z)")
 	duration := fs.Duration("duration", 0, "time span the background activity is planned over (default 24h)")
-	out := fs.String("o", "", "output `file` (required)")
+	out := fs.String("o", "", "output `file` (required; written atomically; a device or pipe is written through; - is standard output)")
 	truthPath := fs.String("truth", "", "also write the ground truth as JSON to this `file`")
 	list := fs.Bool("list", false, "list the scenarios and exit")
 	if code, stop := parseFlags(e, fs, args); stop {
@@ -61,36 +62,96 @@ func runGen(e *env, args []string) int {
 		}
 		opts.Start = t
 	}
-	f, err := os.Create(*out)
+	// Every option is checked before -o is touched.
+	if err := samples.Check(opts); err != nil {
+		return usageError(e, "gen", fmt.Errorf("%w: %w", errUsage, err))
+	}
+	if *out == "-" && isTerminal(e.stdout) {
+		return usageError(e, "gen", fmt.Errorf("%w: -o -: will not write a binary log to a terminal", errUsage))
+	}
+	if *truthPath != "" && *truthPath == *out {
+		return usageError(e, "gen", fmt.Errorf("%w: --truth and -o name the same file", errUsage))
+	}
+	f, err := outfile.Create(*out, 0o644, e.stdout)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "evtriage gen: %v\n", err)
-		return exitPartial
+		return usageError(e, "gen", fmt.Errorf("%w: -o: %w", errUsage, err))
 	}
-	truth, err := samples.Generate(f, opts)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(*out)
-		if errors.Is(err, samples.ErrUnknownScenario) || errors.Is(err, samples.ErrOptions) {
-			return usageError(e, "gen", fmt.Errorf("%w: %v", errUsage, err))
-		}
-		fmt.Fprintf(e.stderr, "evtriage gen: %v\n", err)
-		return exitPartial
-	}
+	var tf *outfile.File
 	if *truthPath != "" {
-		if err := writeTruth(*truthPath, &truth); err != nil {
-			fmt.Fprintf(e.stderr, "evtriage gen: %v\n", err)
-			return exitPartial
+		if tf, err = outfile.Create(*truthPath, 0o644, e.stdout); err != nil {
+			f.Abort()
+			return usageError(e, "gen", fmt.Errorf("%w: --truth: %w", errUsage, err))
 		}
 	}
-	fi, err := os.Stat(*out)
+	_, stopSignals := onInterrupt(func() {
+		f.Abort()
+		if tf != nil {
+			tf.Abort()
+		}
+	})
+	defer stopSignals()
+	nbytes, truth, err := generate(f, opts)
+	if err == nil && tf != nil {
+		err = writeTruth(tf, &truth)
+	}
+	if sig := stopSignals(); sig != nil {
+		f.Abort()
+		if tf != nil {
+			tf.Abort()
+		}
+		fmt.Fprintf(e.stderr, "evtriage gen: interrupted (%v): no output written\n", sig)
+		return exitSignal(sig)
+	}
+	if err == nil {
+		err = f.Commit()
+	}
+	if err == nil && tf != nil {
+		err = tf.Commit()
+	}
 	if err != nil {
-		fmt.Fprintf(e.stderr, "evtriage gen: %v\n", err)
+		f.Abort()
+		if tf != nil {
+			tf.Abort()
+		}
+		fmt.Fprintf(e.stderr, "evtriage gen: %s\n", termsafe.Clean(err.Error()))
 		return exitPartial
 	}
-	fmt.Fprintf(e.stdout, "wrote %s (%d bytes)\n%s", *out, fi.Size(), truth.Summary())
+	report := e.stdout
+	if *out == "-" {
+		report = e.stderr // stdout holds the log
+	}
+	fmt.Fprintf(report, "wrote %s (%d bytes)\n%s", termsafe.Clean(*out), nbytes, truth.Summary())
 	return exitOK
+}
+
+// generate writes the log to out and returns its size. An output written
+// through (standard output, a pipe, a device) cannot seek, which the EVTX
+// writer needs: the log is then made in an unnamed temporary file (removed
+// at once, so nothing is left even if the program is killed) and copied.
+func generate(out *outfile.File, opts samples.Options) (int64, samples.Truth, error) {
+	if !out.Through() {
+		truth, err := samples.Generate(out, opts)
+		if err != nil {
+			return 0, truth, err
+		}
+		n, err := out.Seek(0, io.SeekEnd)
+		return n, truth, err
+	}
+	spool, err := os.CreateTemp("", "evtriage-gen-*")
+	if err != nil {
+		return 0, samples.Truth{}, err
+	}
+	defer spool.Close()
+	os.Remove(spool.Name())
+	truth, err := samples.Generate(spool, opts)
+	if err != nil {
+		return 0, truth, err
+	}
+	if _, err := spool.Seek(0, io.SeekStart); err != nil {
+		return 0, truth, err
+	}
+	n, err := io.Copy(out, spool)
+	return n, truth, err
 }
 
 // parseSize parses a byte count with an optional K, M or G suffix (KB,
@@ -115,12 +176,8 @@ func parseSize(s string) (int64, error) {
 }
 
 // writeTruth writes t as indented JSON (see samples.Truth.MarshalJSON).
-func writeTruth(path string, t *samples.Truth) error {
-	b, err := json.MarshalIndent(t, "", "  ")
-	if err != nil {
-		return fmt.Errorf("truth: %w", err)
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+func writeTruth(w io.Writer, t *samples.Truth) error {
+	if err := writeJSON(w, t); err != nil {
 		return fmt.Errorf("truth: %w", err)
 	}
 	return nil

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/evtriage/evtriage/internal/outfile"
 	"github.com/evtriage/evtriage/internal/termsafe"
 	"github.com/evtriage/evtriage/internal/winpath"
 	"github.com/evtriage/evtriage/parser"
@@ -38,7 +39,7 @@ func parseHuntFlags(e *env, args []string) (*huntCmdFlags, int, bool) {
 	fs := newFlagSet(e, "hunt", huntSynopsis)
 	hf.register(fs, "lowest rule level reported: informational, low, medium, high, critical")
 	fs.StringVar(&hf.format, "format", "", "output format: table, json or jsonl (default: table on a terminal, json otherwise; from -o's extension)")
-	fs.StringVar(&hf.out, "o", "", "write the output to FILE (atomically) instead of standard output")
+	fs.StringVar(&hf.out, "o", "", "write the output to FILE (atomically; a device or pipe is written through; - is standard output)")
 	if code, stop := parseFlags(e, fs, args); stop {
 		return nil, code, true
 	}
@@ -54,7 +55,7 @@ func parseHuntFlags(e *env, args []string) (*huntCmdFlags, int, bool) {
 		switch {
 		case hf.out != "" && strings.EqualFold(filepath.Ext(hf.out), ".jsonl"):
 			hf.format = "jsonl"
-		case hf.out == "" && isTerminal(e.stdout):
+		case (hf.out == "" || hf.out == "-") && isTerminal(e.stdout):
 			hf.format = "table"
 		default:
 			hf.format = "json"
@@ -83,40 +84,116 @@ func runHunt(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "evtriage hunt: %s\n", termsafe.Clean(fmt.Sprintf(format, a...)))
 		status = exitPartial
 	}
+	files, errs := parser.FindFiles(hf.paths)
+	// The output is checked, and its temporary file made, before anything
+	// is read: a wrong -o fails now, not after the hunt.
+	out, err := hf.output(e, files)
+	if err != nil {
+		return usageError(e, "hunt", err)
+	}
+	ctx, stopSignals := onInterrupt(out.Abort)
+	defer stopSignals()
 	opts := hf.options()
 	opts.WrittenOnly, opts.NoActivity = true, true
-	files, errs := parser.FindFiles(hf.paths)
+	h := triage.NewHunter(opts)
 	for _, err := range errs {
 		warn("%v", err)
+		var ie *parser.InputError
+		if errors.As(err, &ie) {
+			h.AddProblem(ie.Path, err)
+		}
 	}
-	h := triage.NewHunter(opts)
-	ctx := context.Background()
 	// Baseline problems are reported below with the other sources'.
 	_ = h.LoadBaseline(ctx)
 	setMemoryLimit(files)
 	progress := progressLine(e.stderr)
 	for _, f := range files {
-		if err := h.AddFile(ctx, f, progress); err != nil {
+		if ctx.Err() != nil {
+			break
+		}
+		if err := h.AddFile(ctx, f, progress); err != nil && ctx.Err() == nil {
 			warn("%v", err)
 		}
 	}
-	res := h.Finish()
+	if ctx.Err() == nil {
+		res := h.Finish()
+		status = max(status, reportProblems(warn, res))
+		findings := res.Filter(triage.Filter{MinLevel: hf.minLevel})
+		err = writeHunt(out, hf.format, res, findings)
+	}
+	if sig := stopSignals(); sig != nil {
+		out.Abort()
+		if progress != nil {
+			progress(triage.Progress{Done: true})
+		}
+		fmt.Fprintf(e.stderr, "evtriage hunt: interrupted (%v): no output written\n", sig)
+		return exitSignal(sig)
+	}
+	if err != nil {
+		out.Abort()
+		fmt.Fprintf(e.stderr, "evtriage hunt: %s\n", termsafe.Clean(err.Error()))
+		return exitPartial
+	}
+	return status
+}
+
+// output checks -o (not one of the inputs, in a folder that exists, not a
+// folder itself) and prepares it; without -o, or with "-o -", the output
+// is standard output. Its errors wrap errUsage.
+func (hf *huntCmdFlags) output(e *env, files []string) (*outfile.File, error) {
+	path := hf.out
+	if path == "" {
+		path = "-"
+	}
+	if path != "-" {
+		inputs := append(append([]string(nil), files...), hf.rules...)
+		if hf.config != "" {
+			inputs = append(inputs, hf.config)
+		}
+		base, _ := parser.FindFiles(hf.baseline)
+		if err := notAnInput(path, append(append(inputs, hf.baseline...), base...)); err != nil {
+			return nil, err
+		}
+	}
+	out, err := outfile.Create(path, 0o600, e.stdout)
+	if err != nil {
+		return nil, fmt.Errorf("%w: -o: %w", errUsage, err)
+	}
+	return out, nil
+}
+
+// notAnInput returns a usage error when out names the same file as one of
+// inputs (by device and inode, whatever the path).
+func notAnInput(out string, inputs []string) error {
+	ofi, err := os.Stat(out)
+	if err != nil {
+		return nil // does not exist (yet): cannot be an input
+	}
+	for _, in := range inputs {
+		if ifi, err := os.Stat(in); err == nil && os.SameFile(ofi, ifi) {
+			return fmt.Errorf("%w: -o %s is one of the inputs (%s); it would be overwritten", errUsage, out, in)
+		}
+	}
+	return nil
+}
+
+// reportProblems warns about rejected rules and the sources' problems and
+// returns exitPartial when there were any.
+func reportProblems(warn func(string, ...any), res *triage.Result) int {
+	status := exitOK
 	for _, rj := range res.Rejected {
 		warn("rule rejected: %s:%d: %s", rj.Path, rj.Line, rj.Reason)
+		status = exitPartial
 	}
 	for _, s := range append(res.Sources, res.BaselineSources...) {
 		for i, p := range s.Problems {
+			status = exitPartial
 			if i == 3 {
 				warn("%s: … %d more problems (all are in the JSON export)", s.Path, len(s.Problems)-3)
 				break
 			}
 			warn("%s: offset 0x%x: %s", s.Path, p.Offset, p.Reason)
 		}
-	}
-	findings := res.Filter(triage.Filter{MinLevel: hf.minLevel})
-	if err := writeHunt(e, hf, res, findings); err != nil {
-		fmt.Fprintf(e.stderr, "evtriage hunt: %s\n", termsafe.Clean(err.Error()))
-		return exitPartial
 	}
 	return status
 }
@@ -142,43 +219,22 @@ func setMemoryLimit(files []string) {
 	debug.SetMemoryLimit(max(total/20*9, minMemoryLimit))
 }
 
-// writeHunt writes the findings in the chosen format to -o or stdout.
-func writeHunt(e *env, hf *huntCmdFlags, res *triage.Result, findings []*triage.Finding) error {
-	if hf.format == "table" {
-		if hf.out == "" {
-			return writeTable(e.stdout, res, findings)
-		}
-		return atomicWrite(hf.out, func(w io.Writer) error { return writeTable(w, res, findings) })
+// writeHunt writes the findings in the chosen format to out and commits
+// it.
+func writeHunt(out *outfile.File, format string, res *triage.Result, findings []*triage.Finding) error {
+	var err error
+	switch format {
+	case "table":
+		err = writeTable(out, res, findings)
+	case "jsonl":
+		err = triage.WriteExport(out, res, findings, triage.FormatJSONL)
+	default:
+		err = triage.WriteExport(out, res, findings, triage.FormatJSON)
 	}
-	format := triage.FormatJSON
-	if hf.format == "jsonl" {
-		format = triage.FormatJSONL
-	}
-	if hf.out != "" {
-		return triage.Export(hf.out, res, findings, format)
-	}
-	return triage.WriteExport(e.stdout, res, findings, format)
-}
-
-// atomicWrite writes a file through a temporary file and a rename.
-func atomicWrite(path string, fn func(io.Writer) error) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = fn(tmp); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return out.Commit()
 }
 
 // maxCell bounds a table cell; longer evidence text is cut with "…".

@@ -52,6 +52,9 @@ func (hf *huntFlags) check() error {
 	if hf.window, err = parseDays(hf.windowArg); err != nil {
 		return err
 	}
+	if hf.workers < 0 {
+		return fmt.Errorf("%w: --workers must be >= 0", errUsage)
+	}
 	var ok bool
 	if hf.minLevel, ok = rules.ParseLevel(hf.levelArg); !ok {
 		return fmt.Errorf("%w: unknown level %q", errUsage, hf.levelArg)

@@ -117,20 +117,38 @@ func newFlagSet(e *env, name, synopsis string) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args with fs. It returns (exit code, true) when the
+// parseFlags parses args with fs. Flags may follow arguments (hunt
+// ev.evtx -o out.json); after "--" everything is an argument. The
+// arguments are left in fs.Args(). It returns (exit code, true) when the
 // command should stop: after --help (0) or on a usage error (2).
 func parseFlags(e *env, fs *flag.FlagSet, args []string) (int, bool) {
 	// The flag package calls Usage itself on -h and on errors; print the
 	// usage once, on -h only, and a one-line reason on errors.
 	printUsage := fs.Usage
 	fs.Usage = func() {}
-	err := fs.Parse(args)
-	fs.Usage = printUsage
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUsage()
-			return exitOK, true
+	defer func() { fs.Usage = printUsage }()
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				printUsage()
+				return exitOK, true
+			}
+			return usageError(e, fs.Name(), err), true
 		}
+		left := fs.Args()
+		if len(left) == 0 {
+			break
+		}
+		if i := len(args) - len(left); i > 0 && args[i-1] == "--" {
+			rest = append(rest, left...) // after "--": all arguments
+			break
+		}
+		rest = append(rest, left[0])
+		args = left[1:]
+	}
+	// Leave the arguments in fs.Args().
+	if err := fs.Parse(append([]string{"--"}, rest...)); err != nil {
 		return usageError(e, fs.Name(), err), true
 	}
 	return exitOK, false

@@ -132,25 +132,32 @@ func Generate(w io.WriteSeeker, opts Options) (Truth, error) {
 	return generate(w, opts, nil)
 }
 
-// generate is Generate with a hook that sees every event written.
-func generate(w io.WriteSeeker, opts Options, onWrite func(*parser.Event)) (Truth, error) {
+// Check validates opts as Generate would, without writing anything: the
+// errors wrap ErrUnknownScenario or ErrOptions.
+func Check(opts Options) error {
+	_, _, _, err := prepare(opts)
+	return err
+}
+
+// prepare validates opts and fills in their defaults.
+func prepare(opts Options) (Scenario, []logForm, Options, error) {
 	sc, err := lookup(opts.Scenario)
 	if err != nil {
-		return Truth{}, err
+		return sc, nil, opts, err
 	}
 	forms := logForms()
 	if opts.Form != "" {
 		f, ok := formByName(opts.Form)
 		if !ok {
-			return Truth{}, fmt.Errorf("%w: unknown log form %q (known: %s)", ErrOptions, opts.Form, strings.Join(FormNames(), ", "))
+			return sc, nil, opts, fmt.Errorf("%w: unknown log form %q (known: %s)", ErrOptions, opts.Form, strings.Join(FormNames(), ", "))
 		}
 		forms = []logForm{f}
 	}
 	if opts.Hosts < 0 || opts.Events < 0 || opts.Size < 0 || opts.Duration < 0 {
-		return Truth{}, fmt.Errorf("%w: negative hosts, events, size or duration", ErrOptions)
+		return sc, nil, opts, fmt.Errorf("%w: negative hosts, events, size or duration", ErrOptions)
 	}
 	if opts.Events > 0 && opts.Size > 0 {
-		return Truth{}, fmt.Errorf("%w: give events or size, not both", ErrOptions)
+		return sc, nil, opts, fmt.Errorf("%w: give events or size, not both", ErrOptions)
 	}
 	if opts.Hosts == 0 {
 		opts.Hosts = len(forms)
@@ -159,7 +166,7 @@ func generate(w io.WriteSeeker, opts Options, onWrite func(*parser.Event)) (Trut
 		}
 	}
 	if opts.Hosts > 10000 {
-		return Truth{}, fmt.Errorf("%w: at most 10000 hosts", ErrOptions)
+		return sc, nil, opts, fmt.Errorf("%w: at most 10000 hosts", ErrOptions)
 	}
 	if opts.Events == 0 && opts.Size == 0 {
 		opts.Events = 5000 * opts.Hosts
@@ -171,6 +178,15 @@ func generate(w io.WriteSeeker, opts Options, onWrite func(*parser.Event)) (Trut
 		opts.Duration = 24 * time.Hour
 	}
 	opts.Scenario = sc.Name
+	return sc, forms, opts, nil
+}
+
+// generate is Generate with a hook that sees every event written.
+func generate(w io.WriteSeeker, opts Options, onWrite func(*parser.Event)) (Truth, error) {
+	sc, forms, opts, err := prepare(opts)
+	if err != nil {
+		return Truth{}, err
+	}
 	g := newGen(w, opts, sc, forms)
 	g.onWrite = onWrite
 	if err := g.run(); err != nil {

@@ -429,6 +429,9 @@ func TestGenerateOptions(t *testing.T) {
 			if !errors.Is(err, c.want) {
 				t.Errorf("err = %v, want %v", err, c.want)
 			}
+			if err := Check(c.opts); !errors.Is(err, c.want) {
+				t.Errorf("Check: err = %v, want %v", err, c.want)
+			}
 		})
 	}
 }
