@@ -185,6 +185,10 @@ func reportProblems(warn func(string, ...any), res *triage.Result) int {
 		warn("rule rejected: %s:%d: %s", rj.Path, rj.Line, rj.Reason)
 		status = exitPartial
 	}
+	if res.NotJudged {
+		warn("the baseline could not be read: no finding is judged new or seen")
+		status = exitPartial
+	}
 	for _, s := range append(res.Sources, res.BaselineSources...) {
 		for i, p := range s.Problems {
 			status = exitPartial

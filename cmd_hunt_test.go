@@ -97,7 +97,7 @@ func TestHuntCommand(t *testing.T) {
 		{name: "rejected rule is exit 1", args: []string{"--rules", badRule, shared}, code: exitPartial, stderr: []string{"rule rejected", "bad.yml"}, stdout: []string{`"rejected": [`}},
 		{name: "corrupt input is exit 1", args: []string{corrupt}, code: exitPartial, stderr: []string{"corrupt.evtx"}, stdout: []string{`"findings"`}},
 		{name: "missing input is exit 1", args: []string{filepath.Join(shared, "nope.evtx"), shared}, code: exitPartial, stderr: []string{"nope.evtx"}, stdout: []string{`"findings"`}},
-		{name: "jsonl", args: []string{"--format", "jsonl", shared}, code: exitOK, stdout: []string{`{"rule":{"id":"e23771a3`}, noStdout: []string{`"tool"`}},
+		{name: "jsonl", args: []string{"--format", "jsonl", shared}, code: exitOK, stdout: []string{`{"export":{"tool":`, `{"process":{"id":`, `{"finding":{"rule":{"id":"e23771a3`}, noStdout: []string{`"processes":[`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -130,7 +130,7 @@ func TestHuntCommand(t *testing.T) {
 func TestHuntOutputFile(t *testing.T) {
 	shared := sharedLogs(t)
 	dir := t.TempDir()
-	for _, tc := range []struct{ name, lineStart string }{{"out.json", "{"}, {"out.jsonl", `{"rule"`}} {
+	for _, tc := range []struct{ name, lineStart string }{{"out.json", "{"}, {"out.jsonl", `{"export":{"tool"`}} {
 		out := filepath.Join(dir, tc.name)
 		code, stdout, stderr := runCapture(t, "hunt", "-o", out, shared)
 		if code != exitOK || stdout != "" {
@@ -165,11 +165,13 @@ func TestHuntOutputFile(t *testing.T) {
 	}
 	n := 0
 	for _, l := range strings.Split(strings.TrimSpace(stdout), "\n") {
-		var f struct{ New *bool }
-		if err := json.Unmarshal([]byte(l), &f); err != nil {
+		var line struct{ Finding *struct{ New *bool } }
+		if err := json.Unmarshal([]byte(l), &line); err != nil {
 			t.Fatal(err)
 		}
-		if f.New == nil || *f.New {
+		if f := line.Finding; f == nil {
+			continue
+		} else if f.New == nil || *f.New {
 			t.Errorf("finding not judged seen: %.200s", l)
 		}
 		n++
@@ -286,7 +288,7 @@ func TestHuntCorrelation(t *testing.T) {
 				File     string `json:"file"`
 				RecordID uint64 `json:"record_id"`
 			} `json:"event"`
-			Process     *struct{ PID uint32 } `json:"process"`
+			Process     *int `json:"process"`
 			Correlation *struct {
 				Count  int `json:"count"`
 				Events []struct {
@@ -298,16 +300,24 @@ func TestHuntCorrelation(t *testing.T) {
 				EventsTotal int `json:"events_total"`
 			} `json:"correlation"`
 		} `json:"findings"`
+		Processes []struct {
+			ID  int    `json:"id"`
+			PID uint32 `json:"pid"`
+		} `json:"processes"`
 	}
 	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
 		t.Fatal(err)
+	}
+	pid := map[int]uint32{}
+	for _, p := range doc.Processes {
+		pid[p.ID] = p.PID
 	}
 	if doc.Summary.Findings != 1 || doc.Summary.CorrelationOnly != 6 || len(doc.Findings) != 1 {
 		t.Fatalf("summary %+v, %d findings", doc.Summary, len(doc.Findings))
 	}
 	f := doc.Findings[0]
 	if f.Rule.Title != "repeated regsvr32" || filepath.Base(f.Event.File) != "b.evtx" || f.Event.RecordID != 2 ||
-		f.Process == nil || f.Process.PID != 104 || f.Correlation == nil || f.Correlation.Count != 3 || f.Correlation.EventsTotal != 3 {
+		f.Process == nil || pid[*f.Process] != 104 || f.Correlation == nil || f.Correlation.Count != 3 || f.Correlation.EventsTotal != 3 {
 		t.Fatalf("finding %+v", f)
 	}
 	var got []string

@@ -91,8 +91,13 @@ func TestEveryOutputIsTerminalSafe(t *testing.T) {
 				return
 			}
 			// The JSON outputs decode to the evidence unchanged.
-			if args[2] == "jsonl" {
-				stdout = strings.SplitN(stdout, "\n", 2)[0]
+			if args[2] == "jsonl" { // the first finding line
+				for _, l := range strings.Split(stdout, "\n") {
+					if strings.HasPrefix(l, `{"finding"`) {
+						stdout = l
+						break
+					}
+				}
 			}
 			var v any
 			if err := json.Unmarshal([]byte(stdout), &v); err != nil {

@@ -22,6 +22,9 @@ var ErrBaseline = errors.New("triage: baseline")
 type baseline struct {
 	keys    map[string]bool
 	sources []Source
+	// unusable is set when an input could not be read at all or is not
+	// a valid export: findings are then not judged.
+	unusable bool
 }
 
 // keyFacts is what a new-item key is computed from; it is filled from a
@@ -105,20 +108,57 @@ func factsOf(f *Finding) keyFacts {
 	return collectFacts(rule, kind == kindSysmonCreate || kind == kindSecCreate, get, cmdline, image, parentImage)
 }
 
+// readFinding is an exported finding as the baseline reader decodes it:
+// process and lineage are ids of the processes table, or, in exports
+// before the table (evtriage 0.1), the process and lineage nodes
+// themselves.
+type readFinding struct {
+	Rule struct {
+		ID string `json:"id"`
+	} `json:"rule"`
+	Event struct {
+		Channel  string            `json:"channel"`
+		Provider string            `json:"provider"`
+		EventID  uint16            `json:"event_id"`
+		Fields   map[string]string `json:"fields"`
+	} `json:"event"`
+	Process json.RawMessage `json:"process"`
+	Lineage json.RawMessage `json:"lineage"`
+}
+
+// readProcess is what the key facts need of a process.
+type readProcess struct {
+	ID          int    `json:"id"`
+	Image       string `json:"image"`
+	CommandLine string `json:"command_line"`
+}
+
 // factsOfExport collects the key facts of an exported finding, the same
-// way as factsOf does for the finding it was written from.
-func factsOfExport(f *exportFinding) keyFacts {
-	var cmdline, image, parentImage string
-	if p := f.Process; p != nil {
-		cmdline, image = p.CommandLine, p.Image
+// way as factsOf does for the finding it was written from; procs is the
+// processes table read so far.
+func factsOfExport(f *readFinding, procs map[int]readProcess) keyFacts {
+	var p readProcess
+	var lineage []readProcess
+	if ids := []int{}; json.Unmarshal(f.Lineage, &ids) == nil {
+		for _, id := range ids {
+			lineage = append(lineage, procs[id])
+		}
+		var id int
+		if json.Unmarshal(f.Process, &id) == nil {
+			p = procs[id]
+		}
+	} else {
+		_ = json.Unmarshal(f.Process, &p)
+		_ = json.Unmarshal(f.Lineage, &lineage)
 	}
-	if len(f.Lineage) >= 2 {
-		parentImage = f.Lineage[len(f.Lineage)-2].Image
+	var parentImage string
+	if len(lineage) >= 2 {
+		parentImage = lineage[len(lineage)-2].Image
 	}
 	ev := &parser.Event{Channel: f.Event.Channel, Provider: f.Event.Provider, EventID: f.Event.EventID}
 	kind := kindOf(ev)
 	get := func(n string) string { return f.Event.Fields[n] }
-	return collectFacts(f.Rule.ID, kind == kindSysmonCreate || kind == kindSecCreate, get, cmdline, image, parentImage)
+	return collectFacts(f.Rule.ID, kind == kindSysmonCreate || kind == kindSecCreate, get, p.CommandLine, p.Image, parentImage)
 }
 
 // loadBaseline reads Options.Baseline once.
@@ -161,6 +201,7 @@ func readBaseline(ctx context.Context, opts Options) *baseline {
 			src.Records = n
 			if err != nil {
 				src.Problems = append(src.Problems, Problem{Reason: err.Error()})
+				b.unusable = true
 			}
 			b.sources = append(b.sources, src)
 		default:
@@ -170,12 +211,22 @@ func readBaseline(ctx context.Context, opts Options) *baseline {
 	if len(logs) > 0 {
 		files, errs := parser.FindFiles(logs)
 		for _, err := range errs {
-			b.sources = append(b.sources, Source{Path: "", Problems: []Problem{{Reason: err.Error()}}})
+			path := ""
+			var ie *parser.InputError
+			if errors.As(err, &ie) {
+				path = ie.Path
+			}
+			b.sources = append(b.sources, Source{Path: path, Problems: []Problem{{Reason: err.Error()}}})
+			b.unusable = true
 		}
 		sub := NewHunter(Options{Rules: opts.Rules, Workers: opts.Workers, NewKey: opts.NewKey, NoCarve: opts.NoCarve,
 			NoActivity: true})
 		for _, f := range files {
-			_ = sub.AddFile(ctx, f, nil) // problems are in the sources
+			// Problems are in the sources; a file that is not a log at all
+			// makes the baseline unusable.
+			if err := sub.AddFile(ctx, f, nil); errors.Is(err, ErrOpen) || ctx.Err() != nil {
+				b.unusable = true
+			}
 		}
 		res := sub.Finish()
 		b.sources = append(b.sources, res.Sources...)
@@ -188,8 +239,9 @@ func readBaseline(ctx context.Context, opts Options) *baseline {
 	return b
 }
 
-// readExport adds the keys of an earlier export (one JSON document or JSON
-// Lines) and returns how many findings it held.
+// readExport adds the keys of an earlier export (one JSON document or
+// JSON Lines, of this version or of the earlier shape without a processes
+// table) and returns how many findings it held.
 func (b *baseline) readExport(path, kind string) (int, error) {
 	f, err := infile.Open(path)
 	if err != nil {
@@ -201,29 +253,35 @@ func (b *baseline) readExport(path, kind string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%w: %s: empty export", ErrBaseline, path)
 	}
-	n := 0
-	add := func(ef *exportFinding) {
-		n++
-		if k := factsOfExport(ef).key(kind); k != "" {
-			b.keys[k] = true
-		}
-	}
-	// A document starts with {"tool"…; a JSON Lines file with {"rule"….
-	// Decode the first value and look.
-	dec := json.NewDecoder(br)
-	var firstVal json.RawMessage
 	if first != '{' {
 		return 0, fmt.Errorf("%w: %s: not a JSON export", ErrBaseline, path)
 	}
-	if err := dec.Decode(&firstVal); err != nil {
-		return 0, fmt.Errorf("%w: %s: %w", ErrBaseline, path, err)
+	n := 0
+	procs := make(map[int]readProcess)
+	add := func(rf *readFinding) {
+		n++
+		if k := factsOfExport(rf, procs).key(kind); k != "" {
+			b.keys[k] = true
+		}
 	}
+	// A document has "findings"; a JSON Lines export starts with an
+	// {"export": …} line (earlier: a finding, {"rule": …}).
+	dec := json.NewDecoder(br)
 	var top map[string]json.RawMessage
-	if err := json.Unmarshal(firstVal, &top); err != nil {
+	if err := dec.Decode(&top); err != nil {
 		return 0, fmt.Errorf("%w: %s: %w", ErrBaseline, path, err)
 	}
 	if raw, isDoc := top["findings"]; isDoc {
-		var fs []exportFinding
+		var ps []readProcess
+		if raw, ok := top["processes"]; ok {
+			if err := json.Unmarshal(raw, &ps); err != nil {
+				return 0, fmt.Errorf("%w: %s: processes: %w", ErrBaseline, path, err)
+			}
+		}
+		for _, p := range ps {
+			procs[p.ID] = p
+		}
+		var fs []readFinding
 		if err := json.Unmarshal(raw, &fs); err != nil {
 			return 0, fmt.Errorf("%w: %s: findings: %w", ErrBaseline, path, err)
 		}
@@ -232,27 +290,54 @@ func (b *baseline) readExport(path, kind string) (int, error) {
 		}
 		return n, nil
 	}
-	if _, isFinding := top["rule"]; !isFinding {
-		return 0, fmt.Errorf("%w: %s: neither an export document nor JSON Lines of findings", ErrBaseline, path)
+	// line handles one JSON Lines record.
+	line := func(rec map[string]json.RawMessage, no int) error {
+		raw, ok := rec["finding"]
+		if _, old := rec["rule"]; old {
+			raw, ok = mustJSON(rec), true // a finding of the earlier shape
+		} else if praw, isProc := rec["process"]; isProc {
+			var p readProcess
+			if err := json.Unmarshal(praw, &p); err != nil {
+				return fmt.Errorf("%w: %s: record %d: %w", ErrBaseline, path, no, err)
+			}
+			procs[p.ID] = p
+			return nil
+		}
+		if !ok {
+			if _, head := rec["export"]; head && no == 1 {
+				return nil
+			}
+			return fmt.Errorf("%w: %s: record %d: neither an export document nor JSON Lines of an export", ErrBaseline, path, no)
+		}
+		var rf readFinding
+		if err := json.Unmarshal(raw, &rf); err != nil {
+			return fmt.Errorf("%w: %s: record %d: %w", ErrBaseline, path, no, err)
+		}
+		add(&rf)
+		return nil
 	}
-	var ef exportFinding
-	if err := json.Unmarshal(firstVal, &ef); err != nil {
-		return n, fmt.Errorf("%w: %s: line 1: %w", ErrBaseline, path, err)
+	if err := line(top, 1); err != nil {
+		return n, err
 	}
-	add(&ef)
-	line := 1
-	for {
-		line++
-		var ef exportFinding
-		err := dec.Decode(&ef)
+	for no := 2; ; no++ {
+		var rec map[string]json.RawMessage
+		err := dec.Decode(&rec)
 		if errors.Is(err, io.EOF) {
 			return n, nil
 		}
 		if err != nil {
-			return n, fmt.Errorf("%w: %s: record %d: %w", ErrBaseline, path, line, err)
+			return n, fmt.Errorf("%w: %s: record %d: %w", ErrBaseline, path, no, err)
 		}
-		add(&ef)
+		if err := line(rec, no); err != nil {
+			return n, err
+		}
 	}
+}
+
+// mustJSON encodes a decoded JSON object again.
+func mustJSON(m map[string]json.RawMessage) json.RawMessage {
+	b, _ := json.Marshal(m)
+	return b
 }
 
 // peekNonSpace returns the first non-space byte without consuming it.
@@ -276,6 +361,10 @@ func (h *Hunter) judge(res *Result) {
 		res.BaselineSources = h.base.sources
 		res.BaselineKeys = len(h.base.keys)
 		res.NewKey = kind
+		if h.base.unusable {
+			res.NotJudged = true
+			return
+		}
 		for _, f := range res.Findings {
 			if k := factsOf(f).key(kind); k != "" {
 				v := !h.base.keys[k]
@@ -287,8 +376,10 @@ func (h *Hunter) judge(res *Result) {
 		res.BaselineEnd = end
 		res.NewKey = kind
 		keys := make(map[string]bool)
+		// An event without a time is in neither period: not part of the
+		// baseline, not judged.
 		for _, f := range res.Findings {
-			if f.Event.Event.Time.Before(end) {
+			if t := f.Event.Event.Time; !t.IsZero() && t.Before(end) {
 				if k := factsOf(f).key(kind); k != "" {
 					keys[k] = true
 				}
@@ -296,7 +387,7 @@ func (h *Hunter) judge(res *Result) {
 		}
 		res.BaselineKeys = len(keys)
 		for _, f := range res.Findings {
-			if f.Event.Event.Time.Before(end) {
+			if t := f.Event.Event.Time; t.IsZero() || t.Before(end) {
 				continue
 			}
 			if k := factsOf(f).key(kind); k != "" {

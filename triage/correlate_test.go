@@ -307,14 +307,18 @@ func checkExport(t *testing.T, res *Result) {
 			t.Fatalf("line %d: %v", i+1, err)
 		}
 		vd := &validator{root: schema}
-		vd.check(map[string]any{"$ref": "#/$defs/finding"}, line, "$")
+		vd.check(map[string]any{"$ref": "#/$defs/line"}, line, "$")
 		for _, e := range vd.errs {
 			t.Errorf("jsonl line %d: %s", i+1, e)
 		}
-		var ef exportFinding
-		if err := json.Unmarshal(sc.Bytes(), &ef); err != nil {
+		var el exportLine
+		if err := json.Unmarshal(sc.Bytes(), &el); err != nil {
 			t.Fatal(err)
 		}
+		if el.Finding == nil {
+			continue
+		}
+		ef := *el.Finding
 		f := written[i]
 		switch c := f.Correlation; {
 		case c == nil && ef.Correlation != nil:
@@ -334,7 +338,7 @@ func checkExport(t *testing.T, res *Result) {
 				}
 			}
 			last := ec.Events[len(ec.Events)-1]
-			if last.File != ef.Event.File || last.RecordID != ef.Event.RecordID || last.Time != ef.Event.Time || ec.End != ef.Event.Time {
+			if last.File != ef.Event.File || last.RecordID != ef.Event.RecordID || ef.Event.Time == nil || last.Time != *ef.Event.Time || ec.End != *ef.Event.Time {
 				t.Errorf("line %d: last contributing event %+v is not the finding's event %+v", i+1, last, ef.Event)
 			}
 		}
@@ -401,7 +405,11 @@ correlation:
 		t.Fatal(err)
 	}
 	export := filepath.Join(dir, "early.jsonl")
-	if err := Export(export, first.Finish(), first.Finish().Written(), FormatJSONL); err != nil {
+	var buf bytes.Buffer
+	if err := WriteExport(&buf, first.Finish(), first.Finish().Written(), FormatJSONL); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(export, buf.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	late := func(cmdline string) string {

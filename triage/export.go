@@ -1,14 +1,15 @@
 package triage
 
 import (
+	"bufio"
 	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/evtriage/evtriage/internal/termsafe"
@@ -35,15 +36,30 @@ var schema []byte
 // export; its $defs.finding describes one JSON Lines record.
 func Schema() []byte { return append([]byte(nil), schema...) }
 
-// exportDoc is the JSON document.
-type exportDoc struct {
+// exportHeader is the document's head: everything but its processes and
+// findings. In JSON Lines it is the first line ({"export": …}).
+type exportHeader struct {
 	Tool      exportTool      `json:"tool"`
 	Generated string          `json:"generated"`
+	Complete  bool            `json:"complete"`
 	Sources   []Source        `json:"sources"`
 	Rules     exportRules     `json:"rules"`
 	Summary   exportSummary   `json:"summary"`
 	Baseline  *exportBaseline `json:"baseline"`
+}
+
+// exportDoc is the JSON document, as the baseline reader decodes it.
+type exportDoc struct {
+	exportHeader
+	Processes []exportProcess `json:"processes"`
 	Findings  []exportFinding `json:"findings"`
+}
+
+// exportLine is one line of JSON Lines: exactly one of its fields is set.
+type exportLine struct {
+	Export  *exportHeader  `json:"export,omitempty"`
+	Process *exportProcess `json:"process,omitempty"`
+	Finding *exportFinding `json:"finding,omitempty"`
 }
 
 type exportTool struct {
@@ -70,20 +86,27 @@ type exportSummary struct {
 
 type exportBaseline struct {
 	Key       string   `json:"key"`
+	Judged    bool     `json:"judged"`
 	Keys      int      `json:"keys"`
 	WindowEnd *string  `json:"window_end"`
 	Sources   []Source `json:"sources"`
 }
 
+// exportFinding is one finding; its process and lineage are ids of the
+// processes table.
 type exportFinding struct {
-	Rule       exportRule          `json:"rule"`
-	Event      exportEvent         `json:"event"`
-	Process    *exportProcess      `json:"process"`
-	Lineage    []exportNode        `json:"lineage"`
-	Children   []exportNode        `json:"children"`
-	Match      []rules.MatchDetail `json:"match"`
-	Suppressed []string            `json:"suppressed"`
-	New        *bool               `json:"new"`
+	Rule    exportRule  `json:"rule"`
+	Event   exportEvent `json:"event"`
+	Process *int        `json:"process"`
+	// Lineage is the process's ancestors, root-most first, and the process
+	// last: at most maxLineage ids, the nearest; LineageOmitted counts the
+	// root-most ones left out (the parent links of the processes table
+	// still lead to them).
+	Lineage        []int               `json:"lineage"`
+	LineageOmitted int                 `json:"lineage_omitted"`
+	Match          []rules.MatchDetail `json:"match"`
+	Suppressed     []string            `json:"suppressed"`
+	New            *bool               `json:"new"`
 	// Correlation is present only on a correlation rule's finding.
 	Correlation *exportCorrelation `json:"correlation,omitempty"`
 }
@@ -170,12 +193,15 @@ type exportEvent struct {
 	Channel   string            `json:"channel"`
 	Provider  string            `json:"provider"`
 	Computer  string            `json:"computer"`
-	Time      string            `json:"time"`
+	Time      *string           `json:"time"`
 	Recovered bool              `json:"recovered"`
 	Fields    map[string]string `json:"fields"`
 }
 
+// exportProcess is one row of the processes table.
 type exportProcess struct {
+	ID          int      `json:"id"`
+	Host        string   `json:"host"`
 	GUID        string   `json:"guid"`
 	PID         uint32   `json:"pid"`
 	Image       string   `json:"image"`
@@ -187,16 +213,43 @@ type exportProcess struct {
 	Stub        bool     `json:"stub"`
 	Regsvr32    bool     `json:"regsvr32"`
 	Renamed     bool     `json:"renamed"`
+	Parent      *int     `json:"parent"`
+	Link        string   `json:"link"`
+	// Children lists the children in the table (at most maxChildren);
+	// ChildrenTotal counts all the process's children.
+	Children      []int          `json:"children"`
+	ChildrenTotal int            `json:"children_total"`
+	Activity      exportActivity `json:"activity"`
 }
 
-type exportNode struct {
-	GUID        string  `json:"guid"`
-	PID         uint32  `json:"pid"`
-	Image       string  `json:"image"`
-	CommandLine string  `json:"command_line"`
-	Time        *string `json:"time"`
-	Stub        bool    `json:"stub"`
+// exportActivity is what a process did besides starting children: counts
+// of every event read, and the events kept in memory (Options.AllActivity
+// and the default keep those of regsvr32 and its descendants; headless
+// hunts keep none), at most maxActivity.
+type exportActivity struct {
+	Loads       int                   `json:"image_loads"`
+	Network     int                   `json:"network"`
+	DNS         int                   `json:"dns"`
+	Files       int                   `json:"files"`
+	Registry    int                   `json:"registry"`
+	Other       int                   `json:"other"`
+	Events      []exportActivityEvent `json:"events"`
+	EventsTotal int                   `json:"events_kept"`
 }
+
+// exportActivityEvent is one kept activity event.
+type exportActivityEvent struct {
+	Kind string `json:"kind"`
+	exportEvent
+}
+
+// Bounds of the export: each keeps its size proportional to the findings
+// and processes, never their product.
+const (
+	maxLineage  = 64   // ids in a finding's lineage
+	maxChildren = 100  // children listed per process
+	maxActivity = 1000 // activity events listed per process
+)
 
 // timeStr renders a time as RFC 3339 UTC with nanoseconds; nil when zero.
 func timeStr(t time.Time) *string {
@@ -216,10 +269,6 @@ func sourceNames(k SourceKind) []string {
 		out = append(out, "security")
 	}
 	return out
-}
-
-func node(p *Process) exportNode {
-	return exportNode{GUID: p.GUID, PID: p.PID, Image: p.Image, CommandLine: p.CommandLine, Time: timeStr(p.Created), Stub: p.Stub}
 }
 
 // fieldMap flattens event fields into an object. Unnamed values are named
@@ -252,21 +301,118 @@ func fieldMap(ref *EventRef) map[string]string {
 	return m
 }
 
-// toExport converts a finding.
-func toExport(f *Finding) exportFinding {
-	ev := f.Event.Event
+// exporter writes one export: it decides which processes the findings
+// need (their processes, the ancestors and the first children of those)
+// and numbers nothing itself: ids are Process.ID.
+type exporter struct {
+	r        *Result
+	findings []*Finding
+	in       []bool // by Process.ID: in the table
+	written  []bool // by Process.ID: already written (JSON Lines)
+}
+
+func newExporter(r *Result, findings []*Finding) *exporter {
+	x := &exporter{r: r, findings: findings, in: make([]bool, len(r.Processes))}
+	for _, f := range findings {
+		x.need(f.Process, x.in, func(*Process) {})
+	}
+	return x
+}
+
+// has reports whether p is a process of the result in the table.
+func (x *exporter) has(p *Process) bool {
+	return p != nil && p.ID >= 0 && p.ID < len(x.in) && x.in[p.ID] && x.r.Processes[p.ID] == p
+}
+
+// need calls add, once, for each process a finding on p needs that is not
+// marked in done yet, and marks it: the ancestors root-most first, p, then
+// its first maxChildren children (the order JSON Lines writes them in).
+// The walk up stops at a marked process (its ancestors are marked too), so
+// that a whole export costs O(processes + findings).
+func (x *exporter) need(p *Process, done []bool, add func(*Process)) {
+	if !x.valid(p) {
+		return
+	}
+	var up []*Process
+	for q := p; x.valid(q) && !done[q.ID] && len(up) <= len(x.r.Processes); q = q.Parent {
+		up = append(up, q)
+	}
+	for i := len(up) - 1; i >= 0; i-- {
+		if q := up[i]; !done[q.ID] { // a cycle would list one twice
+			done[q.ID] = true
+			add(q)
+		}
+	}
+	n := 0
+	for _, c := range p.Children {
+		if x.valid(c) {
+			if !done[c.ID] {
+				done[c.ID] = true
+				add(c)
+			}
+			if n++; n == maxChildren {
+				break
+			}
+		}
+	}
+}
+
+// valid reports whether p belongs to the result (ids index its table).
+func (x *exporter) valid(p *Process) bool {
+	return p != nil && p.ID >= 0 && p.ID < len(x.r.Processes) && x.r.Processes[p.ID] == p
+}
+
+// process converts a process of the table.
+func (x *exporter) process(p *Process) exportProcess {
+	ep := exportProcess{ID: p.ID, Host: p.Host, GUID: p.GUID, PID: p.PID, Image: p.Image, CommandLine: p.CommandLine,
+		User: p.User, Created: timeStr(p.Created), Terminated: timeStr(p.Terminated), Sources: sourceNames(p.Sources),
+		Stub: p.Stub, Regsvr32: p.Regsvr32, Renamed: p.Renamed, Link: p.Link, Children: []int{},
+		ChildrenTotal: len(p.Children)}
+	if x.has(p.Parent) {
+		id := p.Parent.ID
+		ep.Parent = &id
+	}
+	for _, c := range p.Children {
+		if len(ep.Children) == maxChildren {
+			break
+		}
+		if x.has(c) {
+			ep.Children = append(ep.Children, c.ID)
+		}
+	}
+	a := &ep.Activity
+	a.Loads, a.Network, a.DNS, a.Files, a.Registry, a.Other = p.Seen.Loads, p.Seen.Network, p.Seen.DNS, p.Seen.Files, p.Seen.Registry, p.Seen.Other
+	a.Events = []exportActivityEvent{}
+	for _, k := range []struct {
+		kind string
+		refs []*EventRef
+	}{{"image_load", p.Loads}, {"network", p.Network}, {"dns", p.DNS}, {"file", p.Files}, {"registry", p.Registry}, {"other", p.Other}} {
+		a.EventsTotal += len(k.refs)
+		for _, ref := range k.refs {
+			if len(a.Events) < maxActivity && ref != nil && ref.Event != nil {
+				a.Events = append(a.Events, exportActivityEvent{Kind: k.kind, exportEvent: toExportEvent(ref)})
+			}
+		}
+	}
+	return ep
+}
+
+// toExportEvent converts an event.
+func toExportEvent(ref *EventRef) exportEvent {
+	ev := ref.Event
+	return exportEvent{File: ref.File, Offset: ev.Offset, RecordID: ev.RecordID, EventID: ev.EventID,
+		Channel: ev.Channel, Provider: ev.Provider, Computer: ev.Computer, Time: timeStr(ev.Time),
+		Recovered: ev.Recovered, Fields: fieldMap(ref)}
+}
+
+// finding converts a finding.
+func (x *exporter) finding(f *Finding) exportFinding {
 	ef := exportFinding{
-		Event: exportEvent{File: f.Event.File, Offset: ev.Offset, RecordID: ev.RecordID, EventID: ev.EventID,
-			Channel: ev.Channel, Provider: ev.Provider, Computer: ev.Computer, Recovered: ev.Recovered,
-			Fields: fieldMap(f.Event)},
-		Lineage:    []exportNode{},
-		Children:   []exportNode{},
+		Event:      toExportEvent(f.Event),
+		Lineage:    []int{},
 		Match:      f.Match,
 		Suppressed: f.Suppressed,
 		New:        f.New,
-	}
-	if s := timeStr(ev.Time); s != nil {
-		ef.Event.Time = *s
 	}
 	if f.Rule != nil {
 		ef.Rule = exportRule{ID: f.Rule.ID, Title: f.Rule.Title, Level: f.Rule.Level.String(), Tags: f.Rule.Tags,
@@ -284,121 +430,150 @@ func toExport(f *Finding) exportFinding {
 	if ef.Suppressed == nil {
 		ef.Suppressed = []string{}
 	}
-	if p := f.Process; p != nil {
-		ef.Process = &exportProcess{GUID: p.GUID, PID: p.PID, Image: p.Image, CommandLine: p.CommandLine,
-			User: p.User, Created: timeStr(p.Created), Terminated: timeStr(p.Terminated),
-			Sources: sourceNames(p.Sources), Stub: p.Stub, Regsvr32: p.Regsvr32, Renamed: p.Renamed}
-		for _, q := range Lineage(p) {
-			ef.Lineage = append(ef.Lineage, node(q))
+	if p := f.Process; x.has(p) {
+		id := p.ID
+		ef.Process = &id
+		depth := 0
+		for q := p; x.has(q) && depth <= len(x.r.Processes); q = q.Parent {
+			if len(ef.Lineage) < maxLineage {
+				ef.Lineage = append(ef.Lineage, q.ID)
+			} else {
+				ef.LineageOmitted++
+			}
+			depth++
 		}
-		for _, c := range p.Children {
-			ef.Children = append(ef.Children, node(c))
-		}
+		slices.Reverse(ef.Lineage)
 	}
 	return ef
 }
 
-// WriteExport writes findings (normally Result.Written() or a Filter's
-// output) with r's context to w.
-func WriteExport(out io.Writer, r *Result, findings []*Finding, format Format) error {
-	w := &safeWriter{w: out}
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	switch format {
-	case FormatJSONL:
-		for _, f := range findings {
-			if err := enc.Encode(toExport(f)); err != nil {
-				return fmt.Errorf("%w: %w", ErrExport, err)
-			}
-		}
-		return nil
-	case FormatJSON:
-	default:
-		return fmt.Errorf("%w: unknown format %d", ErrExport, format)
-	}
-	doc := exportDoc{
-		Tool:    exportTool{Name: "evtriage", Version: r.ToolVersion},
-		Sources: r.Sources,
-		Rules:   exportRules{Loaded: len(r.Loaded), Rejected: r.Rejected},
+// header builds the document's head.
+func (x *exporter) header() *exportHeader {
+	r := x.r
+	h := &exportHeader{
+		Tool:     exportTool{Name: "evtriage", Version: r.ToolVersion},
+		Complete: !r.Incomplete,
+		Sources:  r.Sources,
+		Rules:    exportRules{Loaded: len(r.Loaded), Rejected: r.Rejected},
 		Summary: exportSummary{Events: r.Events, Duplicates: r.Duplicates, Hosts: r.Hosts, Processes: len(r.Processes),
-			Findings: len(findings), Suppressed: r.Unkept + len(r.Findings) - len(r.Written()), OrphanExit: r.Orphans,
+			Findings: len(x.findings), Suppressed: r.Unkept + len(r.Findings) - len(r.Written()), OrphanExit: r.Orphans,
 			CorrelationOnly: r.CorrelationOnly},
-		Findings: make([]exportFinding, 0, len(findings)),
 	}
 	if s := timeStr(r.Generated); s != nil {
-		doc.Generated = *s
+		h.Generated = *s
 	}
-	if doc.Sources == nil {
-		doc.Sources = []Source{}
+	if h.Sources == nil {
+		h.Sources = []Source{}
 	}
-	for i := range doc.Sources {
-		if doc.Sources[i].Problems == nil {
-			doc.Sources[i].Problems = []Problem{}
+	for i := range h.Sources {
+		if h.Sources[i].Problems == nil {
+			h.Sources[i].Problems = []Problem{}
 		}
 	}
-	if doc.Rules.Rejected == nil {
-		doc.Rules.Rejected = []rules.Rejection{}
+	if h.Rules.Rejected == nil {
+		h.Rules.Rejected = []rules.Rejection{}
 	}
-	if doc.Summary.Hosts == nil {
-		doc.Summary.Hosts = []string{}
+	if h.Summary.Hosts == nil {
+		h.Summary.Hosts = []string{}
 	}
 	if r.NewKey != "" {
-		doc.Baseline = &exportBaseline{Key: r.NewKey, Keys: r.BaselineKeys, WindowEnd: timeStr(r.BaselineEnd), Sources: r.BaselineSources}
-		if doc.Baseline.Sources == nil {
-			doc.Baseline.Sources = []Source{}
+		h.Baseline = &exportBaseline{Key: r.NewKey, Judged: !r.NotJudged, Keys: r.BaselineKeys,
+			WindowEnd: timeStr(r.BaselineEnd), Sources: r.BaselineSources}
+		if h.Baseline.Sources == nil {
+			h.Baseline.Sources = []Source{}
 		}
 	}
-	for _, f := range findings {
-		doc.Findings = append(doc.Findings, toExport(f))
-	}
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		return fmt.Errorf("%w: %w", ErrExport, err)
-	}
-	return nil
+	return h
 }
 
-// safeWriter escapes, with termsafe.EscapeJSON, what encoding/json leaves
-// raw in each JSON value it is given (one Encode call is one Write).
-type safeWriter struct{ w io.Writer }
-
-func (s *safeWriter) Write(p []byte) (int, error) {
-	if _, err := s.w.Write(termsafe.EscapeJSON(p)); err != nil {
-		return 0, err
-	}
-	return len(p), nil
+// jsonOut writes JSON values made terminal-safe (termsafe.EscapeJSON)
+// through a buffer, remembering the first error.
+type jsonOut struct {
+	w   *bufio.Writer
+	err error
 }
 
-// Export writes an export to path atomically: into a temporary file in the
-// same folder, synced, then renamed over path. On failure no file is left
-// and an existing path is untouched. The file is created with mode 0600
-// (it holds evidence).
-func Export(path string, r *Result, findings []*Finding, format Format) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
+func (o *jsonOut) raw(s string) {
+	if o.err == nil {
+		_, o.err = o.w.WriteString(s)
 	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrExport, err)
+}
+
+// value writes v; indent is the nesting depth of a document member (-1:
+// compact, for JSON Lines).
+func (o *jsonOut) value(v any, depth int) {
+	if o.err != nil {
+		return
 	}
-	defer func() {
+	var b []byte
+	if depth < 0 {
+		b, o.err = json.Marshal(v)
+	} else {
+		b, o.err = json.MarshalIndent(v, strings.Repeat("  ", depth), "  ")
+	}
+	if o.err == nil {
+		_, o.err = o.w.Write(termsafe.EscapeJSON(b))
+	}
+}
+
+// WriteExport writes findings (normally Result.Written() or a Filter's
+// output) with r's context to w, streamed: memory stays bounded by the
+// largest single finding or process, whatever the export's size.
+//
+// The JSON document holds the head (tool, sources, rules, summary,
+// baseline), a "processes" table (each process once: the findings'
+// processes, their ancestors and first children) and the "findings", which
+// refer to processes by id. JSON Lines holds one {"export": head} line,
+// then {"process": …} lines, each before the first finding that needs it,
+// and {"finding": …} lines.
+func WriteExport(w io.Writer, r *Result, findings []*Finding, format Format) error {
+	if format != FormatJSON && format != FormatJSONL {
+		return fmt.Errorf("%w: unknown format %d", ErrExport, format)
+	}
+	x := newExporter(r, findings)
+	o := &jsonOut{w: bufio.NewWriterSize(w, 64<<10)}
+	if format == FormatJSONL {
+		x.written = make([]bool, len(r.Processes))
+		o.value(exportLine{Export: x.header()}, -1)
+		o.raw("\n")
+		for _, f := range findings {
+			x.need(f.Process, x.written, func(p *Process) {
+				ep := x.process(p)
+				o.value(exportLine{Process: &ep}, -1)
+				o.raw("\n")
+			})
+			ef := x.finding(f)
+			o.value(exportLine{Finding: &ef}, -1)
+			o.raw("\n")
+		}
+	} else {
+		head, err := json.MarshalIndent(x.header(), "", "  ")
 		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+			return fmt.Errorf("%w: %w", ErrExport, err)
 		}
-	}()
-	if err = WriteExport(tmp, r, findings, format); err != nil {
-		return err
+		o.raw(string(termsafe.EscapeJSON(head[:len(head)-2]))) // without "\n}"
+		o.raw(",\n  \"processes\": [")
+		n := 0
+		for _, p := range r.Processes {
+			if x.has(p) {
+				o.raw(map[bool]string{true: "\n    ", false: ",\n    "}[n == 0])
+				o.value(x.process(p), 2)
+				n++
+			}
+		}
+		o.raw(map[bool]string{true: "],\n", false: "\n  ],\n"}[n == 0])
+		o.raw("  \"findings\": [")
+		for i, f := range findings {
+			o.raw(map[bool]string{true: "\n    ", false: ",\n    "}[i == 0])
+			o.value(x.finding(f), 2)
+		}
+		o.raw(map[bool]string{true: "]\n}\n", false: "\n  ]\n}\n"}[len(findings) == 0])
 	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("%w: %w", ErrExport, err)
+	if o.err == nil {
+		o.err = o.w.Flush()
 	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("%w: %w", ErrExport, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("%w: %w", ErrExport, err)
+	if o.err != nil {
+		return fmt.Errorf("%w: %w", ErrExport, o.err)
 	}
 	return nil
 }

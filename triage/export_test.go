@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +72,57 @@ func handResult(t *testing.T) *Result {
 	return res
 }
 
+// exportFile writes res's written findings to path.
+func exportFile(t *testing.T, path string, res *Result, format Format) {
+	t.Helper()
+	var b bytes.Buffer
+	if err := WriteExport(&b, res, res.Written(), format); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeOldExport rewrites the JSON export at from in the shape of
+// evtriage 0.1 (JSON Lines of findings carrying their process and lineage
+// as objects), to check that such exports still serve as baselines.
+func writeOldExport(t *testing.T, path, from string) {
+	t.Helper()
+	data, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Processes []map[string]any
+		Findings  []map[string]any
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	procs := map[float64]map[string]any{}
+	for _, p := range doc.Processes {
+		procs[p["id"].(float64)] = p
+	}
+	var out bytes.Buffer
+	for _, f := range doc.Findings {
+		if id, ok := f["process"].(float64); ok {
+			f["process"] = procs[id]
+		}
+		var lineage []any
+		for _, id := range f["lineage"].([]any) {
+			lineage = append(lineage, procs[id.(float64)])
+		}
+		f["lineage"], f["children"] = lineage, []any{}
+		delete(f, "lineage_omitted")
+		b, _ := json.Marshal(f)
+		out.Write(append(b, '\n'))
+	}
+	if err := os.WriteFile(path, out.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestExportValidatesAgainstSchema(t *testing.T) {
 	schema, err := decodeSchema()
 	if err != nil {
@@ -108,23 +158,29 @@ func TestExportValidatesAgainstSchema(t *testing.T) {
 				}
 				return
 			}
-			finding := map[string]any{"$ref": "#/$defs/finding"}
+			line := map[string]any{"$ref": "#/$defs/line"}
 			sc := bufio.NewScanner(&b)
-			n := 0
+			n, findings := 0, 0
 			for sc.Scan() {
 				n++
-				var v any
+				var v map[string]any
 				if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
 					t.Fatalf("line %d: %v", n, err)
 				}
 				vd := &validator{root: schema}
-				vd.check(finding, v, "$")
+				vd.check(line, v, "$")
 				for _, e := range vd.errs {
 					t.Errorf("line %d: %s", n, e)
 				}
+				if len(v) != 1 || (n == 1) != (v["export"] != nil) {
+					t.Errorf("line %d: %d keys, export head first: %.100s", n, len(v), sc.Bytes())
+				}
+				if v["finding"] != nil {
+					findings++
+				}
 			}
-			if n != len(tc.findings) {
-				t.Errorf("%d lines, want %d", n, len(tc.findings))
+			if findings != len(tc.findings) {
+				t.Errorf("%d finding lines, want %d", findings, len(tc.findings))
 			}
 		})
 	}
@@ -137,7 +193,8 @@ func TestValidatorRejects(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
-	if err := WriteExport(&b, handResult(t), handResult(t).Findings, FormatJSON); err != nil {
+	res := handResult(t)
+	if err := WriteExport(&b, res, res.Findings, FormatJSON); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -152,8 +209,11 @@ func TestValidatorRejects(t *testing.T) {
 			d["findings"].([]any)[0].(map[string]any)["rule"].(map[string]any)["level"] = "severe"
 		}, "not in enum"},
 		{"negative pid", func(d map[string]any) {
-			d["findings"].([]any)[0].(map[string]any)["process"].(map[string]any)["pid"] = -1.0
+			d["processes"].([]any)[0].(map[string]any)["pid"] = -1.0
 		}, "below minimum"},
+		{"process as an object", func(d map[string]any) {
+			d["findings"].([]any)[0].(map[string]any)["process"] = map[string]any{}
+		}, "type object"},
 		{"non-string field", func(d map[string]any) {
 			d["findings"].([]any)[0].(map[string]any)["event"].(map[string]any)["fields"].(map[string]any)["Image"] = 3.0
 		}, "type integer"},
@@ -195,21 +255,37 @@ func TestExportContent(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	var lineage []string
+	procs := map[int]exportProcess{}
+	for _, p := range doc.Processes {
+		if _, dup := procs[p.ID]; dup {
+			t.Errorf("process %d listed twice", p.ID)
+		}
+		procs[p.ID] = p
+	}
+	image := func(id int) string { return winpath.Base(procs[id].Image) }
 	var child exportFinding
 	for _, f := range doc.Findings {
 		if f.Rule.ID == "child" {
 			child = f
 		}
 	}
-	for _, n := range child.Lineage {
-		lineage = append(lineage, winpath.Base(n.Image))
+	var lineage []string
+	for _, id := range child.Lineage {
+		lineage = append(lineage, image(id))
 	}
 	if got := strings.Join(lineage, ">"); got != "explorer.exe>cmd.exe>regsvr32.exe>calc.exe" {
 		t.Errorf("lineage %s", got)
 	}
-	if child.Process == nil || child.Process.PID != 400 {
-		t.Errorf("process %+v", child.Process)
+	if child.Process == nil || procs[*child.Process].PID != 400 {
+		t.Fatalf("process %v", child.Process)
+	}
+	// The lineage follows the parent ids of the table.
+	var up []string
+	for id := child.Process; id != nil; id = procs[*id].Parent {
+		up = append([]string{image(*id)}, up...)
+	}
+	if strings.Join(up, ">") != strings.Join(lineage, ">") {
+		t.Errorf("parents give %v, lineage %v", up, lineage)
 	}
 	for _, f := range doc.Findings {
 		if f.Rule.ID != "seed" || f.Event.RecordID != 5 {
@@ -225,60 +301,20 @@ func TestExportContent(t *testing.T) {
 			}
 		}
 	}
-	// The parent of regsvr32 lists regsvr32 among its children.
+	// regsvr32 lists calc among its children, and its unsigned load.
 	var reg exportFinding
 	for _, f := range doc.Findings {
 		if f.Rule.ID == "unsigned" {
 			reg = f
 		}
 	}
-	if len(reg.Children) != 1 || winpath.Base(reg.Children[0].Image) != "calc.exe" {
-		t.Errorf("children of regsvr32: %+v", reg.Children)
+	rp := procs[*reg.Process]
+	if len(rp.Children) != 1 || image(rp.Children[0]) != "calc.exe" || rp.ChildrenTotal != 1 {
+		t.Errorf("children of regsvr32: %+v", rp)
 	}
-}
-
-func TestExportAtomic(t *testing.T) {
-	res := handResult(t)
-	dir := t.TempDir()
-	good := filepath.Join(dir, "out.json")
-	if err := Export(good, res, res.Findings, FormatJSON); err != nil {
-		t.Fatal(err)
-	}
-	before, _ := os.ReadFile(good)
-	if !json.Valid(before) {
-		t.Fatal("export is not valid JSON")
-	}
-	// Renaming over a folder fails: the error is reported, the temporary
-	// file removed.
-	sub := filepath.Join(dir, "taken")
-	if err := os.Mkdir(sub, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(sub, "x"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := Export(sub, res, res.Findings, FormatJSON); err == nil {
-		t.Error("export over a non-empty folder succeeded")
-	}
-	// An unknown format fails before anything is renamed into place.
-	if err := Export(good, res, res.Findings, Format(9)); err == nil {
-		t.Error("unknown format accepted")
-	}
-	after, _ := os.ReadFile(good)
-	if !bytes.Equal(before, after) {
-		t.Error("failed export changed the existing file")
-	}
-	if err := Export(filepath.Join(dir, "no", "such", "dir.json"), res, nil, FormatJSON); err == nil {
-		t.Error("export into a missing folder succeeded")
-	}
-	names, _ := os.ReadDir(dir)
-	var got []string
-	for _, n := range names {
-		got = append(got, n.Name())
-	}
-	sort.Strings(got)
-	if strings.Join(got, ",") != "out.json,taken" {
-		t.Errorf("folder holds %v; temporary files left behind?", got)
+	if rp.Activity.Loads != 1 || len(rp.Activity.Events) != 1 || rp.Activity.Events[0].Kind != "image_load" ||
+		rp.Activity.Events[0].Fields["ImageLoaded"] != `C:\Users\u\AppData\evil.dll` {
+		t.Errorf("activity of regsvr32: %+v", rp.Activity)
 	}
 }
 

@@ -109,6 +109,11 @@ func FuzzReadExport(f *testing.F) {
 	f.Add([]byte(`{"rule":{"id":"r"},"event":{"event_id":1,"channel":"Microsoft-Windows-Sysmon/Operational","fields":{"CommandLine":"x"}},"process":null,"lineage":[]}`))
 	f.Add([]byte(`{"tool":{},"findings":[{"rule":{"id":"r"},"event":{"fields":{"ImageLoaded":"a.dll"}},"lineage":[{"image":"p"},{"image":"c"}]}]}`))
 	f.Add([]byte("{\"rule\":1}\n{"))
+	f.Add([]byte(`{"export":{"tool":{}}}
+{"process":{"id":1,"image":"p","command_line":"x"}}
+{"process":{"id":2,"image":"c","command_line":"y"}}
+{"finding":{"rule":{"id":"r"},"event":{"event_id":1,"channel":"Security"},"process":2,"lineage":[1,2]}}`))
+	f.Add([]byte(`{"tool":{},"processes":[{"id":0,"image":"p"},{"id":7,"image":"c"}],"findings":[{"rule":{"id":"r"},"event":{"fields":{"ImageLoaded":"a.dll"}},"process":7,"lineage":[0,7]}]}`))
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		path := filepath.Join(dir, "x.jsonl")

@@ -348,12 +348,10 @@ func TestBaseline(t *testing.T) {
 	}
 	dir := t.TempDir()
 	jsonExport, jsonlExport := filepath.Join(dir, "early.json"), filepath.Join(dir, "early.jsonl")
-	if err := Export(jsonExport, eh.Result(), eh.Result().Written(), FormatJSON); err != nil {
-		t.Fatal(err)
-	}
-	if err := Export(jsonlExport, eh.Result(), eh.Result().Written(), FormatJSONL); err != nil {
-		t.Fatal(err)
-	}
+	exportFile(t, jsonExport, eh.Result(), FormatJSON)
+	exportFile(t, jsonlExport, eh.Result(), FormatJSONL)
+	oldExport := filepath.Join(dir, "early-0.1.jsonl")
+	writeOldExport(t, oldExport, jsonExport)
 	tests := []struct {
 		name  string
 		opts  Options
@@ -370,6 +368,8 @@ func TestBaseline(t *testing.T) {
 		{"baseline json export", Options{Baseline: []string{jsonExport}}, []string{late}, "4:seen 5:new"},
 		{"baseline jsonl export", Options{Baseline: []string{jsonlExport}}, []string{late}, "4:seen 5:new"},
 		{"baseline export by parent-child", Options{Baseline: []string{jsonlExport}, NewKey: KeyParentChild}, []string{late}, "4:seen 5:new"},
+		{"baseline export of the earlier shape", Options{Baseline: []string{oldExport}}, []string{late}, "4:seen 5:new"},
+		{"baseline earlier shape by parent-child", Options{Baseline: []string{oldExport}, NewKey: KeyParentChild}, []string{late}, "4:seen 5:new"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -400,14 +400,28 @@ func TestBaselineBadInputs(t *testing.T) {
 	if err := os.WriteFile(empty, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{bad, empty, filepath.Join(dir, "missing.jsonl"), filepath.Join(dir, "missing-dir")} {
-		h := NewHunter(Options{Baseline: []string{p}})
+	notLog := filepath.Join(dir, "not-a-log.evtx")
+	if err := os.WriteFile(notLog, []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, late := month(t)
+	for _, p := range []string{bad, empty, filepath.Join(dir, "missing.jsonl"), filepath.Join(dir, "missing-dir"), notLog} {
+		h := NewHunter(Options{Rules: builtin(t), Baseline: []string{p}})
 		err := h.LoadBaseline(context.Background())
 		if !errors.Is(err, ErrBaseline) {
 			t.Errorf("%s: error %v, want ErrBaseline", filepath.Base(p), err)
 		}
-		if !h.Result().Partial() {
+		if err := h.AddFile(context.Background(), late, nil); err != nil {
+			t.Fatal(err)
+		}
+		res := h.Result()
+		if !res.Partial() {
 			t.Errorf("%s: result not partial", filepath.Base(p))
+		}
+		// Nothing is judged against a baseline that could not be read:
+		// "new" would be a guess.
+		if got := verdicts(res); got != "4:- 5:-" || !res.NotJudged {
+			t.Errorf("%s: verdicts %q (not judged: %v), want none", filepath.Base(p), got, res.NotJudged)
 		}
 	}
 }

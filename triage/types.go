@@ -189,10 +189,18 @@ type Result struct {
 	// BaselineEnd the end of the --baseline-window period (zero otherwise).
 	BaselineKeys int
 	BaselineEnd  time.Time
-	// NewKey is the key findings were judged by ("" when not judged).
+	// NewKey is the key findings were judged by ("" without a baseline).
 	NewKey string
+	// NotJudged is set when a --baseline input could not be read (missing,
+	// not a log or an export, invalid): no finding is then judged, for a
+	// partial baseline would call findings new that are not.
+	NotJudged bool
 	// BaselineSources are the baseline inputs read (--baseline).
 	BaselineSources []Source
+	// Incomplete marks a snapshot taken while inputs were still being
+	// read (the screen sets it on a copy it exports): exports say
+	// "complete": false, and Events counts the events read so far.
+	Incomplete bool
 	// ToolVersion and Generated go into exports.
 	ToolVersion string
 	Generated   time.Time

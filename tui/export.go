@@ -1,42 +1,49 @@
 package tui
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/evtriage/evtriage/internal/outfile"
 	"github.com/evtriage/evtriage/triage"
 )
 
-// exportPath returns a file name in dir that does not exist yet:
-// evtriage-<what>-<time>.json, with -2, -3… when needed.
-func exportPath(dir, what, stamp string) (string, error) {
-	for i := 1; i < 1000; i++ {
-		name := fmt.Sprintf("evtriage-%s-%s.json", what, stamp)
-		if i > 1 {
-			name = fmt.Sprintf("evtriage-%s-%s-%d.json", what, stamp, i)
+// exportName returns the n-th candidate name of an export:
+// evtriage-<what>-<time>.json, then -2, -3….
+func exportName(what, stamp string) func(n int) string {
+	return func(n int) string {
+		if n == 1 {
+			return fmt.Sprintf("evtriage-%s-%s.json", what, stamp)
 		}
-		p := filepath.Join(dir, name)
-		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
-			return p, nil
-		} else if err != nil {
-			return "", fmt.Errorf("tui: export: %w", err)
-		}
+		return fmt.Sprintf("evtriage-%s-%s-%d.json", what, stamp, n)
 	}
-	return "", fmt.Errorf("tui: export: no free file name in %s", dir)
 }
 
-func exportCmd(dir, what, stamp string, r *triage.Result, findings []*triage.Finding) tea.Cmd {
+// exportCmd writes an export the way hunt -o does (triage.WriteExport
+// through internal/outfile: a temporary file in dir, synced, then given
+// the first free name, so that two exports in the same second never
+// overwrite each other or any other file). An export taken while the logs
+// are still loading says so ("complete": false).
+func exportCmd(dir, what, stamp string, r *triage.Result, findings []*triage.Finding, loading bool) tea.Cmd {
 	return func() tea.Msg {
-		p, err := exportPath(dir, what, stamp)
-		if err == nil {
-			err = triage.Export(p, r, findings, triage.FormatJSON)
+		if loading {
+			snap := *r
+			snap.Incomplete = true
+			r = &snap
 		}
-		return exportedMsg{path: p, n: len(findings), err: err}
+		out, err := outfile.CreateUnique(dir, exportName(what, stamp), 0o600)
+		if err == nil {
+			if err = triage.WriteExport(out, r, findings, triage.FormatJSON); err == nil {
+				err = out.Commit()
+			} else {
+				out.Abort()
+			}
+		}
+		if err != nil {
+			return exportedMsg{n: len(findings), err: fmt.Errorf("tui: export: %w", err)}
+		}
+		return exportedMsg{path: out.Name(), n: len(findings)}
 	}
 }
 
@@ -49,7 +56,7 @@ func (m *Model) exportShown() tea.Cmd {
 		return nil
 	}
 	m.setMessage("exporting…", false)
-	return exportCmd(m.cfg.ExportDir, "findings", m.stamp(), m.res, m.table.Rows())
+	return exportCmd(m.cfg.ExportDir, "findings", m.stamp(), m.res, m.table.Rows(), m.loading)
 }
 
 // exportSubtree writes the shown findings of the selected process and its
@@ -67,7 +74,7 @@ func (m *Model) exportSubtree() tea.Cmd {
 	}
 	m.setMessage("exporting…", false)
 	r, visible, limit := m.res, m.visible, len(m.res.Processes)
-	dir, stamp := m.cfg.ExportDir, m.stamp()
+	dir, stamp, loading := m.cfg.ExportDir, m.stamp(), m.loading
 	what := fmt.Sprintf("subtree-%d", root.PID)
 	return func() tea.Msg {
 		var out []*triage.Finding
@@ -92,6 +99,6 @@ func (m *Model) exportSubtree() tea.Cmd {
 			}
 		}
 		sortFindings(out, ColTime, false)
-		return exportCmd(dir, what, stamp, r, out)()
+		return exportCmd(dir, what, stamp, r, out, loading)()
 	}
 }
