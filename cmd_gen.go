@@ -72,33 +72,29 @@ func runGen(e *env, args []string) int {
 	if *truthPath != "" && *truthPath == *out {
 		return usageError(e, "gen", fmt.Errorf("%w: --truth and -o name the same file", errUsage))
 	}
+	// Signals are caught before the outputs' temporary files exist.
+	outs := &outputs{}
+	_, stopSignals := onInterrupt(outs.abort)
+	defer stopSignals()
 	f, err := outfile.Create(*out, 0o644, e.stdout)
 	if err != nil {
 		return usageError(e, "gen", fmt.Errorf("%w: -o: %w", errUsage, err))
 	}
+	outs.add(f)
 	var tf *outfile.File
 	if *truthPath != "" {
 		if tf, err = outfile.Create(*truthPath, 0o644, e.stdout); err != nil {
 			f.Abort()
 			return usageError(e, "gen", fmt.Errorf("%w: --truth: %w", errUsage, err))
 		}
+		outs.add(tf)
 	}
-	_, stopSignals := onInterrupt(func() {
-		f.Abort()
-		if tf != nil {
-			tf.Abort()
-		}
-	})
-	defer stopSignals()
 	nbytes, truth, err := generate(f, opts)
 	if err == nil && tf != nil {
 		err = writeTruth(tf, &truth)
 	}
 	if sig := stopSignals(); sig != nil {
-		f.Abort()
-		if tf != nil {
-			tf.Abort()
-		}
+		outs.abort()
 		fmt.Fprintf(e.stderr, "evtriage gen: interrupted (%v): no output written\n", sig)
 		return exitSignal(sig)
 	}
@@ -109,10 +105,7 @@ func runGen(e *env, args []string) int {
 		err = tf.Commit()
 	}
 	if err != nil {
-		f.Abort()
-		if tf != nil {
-			tf.Abort()
-		}
+		outs.abort()
 		fmt.Fprintf(e.stderr, "evtriage gen: %s\n", termsafe.Clean(err.Error()))
 		return exitPartial
 	}

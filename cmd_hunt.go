@@ -85,14 +85,17 @@ func runHunt(e *env, args []string) int {
 		status = exitPartial
 	}
 	files, errs := parser.FindFiles(hf.paths)
+	// Signals are caught before the output's temporary file exists.
+	outs := &outputs{}
+	ctx, stopSignals := onInterrupt(outs.abort)
+	defer stopSignals()
 	// The output is checked, and its temporary file made, before anything
 	// is read: a wrong -o fails now, not after the hunt.
 	out, err := hf.output(e, files)
 	if err != nil {
 		return usageError(e, "hunt", err)
 	}
-	ctx, stopSignals := onInterrupt(out.Abort)
-	defer stopSignals()
+	outs.add(out)
 	opts := hf.options()
 	opts.WrittenOnly, opts.NoActivity = true, true
 	h := triage.NewHunter(opts)

@@ -6,6 +6,8 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+
+	"github.com/evtriage/evtriage/internal/outfile"
 )
 
 // interrupts are the signals that end a command early: its output is
@@ -54,4 +56,33 @@ func exitSignal(sig os.Signal) int {
 		return 128 + int(s)
 	}
 	return exitPartial
+}
+
+// outputs are the outputs a command is writing; a signal aborts them all,
+// also those added after it arrived.
+type outputs struct {
+	mu      sync.Mutex
+	files   []*outfile.File
+	aborted bool
+}
+
+// add registers f (and aborts it at once after a signal).
+func (o *outputs) add(f *outfile.File) *outfile.File {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.aborted {
+		f.Abort()
+	}
+	o.files = append(o.files, f)
+	return f
+}
+
+// abort discards every output.
+func (o *outputs) abort() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.aborted = true
+	for _, f := range o.files {
+		f.Abort()
+	}
 }
