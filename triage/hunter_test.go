@@ -581,3 +581,33 @@ func TestHashOf(t *testing.T) {
 		}
 	}
 }
+
+// TestBaselineWindowNoTime: an event without a time is neither part of the
+// --baseline-window period nor judged after it, and exports a null time.
+func TestBaselineWindowNoTime(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "notime.evtx")
+	untimed := child(3, 0, 12, sys32Cmd, "cmd /c whoami", 10)
+	untimed.Time = time.Time{}
+	writeLog(t, log, []*parser.Event{
+		s1("WS1", 1, day(1), 10, 1010, sys32Reg, 9, 1009, sys32Cmd),
+		child(2, 1, 11, sys32Cmd, "cmd /c dir", 10),
+		untimed,
+		child(4, 35, 13, sys32Cmd, "cmd /c whoami", 10), // new: the untimed one is no baseline
+	})
+	h := NewHunter(Options{Rules: builtin(t), BaselineWindow: 30 * 24 * time.Hour})
+	if err := h.AddFile(context.Background(), log, nil); err != nil {
+		t.Fatal(err)
+	}
+	res := h.Result()
+	if got := verdicts(res); got != "3:- 2:- 4:new" { // the untimed event sorts first
+		t.Errorf("verdicts %q, want 3:- 2:- 4:new", got)
+	}
+	var b bytes.Buffer
+	if err := WriteExport(&b, res, res.Written(), FormatJSONL); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `"record_id":3,"event_id":1,"channel":"Microsoft-Windows-Sysmon/Operational","provider":"Microsoft-Windows-Sysmon","computer":"WS1","time":null`) {
+		t.Errorf("untimed event's time not null:\n%s", b.String())
+	}
+}
