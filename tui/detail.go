@@ -19,24 +19,24 @@ import (
 // detail pane; the rest is counted, not drawn.
 const maxListed = 200
 
-// DetailKeyMap is the detail pane's key bindings.
-type DetailKeyMap struct {
+// detailKeyMap is the detail pane's key bindings.
+type detailKeyMap struct {
 	Down, Up key.Binding
 }
 
-// DefaultDetailKeyMap returns the detail pane's default bindings.
-func DefaultDetailKeyMap() DetailKeyMap {
-	return DetailKeyMap{
+// defaultDetailKeyMap returns the detail pane's default bindings.
+func defaultDetailKeyMap() detailKeyMap {
+	return detailKeyMap{
 		Down: key.NewBinding(key.WithKeys("J", "ctrl+d"), key.WithHelp("J", "scroll detail down")),
 		Up:   key.NewBinding(key.WithKeys("K", "ctrl+u"), key.WithHelp("K", "scroll detail up")),
 	}
 }
 
-// Detail shows everything about the selected process or finding: fields,
+// detailPane shows everything about the selected process or finding: fields,
 // lineage, children, image loads, network and DNS activity, and why each
 // rule matched. It holds pre-rendered lines and scrolls over them.
-type Detail struct {
-	KeyMap DetailKeyMap
+type detailPane struct {
+	KeyMap detailKeyMap
 	Styles *Styles
 
 	lines         []string
@@ -44,22 +44,24 @@ type Detail struct {
 	width, height int
 }
 
-// NewDetail returns an empty detail pane.
-func NewDetail(st *Styles) Detail { return Detail{KeyMap: DefaultDetailKeyMap(), Styles: st} }
+// newDetailPane returns an empty detail pane.
+func newDetailPane(st *Styles) detailPane {
+	return detailPane{KeyMap: defaultDetailKeyMap(), Styles: st}
+}
 
 // SetSize sets the pane's size in cells.
-func (d *Detail) SetSize(w, h int) { d.width, d.height = w, h; d.clampTop() }
+func (d *detailPane) SetSize(w, h int) { d.width, d.height = w, h; d.clampTop() }
 
 // SetLines replaces the content and scrolls to its top.
-func (d *Detail) SetLines(lines []string) { d.lines, d.top = lines, 0 }
+func (d *detailPane) SetLines(lines []string) { d.lines, d.top = lines, 0 }
 
-func (d *Detail) clampTop() {
+func (d *detailPane) clampTop() {
 	d.top = min(d.top, max(len(d.lines)-d.height, 0))
 	d.top = max(d.top, 0)
 }
 
 // Update scrolls.
-func (d Detail) Update(msg tea.Msg) (Detail, tea.Cmd) {
+func (d detailPane) Update(msg tea.Msg) (detailPane, tea.Cmd) {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
 		case key.Matches(k, d.KeyMap.Down):
@@ -73,7 +75,7 @@ func (d Detail) Update(msg tea.Msg) (Detail, tea.Cmd) {
 }
 
 // View renders the visible lines, exactly width × height.
-func (d Detail) View() string {
+func (d detailPane) View() string {
 	end := min(d.top+d.height, len(d.lines))
 	var vis []string
 	if d.top < end {
@@ -83,7 +85,7 @@ func (d Detail) View() string {
 }
 
 // scroll describes the scroll position for the pane title.
-func (d Detail) scroll() string {
+func (d detailPane) scroll() string {
 	if len(d.lines) <= d.height {
 		return ""
 	}

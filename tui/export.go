@@ -98,7 +98,7 @@ func (m *Model) exportSubtree() tea.Cmd {
 				}
 			}
 		}
-		sortFindings(out, ColTime, false)
+		sortFindings(out, colTime, false)
 		return exportCmd(dir, what, stamp, r, out, loading)()
 	}
 }

@@ -122,7 +122,7 @@ type filtered struct {
 
 // runFilter filters and sorts r's findings and counts what is left per
 // process and per rule. It is the body of a tea.Cmd.
-func runFilter(gen int, r *triage.Result, ix treeIndex, f filterState, by Column, desc bool, keep findingKey, search []bool) filtered {
+func runFilter(gen int, r *triage.Result, ix treeIndex, f filterState, by column, desc bool, keep findingKey, search []bool) filtered {
 	rows := r.Filter(f.triage())
 	sortFindings(rows, by, desc)
 	out := filtered{gen: gen, rows: rows, keepAt: -1, perRule: make(map[*rules.Rule]int)}

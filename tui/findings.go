@@ -15,23 +15,23 @@ import (
 	"github.com/evtriage/evtriage/triage"
 )
 
-// Column is a findings table column.
-type Column int
+// column is a findings table column.
+type column int
 
 // The findings table's columns, in display order.
 const (
-	ColTime Column = iota
-	ColLevel
-	ColEventID
-	ColRule
-	ColHost
-	ColProcess
-	ColCommandLine
+	colTime column = iota
+	colLevel
+	colEventID
+	colRule
+	colHost
+	colProcess
+	colCommandLine
 	numColumns
 )
 
 // String returns the column's header.
-func (c Column) String() string {
+func (c column) String() string {
 	names := [numColumns]string{"TIME", "LVL", "EID", "RULE", "HOST", "PROCESS", "COMMAND LINE"}
 	if c < 0 || c >= numColumns {
 		return "?"
@@ -39,14 +39,14 @@ func (c Column) String() string {
 	return names[c]
 }
 
-// NavKeyMap is the cursor movement every list shares.
-type NavKeyMap struct {
+// navKeyMap is the cursor movement every list shares.
+type navKeyMap struct {
 	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
 }
 
-// DefaultNavKeyMap returns the default movement keys (arrows and vi keys).
-func DefaultNavKeyMap() NavKeyMap {
-	return NavKeyMap{
+// defaultNavKeyMap returns the default movement keys (arrows and vi keys).
+func defaultNavKeyMap() navKeyMap {
+	return navKeyMap{
 		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
 		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
 		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+b"), key.WithHelp("pgup", "page up")),
@@ -58,7 +58,7 @@ func DefaultNavKeyMap() NavKeyMap {
 
 // move returns the cursor after k in a list of n rows showing page rows
 // at a time, and whether k was a movement key. The caller clamps.
-func (km NavKeyMap) move(k tea.KeyPressMsg, cursor, n, page int) (int, bool) {
+func (km navKeyMap) move(k tea.KeyPressMsg, cursor, n, page int) (int, bool) {
 	page = max(page, 1)
 	switch {
 	case key.Matches(k, km.Up):
@@ -77,44 +77,44 @@ func (km NavKeyMap) move(k tea.KeyPressMsg, cursor, n, page int) (int, bool) {
 	return cursor, false
 }
 
-// TableKeyMap is the findings table's key bindings.
-type TableKeyMap struct {
-	NavKeyMap
+// tableKeyMap is the findings table's key bindings.
+type tableKeyMap struct {
+	navKeyMap
 	Sort, Reverse key.Binding
 }
 
-// DefaultTableKeyMap returns the findings table's default bindings.
-func DefaultTableKeyMap() TableKeyMap {
-	return TableKeyMap{
-		NavKeyMap: DefaultNavKeyMap(),
+// defaultTableKeyMap returns the findings table's default bindings.
+func defaultTableKeyMap() tableKeyMap {
+	return tableKeyMap{
+		navKeyMap: defaultNavKeyMap(),
 		Sort:      key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "sort by next column")),
 		Reverse:   key.NewBinding(key.WithKeys("O"), key.WithHelp("O", "reverse sort")),
 	}
 }
 
-// FindingsTable is a virtualised, sortable table of findings: it keeps the
+// findingsTable is a virtualised, sortable table of findings: it keeps the
 // rows it is given and renders only those on screen, so its cost per
 // keypress does not depend on how many findings there are.
-type FindingsTable struct {
-	KeyMap TableKeyMap
+type findingsTable struct {
+	KeyMap tableKeyMap
 	Styles *Styles
 
 	rows          []*triage.Finding
 	cursor, top   int
 	width, height int // height includes the header line
-	sortBy        Column
+	sortBy        column
 	desc          bool
 	query         string // search text to highlight
 	matched       func(*triage.Finding) bool
 }
 
-// NewFindingsTable returns an empty table sorted by time.
-func NewFindingsTable(st *Styles) FindingsTable {
-	return FindingsTable{KeyMap: DefaultTableKeyMap(), Styles: st}
+// newFindingsTable returns an empty table sorted by time.
+func newFindingsTable(st *Styles) findingsTable {
+	return findingsTable{KeyMap: defaultTableKeyMap(), Styles: st}
 }
 
 // SetSize sets the table's size in cells, header line included.
-func (t *FindingsTable) SetSize(w, h int) {
+func (t *findingsTable) SetSize(w, h int) {
 	t.width, t.height = w, h
 	t.clamp()
 }
@@ -122,7 +122,7 @@ func (t *FindingsTable) SetSize(w, h int) {
 // SetRows replaces the rows (already filtered and sorted by the caller's
 // tea.Cmd) and puts the cursor on the finding with ID keep if it is still
 // there, else keeps the cursor position.
-func (t *FindingsTable) SetRows(rows []*triage.Finding, keepAt int) {
+func (t *findingsTable) SetRows(rows []*triage.Finding, keepAt int) {
 	t.rows = rows
 	if keepAt >= 0 {
 		t.cursor = keepAt
@@ -131,22 +131,22 @@ func (t *FindingsTable) SetRows(rows []*triage.Finding, keepAt int) {
 }
 
 // Rows returns the rows as shown.
-func (t FindingsTable) Rows() []*triage.Finding { return t.rows }
+func (t findingsTable) Rows() []*triage.Finding { return t.rows }
 
 // Len is the number of rows.
-func (t FindingsTable) Len() int { return len(t.rows) }
+func (t findingsTable) Len() int { return len(t.rows) }
 
 // Cursor is the selected row's index.
-func (t FindingsTable) Cursor() int { return t.cursor }
+func (t findingsTable) Cursor() int { return t.cursor }
 
 // SetCursor selects row i.
-func (t *FindingsTable) SetCursor(i int) {
+func (t *findingsTable) SetCursor(i int) {
 	t.cursor = i
 	t.clamp()
 }
 
 // Selected returns the finding under the cursor, or nil.
-func (t FindingsTable) Selected() *triage.Finding {
+func (t findingsTable) Selected() *triage.Finding {
 	if t.cursor < 0 || t.cursor >= len(t.rows) {
 		return nil
 	}
@@ -154,14 +154,14 @@ func (t FindingsTable) Selected() *triage.Finding {
 }
 
 // Sort returns the sort column and direction.
-func (t FindingsTable) Sort() (Column, bool) { return t.sortBy, t.desc }
+func (t findingsTable) Sort() (column, bool) { return t.sortBy, t.desc }
 
 // SetHighlight sets the search text to mark in visible cells.
-func (t *FindingsTable) SetHighlight(query string) { t.query = query }
+func (t *findingsTable) SetHighlight(query string) { t.query = query }
 
-func (t *FindingsTable) bodyHeight() int { return max(t.height-1, 0) }
+func (t *findingsTable) bodyHeight() int { return max(t.height-1, 0) }
 
-func (t *FindingsTable) clamp() {
+func (t *findingsTable) clamp() {
 	if t.cursor >= len(t.rows) {
 		t.cursor = len(t.rows) - 1
 	}
@@ -192,7 +192,7 @@ type sortRequest struct{}
 
 // Update moves the cursor; a change of sort order is returned as a command
 // that the screen turns into a background re-sort.
-func (t FindingsTable) Update(msg tea.Msg) (FindingsTable, tea.Cmd) {
+func (t findingsTable) Update(msg tea.Msg) (findingsTable, tea.Cmd) {
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok {
 		return t, nil
@@ -216,23 +216,23 @@ func (t FindingsTable) Update(msg tea.Msg) (FindingsTable, tea.Cmd) {
 // columnWidths lays the columns out in w cells (two-cell marker first).
 func columnWidths(w int) [numColumns]int {
 	var cw [numColumns]int
-	cw[ColTime] = 19 // 2006-01-02 15:04:05
+	cw[colTime] = 19 // 2006-01-02 15:04:05
 	if w < 100 {
-		cw[ColTime] = 14 // 01-02 15:04:05
+		cw[colTime] = 14 // 01-02 15:04:05
 	}
-	cw[ColLevel] = 4
-	cw[ColEventID] = 4
-	rest := w - 2 - cw[ColTime] - cw[ColLevel] - cw[ColEventID] - int(numColumns-1) // one space between columns
+	cw[colLevel] = 4
+	cw[colEventID] = 4
+	rest := w - 2 - cw[colTime] - cw[colLevel] - cw[colEventID] - int(numColumns-1) // one space between columns
 	rest = max(rest, 4)
-	cw[ColRule] = rest * 28 / 100
-	cw[ColHost] = rest * 13 / 100
-	cw[ColProcess] = rest * 20 / 100
-	cw[ColCommandLine] = rest - cw[ColRule] - cw[ColHost] - cw[ColProcess]
+	cw[colRule] = rest * 28 / 100
+	cw[colHost] = rest * 13 / 100
+	cw[colProcess] = rest * 20 / 100
+	cw[colCommandLine] = rest - cw[colRule] - cw[colHost] - cw[colProcess]
 	return cw
 }
 
 // View renders the header and the visible rows, exactly width × height.
-func (t FindingsTable) View() string {
+func (t findingsTable) View() string {
 	if t.width <= 0 || t.height <= 0 {
 		return ""
 	}
@@ -241,7 +241,7 @@ func (t FindingsTable) View() string {
 	lines := make([]string, 0, t.height)
 	var hb strings.Builder
 	hb.WriteString("  ")
-	for c := Column(0); c < numColumns; c++ {
+	for c := column(0); c < numColumns; c++ {
 		name := c.String()
 		if c == t.sortBy {
 			if t.desc {
@@ -266,7 +266,7 @@ func (t FindingsTable) View() string {
 	return padLines(lines, t.width, t.height)
 }
 
-func (t FindingsTable) renderRow(f *triage.Finding, cw [numColumns]int, selected bool) string {
+func (t findingsTable) renderRow(f *triage.Finding, cw [numColumns]int, selected bool) string {
 	st := t.Styles
 	base := lipgloss.NewStyle()
 	if selected {
@@ -287,30 +287,30 @@ func (t FindingsTable) renderRow(f *triage.Finding, cw [numColumns]int, selected
 	tm := findingTime(f)
 	ts := ""
 	if !tm.IsZero() {
-		if cw[ColTime] >= 19 {
+		if cw[colTime] >= 19 {
 			ts = tm.UTC().Format("2006-01-02 15:04:05")
 		} else {
 			ts = tm.UTC().Format("01-02 15:04:05")
 		}
 	}
 	sep := base.Render(" ")
-	b.WriteString(base.Render(fit(ts, cw[ColTime])))
+	b.WriteString(base.Render(fit(ts, cw[colTime])))
 	b.WriteString(sep)
 	lvl := st.Level(f.Rule.Level)
 	if selected {
 		lvl = lvl.Inherit(st.Selected)
 	}
-	b.WriteString(lvl.Render(fit(levelShort(f.Rule.Level), cw[ColLevel])))
+	b.WriteString(lvl.Render(fit(levelShort(f.Rule.Level), cw[colLevel])))
 	b.WriteString(sep)
-	b.WriteString(base.Render(fit(findingEventID(f), cw[ColEventID])))
+	b.WriteString(base.Render(fit(findingEventID(f), cw[colEventID])))
 	b.WriteString(sep)
-	b.WriteString(paint(cell(f.Rule.Title, cw[ColRule]), cw[ColRule], t.query, base, st.Match))
+	b.WriteString(paint(cell(f.Rule.Title, cw[colRule]), cw[colRule], t.query, base, st.Match))
 	b.WriteString(sep)
-	b.WriteString(paint(cell(findingHost(f), cw[ColHost]), cw[ColHost], t.query, base, st.Match))
+	b.WriteString(paint(cell(findingHost(f), cw[colHost]), cw[colHost], t.query, base, st.Match))
 	b.WriteString(sep)
-	b.WriteString(paint(cell(findingProcess(f), cw[ColProcess]), cw[ColProcess], t.query, base, st.Match))
+	b.WriteString(paint(cell(findingProcess(f), cw[colProcess]), cw[colProcess], t.query, base, st.Match))
 	b.WriteString(sep)
-	b.WriteString(paint(cell(findingCommandLine(f), cw[ColCommandLine]), cw[ColCommandLine], t.query, base, st.Match))
+	b.WriteString(paint(cell(findingCommandLine(f), cw[colCommandLine]), cw[colCommandLine], t.query, base, st.Match))
 	return b.String()
 }
 
@@ -390,23 +390,23 @@ func findingCommandLine(f *triage.Finding) string {
 
 // sortFindings sorts rows in place by column, ties broken by finding ID so
 // the order is total and stable. It is called from tea.Cmds.
-func sortFindings(rows []*triage.Finding, by Column, desc bool) {
+func sortFindings(rows []*triage.Finding, by column, desc bool) {
 	compare := func(a, b *triage.Finding) int {
 		var c int
 		switch by {
-		case ColTime:
+		case colTime:
 			c = findingTime(a).Compare(findingTime(b))
-		case ColLevel:
+		case colLevel:
 			c = cmp.Compare(b.Rule.Level, a.Rule.Level) // most severe first
-		case ColEventID:
+		case colEventID:
 			c = cmp.Compare(eventID(a), eventID(b))
-		case ColRule:
+		case colRule:
 			c = strings.Compare(a.Rule.Title, b.Rule.Title)
-		case ColHost:
+		case colHost:
 			c = strings.Compare(findingHost(a), findingHost(b))
-		case ColProcess:
+		case colProcess:
 			c = strings.Compare(strings.ToLower(baseName(findingImage(a))), strings.ToLower(baseName(findingImage(b))))
-		case ColCommandLine:
+		case colCommandLine:
 			c = strings.Compare(findingCommandLine(a), findingCommandLine(b))
 		}
 		if desc {
@@ -421,7 +421,7 @@ func sortFindings(rows []*triage.Finding, by Column, desc bool) {
 }
 
 // position describes where the cursor is, for the pane title.
-func (t FindingsTable) position() string {
+func (t findingsTable) position() string {
 	if len(t.rows) == 0 {
 		return "0/0"
 	}

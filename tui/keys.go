@@ -2,8 +2,8 @@ package tui
 
 import "charm.land/bubbles/v2/key"
 
-// KeyMap is the screen's own bindings; the components keep theirs.
-type KeyMap struct {
+// keyMap is the screen's own bindings; the components keep theirs.
+type keyMap struct {
 	Quit, Help, Back                       key.Binding
 	Findings, Tree, SwitchView, Open       key.Binding
 	Search, Next, Prev                     key.Binding
@@ -11,19 +11,19 @@ type KeyMap struct {
 	Level, Rules, CAR, Unsigned, NewOnly   key.Binding
 	Host, Sources, From, To, ClearTime     key.Binding
 	Problems                               key.Binding
-	table                                  TableKeyMap
-	tree                                   TreeKeyMap
-	detail                                 DetailKeyMap
-	rulesPanel                             RulesKeyMap
+	table                                  tableKeyMap
+	tree                                   treeKeyMap
+	detail                                 detailKeyMap
+	rulesPanel                             rulesKeyMap
 	inTree, inRules, helpOpen, overlayOpen bool
 }
 
-// DefaultKeyMap returns the screen's default bindings.
-func DefaultKeyMap() KeyMap {
+// defaultKeyMap returns the screen's default bindings.
+func defaultKeyMap() keyMap {
 	b := func(keys []string, k, desc string) key.Binding {
 		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(k, desc))
 	}
-	return KeyMap{
+	return keyMap{
 		Quit:          b([]string{"q", "ctrl+c"}, "q", "quit"),
 		Help:          b([]string{"?"}, "?", "all keys"),
 		Back:          b([]string{"esc"}, "esc", "back"),
@@ -47,15 +47,15 @@ func DefaultKeyMap() KeyMap {
 		To:            b([]string{"]"}, "]", "to selected time"),
 		ClearTime:     b([]string{"t"}, "t", "clear time range"),
 		Problems:      b([]string{"p"}, "p", "parse problems"),
-		table:         DefaultTableKeyMap(),
-		tree:          DefaultTreeKeyMap(),
-		detail:        DefaultDetailKeyMap(),
-		rulesPanel:    DefaultRulesKeyMap(),
+		table:         defaultTableKeyMap(),
+		tree:          defaultTreeKeyMap(),
+		detail:        defaultDetailKeyMap(),
+		rulesPanel:    defaultRulesKeyMap(),
 	}
 }
 
 // ShortHelp is the one-line help under the status bar.
-func (k KeyMap) ShortHelp() []key.Binding {
+func (k keyMap) ShortHelp() []key.Binding {
 	switch {
 	case k.helpOpen:
 		return []key.Binding{k.Back, k.Quit}
@@ -70,7 +70,7 @@ func (k KeyMap) ShortHelp() []key.Binding {
 }
 
 // FullHelp lists every binding, in columns.
-func (k KeyMap) FullHelp() [][]key.Binding {
+func (k keyMap) FullHelp() [][]key.Binding {
 	t, tr := k.table, k.tree
 	return [][]key.Binding{
 		{k.Findings, k.Tree, k.SwitchView, k.Open, k.Back, k.Help, k.Quit, k.Problems},

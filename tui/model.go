@@ -55,7 +55,7 @@ const (
 // Model is the hunting screen.
 type Model struct {
 	cfg    Config
-	keys   KeyMap
+	keys   keyMap
 	styles *Styles
 	help   help.Model
 	width  int
@@ -63,12 +63,12 @@ type Model struct {
 
 	view     viewKind
 	overlay  overlayKind
-	table    FindingsTable
-	tree     ProcessTree
-	detail   Detail
-	rules    RulesPanel
-	problems Detail
-	helpPane Detail
+	table    findingsTable
+	tree     processTree
+	detail   detailPane
+	rules    rulesPanel
+	problems detailPane
+	helpPane detailPane
 
 	res          *triage.Result
 	snapSeq      int // snapshots received
@@ -88,7 +88,7 @@ type Model struct {
 	matchRows []int32
 
 	prompting bool
-	input     Prompt
+	input     prompt
 	search    *searchResult
 	searchGen int
 	// jumpTo is the query typed with enter whose first match is still to
@@ -118,15 +118,15 @@ func New(cfg Config) Model {
 		cfg.ExportDir = "."
 	}
 	st := NewStyles(true)
-	m := Model{cfg: cfg, keys: DefaultKeyMap(), styles: &st, help: help.New()}
+	m := Model{cfg: cfg, keys: defaultKeyMap(), styles: &st, help: help.New()}
 	m.help.Styles = st.Help
-	m.table = NewFindingsTable(m.styles)
-	m.tree = NewProcessTree(m.styles)
-	m.detail = NewDetail(m.styles)
-	m.rules = NewRulesPanel(m.styles)
-	m.problems = NewDetail(m.styles)
-	m.helpPane = NewDetail(m.styles)
-	m.input = Prompt{Prefix: "search /"}
+	m.table = newFindingsTable(m.styles)
+	m.tree = newProcessTree(m.styles)
+	m.detail = newDetailPane(m.styles)
+	m.rules = newRulesPanel(m.styles)
+	m.problems = newDetailPane(m.styles)
+	m.helpPane = newDetailPane(m.styles)
+	m.input = prompt{Prefix: "search /"}
 	m.filter = filterState{minLevel: max(min(cfg.MinLevel, rules.LevelCritical), rules.LevelInformational)}
 	m.loading = len(cfg.Inputs) > 0
 	return m
@@ -190,7 +190,7 @@ func legend() []string {
 }
 
 // scroll moves a scrolling pane (help, problems) with the list keys too.
-func scroll(d Detail, k tea.KeyPressMsg, km KeyMap) Detail {
+func scroll(d detailPane, k tea.KeyPressMsg, km keyMap) detailPane {
 	switch {
 	case key.Matches(k, km.table.Down, km.table.PageDown):
 		d, _ = d.Update(tea.KeyPressMsg{Code: 'J', Text: "J"})

@@ -9,20 +9,20 @@ import (
 // maxPrompt bounds what can be typed (or pasted) into the search prompt.
 const maxPrompt = 256
 
-// Prompt is the one-line search input. It is small on purpose: typing,
+// prompt is the one-line search input. It is small on purpose: typing,
 // pasting, backspace, ctrl+w (word) and ctrl+u (line).
-type Prompt struct {
+type prompt struct {
 	Prefix string
 	value  []rune
 }
 
 // Value returns the text typed.
-func (p Prompt) Value() string { return string(p.value) }
+func (p prompt) Value() string { return string(p.value) }
 
 // SetValue replaces the text.
-func (p *Prompt) SetValue(s string) { p.value = nil; p.insert(s) }
+func (p *prompt) SetValue(s string) { p.value = nil; p.insert(s) }
 
-func (p *Prompt) insert(s string) {
+func (p *prompt) insert(s string) {
 	for _, r := range s {
 		if len(p.value) >= maxPrompt {
 			return
@@ -35,7 +35,7 @@ func (p *Prompt) insert(s string) {
 }
 
 // Update edits the text.
-func (p Prompt) Update(msg tea.Msg) Prompt {
+func (p prompt) Update(msg tea.Msg) prompt {
 	switch msg := msg.(type) {
 	case tea.PasteMsg:
 		p.insert(msg.Content)
@@ -66,4 +66,4 @@ func (p Prompt) Update(msg tea.Msg) Prompt {
 }
 
 // View renders the prompt with a block cursor.
-func (p Prompt) View() string { return p.Prefix + Clean(string(p.value)) + "█" }
+func (p prompt) View() string { return p.Prefix + Clean(string(p.value)) + "█" }

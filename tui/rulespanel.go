@@ -11,16 +11,16 @@ import (
 	"github.com/evtriage/evtriage/rules"
 )
 
-// RulesKeyMap is the rules panel's bindings.
-type RulesKeyMap struct {
-	NavKeyMap
+// rulesKeyMap is the rules panel's bindings.
+type rulesKeyMap struct {
+	navKeyMap
 	Toggle, Only, All key.Binding
 }
 
-// DefaultRulesKeyMap returns the rules panel's default bindings.
-func DefaultRulesKeyMap() RulesKeyMap {
-	return RulesKeyMap{
-		NavKeyMap: DefaultNavKeyMap(),
+// defaultRulesKeyMap returns the rules panel's default bindings.
+func defaultRulesKeyMap() rulesKeyMap {
+	return rulesKeyMap{
+		navKeyMap: defaultNavKeyMap(),
 		Toggle:    key.NewBinding(key.WithKeys("space", "enter"), key.WithHelp("space", "rule/filter on/off")),
 		Only:      key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "only this rule")),
 		All:       key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "all rules and filters on")),
@@ -38,11 +38,11 @@ type ruleToggle struct {
 	only, all     bool
 }
 
-// RulesPanel lists the loaded rules, each followed by its filter_*
+// rulesPanel lists the loaded rules, each followed by its filter_*
 // identifiers; each row switches on or off with one key. The counts are
 // the findings each rule has under the current filters and in all.
-type RulesPanel struct {
-	KeyMap RulesKeyMap
+type rulesPanel struct {
+	KeyMap rulesKeyMap
 	Styles *Styles
 
 	rows          []rulesRow
@@ -50,9 +50,9 @@ type RulesPanel struct {
 	width, height int
 }
 
-// NewRulesPanel returns an empty panel.
-func NewRulesPanel(st *Styles) RulesPanel {
-	return RulesPanel{KeyMap: DefaultRulesKeyMap(), Styles: st}
+// newRulesPanel returns an empty panel.
+func newRulesPanel(st *Styles) rulesPanel {
+	return rulesPanel{KeyMap: defaultRulesKeyMap(), Styles: st}
 }
 
 // filterIdents returns a rule's filter identifiers (those whose name
@@ -68,7 +68,7 @@ func filterIdents(r *rules.Rule) []string {
 }
 
 // SetRules lists the rules.
-func (p *RulesPanel) SetRules(rs []*rules.Rule) {
+func (p *rulesPanel) SetRules(rs []*rules.Rule) {
 	p.rows = p.rows[:0]
 	for _, r := range rs {
 		p.rows = append(p.rows, rulesRow{rule: r})
@@ -80,9 +80,9 @@ func (p *RulesPanel) SetRules(rs []*rules.Rule) {
 }
 
 // SetSize sets the panel's size.
-func (p *RulesPanel) SetSize(w, h int) { p.width, p.height = w, h; p.clamp() }
+func (p *rulesPanel) SetSize(w, h int) { p.width, p.height = w, h; p.clamp() }
 
-func (p *RulesPanel) clamp() {
+func (p *rulesPanel) clamp() {
 	p.cursor = max(min(p.cursor, len(p.rows)-1), 0)
 	h := max(p.height-1, 1)
 	if p.cursor < p.top {
@@ -94,7 +94,7 @@ func (p *RulesPanel) clamp() {
 }
 
 // Update moves and toggles.
-func (p RulesPanel) Update(msg tea.Msg) (RulesPanel, tea.Cmd) {
+func (p rulesPanel) Update(msg tea.Msg) (rulesPanel, tea.Cmd) {
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok || len(p.rows) == 0 {
 		return p, nil
@@ -120,7 +120,7 @@ func (p RulesPanel) Update(msg tea.Msg) (RulesPanel, tea.Cmd) {
 }
 
 // View renders the panel given the current filter state and counts.
-func (p RulesPanel) View(f *filterState, shown, total map[*rules.Rule]int) string {
+func (p rulesPanel) View(f *filterState, shown, total map[*rules.Rule]int) string {
 	st := p.Styles
 	lines := []string{st.Header.Render(fit("  ON   LEVEL SHOWN/ALL  RULE / FILTER", p.width))}
 	if len(p.rows) == 0 {

@@ -16,18 +16,18 @@ import (
 // maxDepth bounds how deep the tree is walked, whatever the evidence says.
 const maxDepth = 256
 
-// TreeKeyMap is the process tree's key bindings.
-type TreeKeyMap struct {
-	NavKeyMap
+// treeKeyMap is the process tree's key bindings.
+type treeKeyMap struct {
+	navKeyMap
 	Expand, Collapse, Toggle key.Binding
 	NextFinding, PrevFinding key.Binding
 	ExpandAll, CollapseAll   key.Binding
 }
 
-// DefaultTreeKeyMap returns the tree's default bindings.
-func DefaultTreeKeyMap() TreeKeyMap {
-	return TreeKeyMap{
-		NavKeyMap:   DefaultNavKeyMap(),
+// defaultTreeKeyMap returns the tree's default bindings.
+func defaultTreeKeyMap() treeKeyMap {
+	return treeKeyMap{
+		navKeyMap:   defaultNavKeyMap(),
 		Expand:      key.NewBinding(key.WithKeys("right", "+"), key.WithHelp("→/+", "expand")),
 		Collapse:    key.NewBinding(key.WithKeys("left", "-"), key.WithHelp("←/-", "collapse / parent")),
 		Toggle:      key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "toggle node")),
@@ -83,10 +83,10 @@ func buildTreeIndex(r *triage.Result) treeIndex {
 	return ix
 }
 
-// ProcessTree is the collapsible process tree. Only expanded nodes are in
+// processTree is the collapsible process tree. Only expanded nodes are in
 // its row list, and only the rows on screen are rendered.
-type ProcessTree struct {
-	KeyMap TreeKeyMap
+type processTree struct {
+	KeyMap treeKeyMap
 	Styles *Styles
 
 	roots    []*triage.Process
@@ -112,20 +112,20 @@ type procStats struct {
 	marked   []int32 // tree positions of processes with findings, ascending
 }
 
-// NewProcessTree returns an empty tree.
-func NewProcessTree(st *Styles) ProcessTree {
-	return ProcessTree{KeyMap: DefaultTreeKeyMap(), Styles: st}
+// newProcessTree returns an empty tree.
+func newProcessTree(st *Styles) processTree {
+	return processTree{KeyMap: defaultTreeKeyMap(), Styles: st}
 }
 
 // SetSize sets the tree's size in cells.
-func (t *ProcessTree) SetSize(w, h int) {
+func (t *processTree) SetSize(w, h int) {
 	t.width, t.height = w, h
 	t.clamp()
 }
 
 // SetData installs a snapshot: the roots to show (already narrowed to a
 // host when one is chosen), its index and the expansion state.
-func (t *ProcessTree) SetData(roots []*triage.Process, ix treeIndex, expanded []bool, hosts bool) {
+func (t *processTree) SetData(roots []*triage.Process, ix treeIndex, expanded []bool, hosts bool) {
 	sel := t.Selected()
 	t.roots, t.index, t.expanded, t.hosts = roots, ix, expanded, hosts
 	t.rebuild()
@@ -135,13 +135,13 @@ func (t *ProcessTree) SetData(roots []*triage.Process, ix treeIndex, expanded []
 }
 
 // SetStats installs the per-process finding counts of the current filters.
-func (t *ProcessTree) SetStats(s procStats) { t.stats = s }
+func (t *processTree) SetStats(s procStats) { t.stats = s }
 
 // SetSearch installs the search text and the matching processes.
-func (t *ProcessTree) SetSearch(query string, matched []bool) { t.query, t.matched = query, matched }
+func (t *processTree) SetSearch(query string, matched []bool) { t.query, t.matched = query, matched }
 
 // Selected returns the process under the cursor, or nil.
-func (t ProcessTree) Selected() *triage.Process {
+func (t processTree) Selected() *triage.Process {
 	if t.cursor < 0 || t.cursor >= len(t.rows) {
 		return nil
 	}
@@ -149,23 +149,23 @@ func (t ProcessTree) Selected() *triage.Process {
 }
 
 // Len is the number of visible rows.
-func (t ProcessTree) Len() int { return len(t.rows) }
+func (t processTree) Len() int { return len(t.rows) }
 
 // Expanded returns the expansion state by Process.ID.
-func (t ProcessTree) Expanded() []bool { return t.expanded }
+func (t processTree) Expanded() []bool { return t.expanded }
 
-func (t *ProcessTree) isExpanded(p *triage.Process) bool {
+func (t *processTree) isExpanded(p *triage.Process) bool {
 	return p.ID >= 0 && p.ID < len(t.expanded) && t.expanded[p.ID]
 }
 
-func (t *ProcessTree) setExpanded(p *triage.Process, v bool) {
+func (t *processTree) setExpanded(p *triage.Process, v bool) {
 	if p.ID >= 0 && p.ID < len(t.expanded) {
 		t.expanded[p.ID] = v
 	}
 }
 
 // rebuild flattens the expanded part of the tree into rows.
-func (t *ProcessTree) rebuild() {
+func (t *processTree) rebuild() {
 	t.rows = t.rows[:0]
 	for _, r := range t.roots {
 		t.rows = t.appendSubtree(t.rows, r, 0)
@@ -174,7 +174,7 @@ func (t *ProcessTree) rebuild() {
 }
 
 // appendSubtree appends p and its expanded descendants.
-func (t *ProcessTree) appendSubtree(rows []treeRow, p *triage.Process, depth int) []treeRow {
+func (t *processTree) appendSubtree(rows []treeRow, p *triage.Process, depth int) []treeRow {
 	type frame struct {
 		p     *triage.Process
 		depth int
@@ -200,11 +200,11 @@ func (t *ProcessTree) appendSubtree(rows []treeRow, p *triage.Process, depth int
 }
 
 // inTree reports whether p is a node of the current index, visited once.
-func (t *ProcessTree) inTree(p *triage.Process) bool {
+func (t *processTree) inTree(p *triage.Process) bool {
 	return p.ID >= 0 && p.ID < len(t.index.pos) && t.index.pos[p.ID] >= 0 && t.index.order[t.index.pos[p.ID]] == p
 }
 
-func (t *ProcessTree) clamp() {
+func (t *processTree) clamp() {
 	if t.cursor >= len(t.rows) {
 		t.cursor = len(t.rows) - 1
 	}
@@ -230,7 +230,7 @@ func (t *ProcessTree) clamp() {
 }
 
 // expandAt expands the node at row i in place.
-func (t *ProcessTree) expandAt(i int, all bool) {
+func (t *processTree) expandAt(i int, all bool) {
 	row := t.rows[i]
 	if all {
 		t.expandAll(row.p)
@@ -246,7 +246,7 @@ func (t *ProcessTree) expandAt(i int, all bool) {
 }
 
 // expandAll marks p's whole subtree expanded.
-func (t *ProcessTree) expandAll(p *triage.Process) {
+func (t *processTree) expandAll(p *triage.Process) {
 	stack := []*triage.Process{p}
 	for n := 0; len(stack) > 0 && n <= len(t.index.order); n++ {
 		q := stack[len(stack)-1]
@@ -264,7 +264,7 @@ func (t *ProcessTree) expandAll(p *triage.Process) {
 }
 
 // collapseRows removes the rows below row i that belong to its subtree.
-func (t *ProcessTree) collapseRows(i int) {
+func (t *processTree) collapseRows(i int) {
 	d := t.rows[i].depth
 	j := i + 1
 	for j < len(t.rows) && t.rows[j].depth > d {
@@ -274,7 +274,7 @@ func (t *ProcessTree) collapseRows(i int) {
 }
 
 // Select moves the cursor to p, expanding its ancestors.
-func (t *ProcessTree) Select(p *triage.Process) bool {
+func (t *processTree) Select(p *triage.Process) bool {
 	if p == nil || !t.inTree(p) {
 		return false
 	}
@@ -309,7 +309,7 @@ func (t *ProcessTree) Select(p *triage.Process) bool {
 // marks (ascending), wrapping around; with here set, the selected process
 // is the next one when it is in marks. It costs O(log n) plus the rows it
 // has to expand.
-func (t *ProcessTree) jump(marks []int32, forward, here bool) bool {
+func (t *processTree) jump(marks []int32, forward, here bool) bool {
 	if len(marks) == 0 {
 		return false
 	}
@@ -339,7 +339,7 @@ func nextMark(marks []int32, cur int32, forward, here bool) int {
 }
 
 // Update handles navigation and folding keys.
-func (t ProcessTree) Update(msg tea.Msg) (ProcessTree, tea.Cmd) {
+func (t processTree) Update(msg tea.Msg) (processTree, tea.Cmd) {
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok || len(t.rows) == 0 {
 		return t, nil
@@ -395,7 +395,7 @@ func (t ProcessTree) Update(msg tea.Msg) (ProcessTree, tea.Cmd) {
 }
 
 // View renders the visible rows, exactly width × height.
-func (t ProcessTree) View() string {
+func (t processTree) View() string {
 	if t.width <= 0 || t.height <= 0 {
 		return ""
 	}
@@ -410,7 +410,7 @@ func (t ProcessTree) View() string {
 	return padLines(lines, t.width, t.height)
 }
 
-func (t ProcessTree) renderRow(r treeRow, selected bool) string {
+func (t processTree) renderRow(r treeRow, selected bool) string {
 	st := t.Styles
 	p := r.p
 	base := lipgloss.NewStyle()
@@ -494,7 +494,7 @@ func (t ProcessTree) renderRow(r treeRow, selected bool) string {
 	return b.String()
 }
 
-func (t ProcessTree) findingCount(p *triage.Process) int32 {
+func (t processTree) findingCount(p *triage.Process) int32 {
 	if p.ID < 0 || p.ID >= len(t.stats.count) {
 		return 0
 	}
@@ -502,7 +502,7 @@ func (t ProcessTree) findingCount(p *triage.Process) int32 {
 }
 
 // position describes where the cursor is, for the pane title.
-func (t ProcessTree) position() string {
+func (t processTree) position() string {
 	if len(t.rows) == 0 {
 		return "0/0"
 	}
