@@ -37,17 +37,18 @@ func defaultDetailKeyMap() detailKeyMap {
 // rule matched. It holds pre-rendered lines and scrolls over them.
 type detailPane struct {
 	KeyMap detailKeyMap
-	Styles *Styles
+	styles detailStyles
 
 	lines         []string
 	top           int
 	width, height int
 }
 
-// newDetailPane returns an empty detail pane.
-func newDetailPane(st *Styles) detailPane {
-	return detailPane{KeyMap: defaultDetailKeyMap(), Styles: st}
-}
+// newDetailPane returns an empty pane; its styles are set with SetStyles.
+func newDetailPane() detailPane { return detailPane{KeyMap: defaultDetailKeyMap()} }
+
+// SetStyles sets the styles the pane's content is drawn with.
+func (d *detailPane) SetStyles(s detailStyles) { d.styles = s }
 
 // SetSize sets the pane's size in cells.
 func (d *detailPane) SetSize(w, h int) { d.width, d.height = w, h; d.clampTop() }
@@ -94,7 +95,7 @@ func (d detailPane) scroll() string {
 
 // detailWriter builds the detail pane's lines at a given width.
 type detailWriter struct {
-	st    *Styles
+	st    detailStyles
 	width int
 	lines []string
 }
@@ -175,7 +176,7 @@ func procLabel(p *triage.Process) string {
 
 // processLines renders a process: identity, lineage, children, fields,
 // its findings and its activity.
-func processLines(st *Styles, width int, p *triage.Process, visible []bool) []string {
+func processLines(st detailStyles, width int, p *triage.Process, visible []bool) []string {
 	w := &detailWriter{st: st, width: width}
 	title := "Process " + procLabel(p)
 	if p.Renamed {
@@ -251,7 +252,7 @@ func processLines(st *Styles, width int, p *triage.Process, visible []bool) []st
 			if f.ID < 0 || f.ID >= len(visible) || !visible[f.ID] {
 				mark = "· "
 			}
-			line := mark + st.Level(f.Rule.Level).Render(fit(levelShort(f.Rule.Level), 5)) + " " + Clean(f.Rule.Title)
+			line := mark + st.Levels.of(f.Rule.Level).Render(fit(levelShort(f.Rule.Level), 5)) + " " + Clean(f.Rule.Title)
 			if len(f.Suppressed) > 0 {
 				line += st.Faint.Render("  (suppressed by " + Clean(strings.Join(f.Suppressed, ", ")) + ")")
 			}
@@ -392,13 +393,13 @@ func eventLines(w *detailWriter, title string, ref *triage.EventRef) {
 
 // findingLines renders a finding: the rule, why it matched, the process
 // and the event.
-func findingLines(st *Styles, width int, f *triage.Finding) []string {
+func findingLines(st detailStyles, width int, f *triage.Finding) []string {
 	w := &detailWriter{st: st, width: width}
 	r := f.Rule
 	if r == nil {
 		r = &rules.Rule{Title: "(no rule)"}
 	}
-	w.heading(st.Level(r.Level).Render(levelShort(r.Level)) + " " + Clean(r.Title))
+	w.heading(st.Levels.of(r.Level).Render(levelShort(r.Level)) + " " + Clean(r.Title))
 	w.field("Rule ID", r.ID)
 	w.fieldStyled("Level", r.Level.String())
 	if r.Status != "" {

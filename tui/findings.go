@@ -97,7 +97,7 @@ func defaultTableKeyMap() tableKeyMap {
 // keypress does not depend on how many findings there are.
 type findingsTable struct {
 	KeyMap tableKeyMap
-	Styles *Styles
+	styles tableStyles
 
 	rows          []*triage.Finding
 	cursor, top   int
@@ -108,10 +108,12 @@ type findingsTable struct {
 	matched       func(*triage.Finding) bool
 }
 
-// newFindingsTable returns an empty table sorted by time.
-func newFindingsTable(st *Styles) findingsTable {
-	return findingsTable{KeyMap: defaultTableKeyMap(), Styles: st}
-}
+// newFindingsTable returns an empty table sorted by time; its styles are
+// set with SetStyles.
+func newFindingsTable() findingsTable { return findingsTable{KeyMap: defaultTableKeyMap()} }
+
+// SetStyles sets the table's styles.
+func (t *findingsTable) SetStyles(s tableStyles) { t.styles = s }
 
 // SetSize sets the table's size in cells, header line included.
 func (t *findingsTable) SetSize(w, h int) {
@@ -236,7 +238,7 @@ func (t findingsTable) View() string {
 	if t.width <= 0 || t.height <= 0 {
 		return ""
 	}
-	st := t.Styles
+	st := t.styles
 	cw := columnWidths(t.width)
 	lines := make([]string, 0, t.height)
 	var hb strings.Builder
@@ -267,7 +269,7 @@ func (t findingsTable) View() string {
 }
 
 func (t findingsTable) renderRow(f *triage.Finding, cw [numColumns]int, selected bool) string {
-	st := t.Styles
+	st := t.styles
 	base := lipgloss.NewStyle()
 	if selected {
 		base = st.Selected
@@ -296,7 +298,7 @@ func (t findingsTable) renderRow(f *triage.Finding, cw [numColumns]int, selected
 	sep := base.Render(" ")
 	b.WriteString(base.Render(fit(ts, cw[colTime])))
 	b.WriteString(sep)
-	lvl := st.Level(f.Rule.Level)
+	lvl := st.Levels.of(f.Rule.Level)
 	if selected {
 		lvl = lvl.Inherit(st.Selected)
 	}

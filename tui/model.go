@@ -56,7 +56,7 @@ const (
 type Model struct {
 	cfg    Config
 	keys   keyMap
-	styles *Styles
+	styles screenStyles
 	help   help.Model
 	width  int
 	height int
@@ -117,15 +117,15 @@ func New(cfg Config) Model {
 	if cfg.ExportDir == "" {
 		cfg.ExportDir = "."
 	}
-	st := NewStyles(true)
-	m := Model{cfg: cfg, keys: defaultKeyMap(), styles: &st, help: help.New()}
-	m.help.Styles = st.Help
-	m.table = newFindingsTable(m.styles)
-	m.tree = newProcessTree(m.styles)
-	m.detail = newDetailPane(m.styles)
-	m.rules = newRulesPanel(m.styles)
-	m.problems = newDetailPane(m.styles)
-	m.helpPane = newDetailPane(m.styles)
+	th := newTheme(true)
+	m := Model{cfg: cfg, keys: defaultKeyMap(), help: help.New()}
+	m.table = newFindingsTable()
+	m.tree = newProcessTree()
+	m.detail = newDetailPane()
+	m.rules = newRulesPanel()
+	m.problems = newDetailPane()
+	m.helpPane = newDetailPane()
+	m.setStyles(th)
 	m.input = prompt{Prefix: "search /"}
 	m.filter = filterState{minLevel: max(min(cfg.MinLevel, rules.LevelCritical), rules.LevelInformational)}
 	m.loading = len(cfg.Inputs) > 0
@@ -345,6 +345,18 @@ func (m *Model) roots() []*triage.Process {
 
 func (m *Model) setMessage(s string, isErr bool) { m.message, m.msgErr = s, isErr }
 
+// setStyles gives the screen and each component its styles from th.
+func (m *Model) setStyles(th theme) {
+	m.styles = newScreenStyles(th)
+	m.help.Styles = th.Help
+	m.table.SetStyles(newTableStyles(th))
+	m.tree.SetStyles(newTreeStyles(th))
+	m.detail.SetStyles(newDetailStyles(th))
+	m.rules.SetStyles(newRulesStyles(th))
+	m.problems.SetStyles(newDetailStyles(th))
+	m.helpPane.SetStyles(newDetailStyles(th))
+}
+
 // Update handles one message.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	var cmd tea.Cmd
@@ -354,11 +366,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.layout()
 		m.refreshProblems()
 	case tea.BackgroundColorMsg:
-		st := NewStyles(msg.IsDark())
-		*m.styles = st
-		m.help.Styles = st.Help
+		m.setStyles(newTheme(msg.IsDark()))
 		m.detailKey = nil
 		m.layout()
+		m.refreshProblems()
 	case loaderMsg:
 		var next tea.Cmd
 		m, next = m.handleLoader(msg.msg)
@@ -804,9 +815,9 @@ func (m *Model) syncDetail() {
 	m.detailKey, m.detailW = sel, m.detail.width
 	switch s := sel.(type) {
 	case *triage.Process:
-		m.detail.SetLines(processLines(m.styles, m.detail.width, s, m.visible))
+		m.detail.SetLines(processLines(m.detail.styles, m.detail.width, s, m.visible))
 	case *triage.Finding:
-		m.detail.SetLines(findingLines(m.styles, m.detail.width, s))
+		m.detail.SetLines(findingLines(m.detail.styles, m.detail.width, s))
 	default:
 		m.detail.SetLines(nil)
 	}
@@ -814,10 +825,10 @@ func (m *Model) syncDetail() {
 
 // refreshProblems lists unreadable parts of the inputs and rejected rules.
 func (m *Model) refreshProblems() {
-	w := &detailWriter{st: m.styles, width: m.width}
+	w := &detailWriter{st: m.problems.styles, width: m.width}
 	n := 0
 	for _, e := range m.loadErrs {
-		w.text(m.styles.Error.Render("input: ") + Clean(e.Error()))
+		w.text(w.st.Warn.Render("input: ") + Clean(e.Error()))
 		n++
 	}
 	for _, s := range m.cfg.Notes {

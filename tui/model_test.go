@@ -280,15 +280,24 @@ func TestJumpShowsContext(t *testing.T) {
 	}
 }
 
-// TestLightBackground checks the screen switches to colours that read on
-// a light terminal when the terminal reports its background.
+// TestLightBackground checks the screen switches every component to
+// colours that read on a light terminal when the terminal reports its
+// background.
 func TestLightBackground(t *testing.T) {
+	medium := map[string]func(Model) color.Color{
+		"table":    func(m Model) color.Color { return m.table.styles.Levels.of(rules.LevelMedium).GetForeground() },
+		"tree":     func(m Model) color.Color { return m.tree.styles.Levels.of(rules.LevelMedium).GetForeground() },
+		"detail":   func(m Model) color.Color { return m.detail.styles.Levels.of(rules.LevelMedium).GetForeground() },
+		"rules":    func(m Model) color.Color { return m.rules.styles.Levels.of(rules.LevelMedium).GetForeground() },
+		"problems": func(m Model) color.Color { return m.problems.styles.Levels.of(rules.LevelMedium).GetForeground() },
+	}
 	m := loaded(t, fixture(), 80, 24)
-	dark := m.styles.Level(rules.LevelMedium).GetForeground()
+	dark := m
 	m, _ = drive(t, m, tea.BackgroundColorMsg{Color: color.White})
-	light := m.styles.Level(rules.LevelMedium).GetForeground()
-	if light != lipgloss.Magenta || dark != lipgloss.Yellow {
-		t.Errorf("medium level: dark %v, light %v; want yellow on dark, magenta on light", dark, light)
+	for name, get := range medium {
+		if d, l := get(dark), get(m); d != lipgloss.Yellow || l != lipgloss.Magenta {
+			t.Errorf("%s, medium level: dark %v, light %v; want yellow on dark, magenta on light", name, d, l)
+		}
 	}
 	if got := screen(m); !strings.Contains(got, "Findings") {
 		t.Errorf("screen after the switch:\n%s", got)

@@ -43,17 +43,18 @@ type ruleToggle struct {
 // the findings each rule has under the current filters and in all.
 type rulesPanel struct {
 	KeyMap rulesKeyMap
-	Styles *Styles
+	styles rulesStyles
 
 	rows          []rulesRow
 	cursor, top   int
 	width, height int
 }
 
-// newRulesPanel returns an empty panel.
-func newRulesPanel(st *Styles) rulesPanel {
-	return rulesPanel{KeyMap: defaultRulesKeyMap(), Styles: st}
-}
+// newRulesPanel returns an empty panel; its styles are set with SetStyles.
+func newRulesPanel() rulesPanel { return rulesPanel{KeyMap: defaultRulesKeyMap()} }
+
+// SetStyles sets the panel's styles.
+func (p *rulesPanel) SetStyles(s rulesStyles) { p.styles = s }
 
 // filterIdents returns a rule's filter identifiers (those whose name
 // starts with "filter").
@@ -121,7 +122,7 @@ func (p rulesPanel) Update(msg tea.Msg) (rulesPanel, tea.Cmd) {
 
 // View renders the panel given the current filter state and counts.
 func (p rulesPanel) View(f *filterState, shown, total map[*rules.Rule]int) string {
-	st := p.Styles
+	st := p.styles
 	lines := []string{st.Header.Render(fit("  ON   LEVEL SHOWN/ALL  RULE / FILTER", p.width))}
 	if len(p.rows) == 0 {
 		lines = append(lines, st.Faint.Render("  no rules loaded"))
@@ -132,7 +133,7 @@ func (p rulesPanel) View(f *filterState, shown, total map[*rules.Rule]int) strin
 		var s string
 		if r.ident == "" {
 			on := !f.disabledRules[r.rule.ID]
-			s = fmt.Sprintf("  %s %s %9s  %s", onOff(st, on), st.Level(r.rule.Level).Render(fit(levelShort(r.rule.Level), 5)),
+			s = fmt.Sprintf("  %s %s %9s  %s", onOff(st, on), st.Levels.of(r.rule.Level).Render(fit(levelShort(r.rule.Level), 5)),
 				fmt.Sprintf("%d/%d", shown[r.rule], total[r.rule]), Clean(r.rule.Title))
 		} else {
 			on := !f.identDisabled(r.rule.ID, r.ident)
@@ -150,7 +151,7 @@ func (p rulesPanel) View(f *filterState, shown, total map[*rules.Rule]int) strin
 	return padLines(lines, p.width, p.height)
 }
 
-func onOff(st *Styles, on bool) string {
+func onOff(st rulesStyles, on bool) string {
 	if on {
 		return st.On.Render("[on] ")
 	}

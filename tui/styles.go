@@ -7,11 +7,13 @@ import (
 	"github.com/evtriage/evtriage/rules"
 )
 
-// Styles holds every style the screen uses. Colours come from the
-// terminal's own 16-colour palette (which the user's theme already makes
-// readable) with a light and a dark variant where it matters; selection is
-// reverse video, which reads everywhere.
-type Styles struct {
+// theme is the screen's palette: every style any part of the screen uses,
+// defined once. Colours come from the terminal's own 16-colour palette
+// (which the user's theme already makes readable) with a light and a dark
+// variant where it matters; selection is reverse video, which reads
+// everywhere. Components do not share it: each takes the styles it draws
+// with as a value (tableStyles, treeStyles…) through its SetStyles.
+type theme struct {
 	Title     lipgloss.Style
 	Faint     lipgloss.Style
 	Header    lipgloss.Style
@@ -27,17 +29,17 @@ type Styles struct {
 	Off       lipgloss.Style
 	Message   lipgloss.Style
 	Error     lipgloss.Style
-	Levels    [5]lipgloss.Style // by rules.Level
+	Levels    levelStyles
 	Help      help.Styles
 }
 
-// NewStyles returns the styles for a dark or a light terminal background.
-func NewStyles(isDark bool) Styles {
+// newTheme returns the palette for a dark or a light terminal background.
+func newTheme(isDark bool) theme {
 	ld := lipgloss.LightDark(isDark)
 	s := lipgloss.NewStyle
 	medium := ld(lipgloss.Magenta, lipgloss.Yellow)
 	low := ld(lipgloss.Blue, lipgloss.Cyan)
-	st := Styles{
+	th := theme{
 		Title:     s().Bold(true),
 		Faint:     s().Faint(true),
 		Header:    s().Bold(true).Underline(true),
@@ -54,21 +56,24 @@ func NewStyles(isDark bool) Styles {
 		Message:   s().Foreground(ld(lipgloss.Blue, lipgloss.BrightCyan)),
 		Error:     s().Bold(true).Foreground(lipgloss.Red),
 	}
-	st.Levels[rules.LevelInformational] = s().Faint(true)
-	st.Levels[rules.LevelLow] = s().Foreground(low)
-	st.Levels[rules.LevelMedium] = s().Foreground(medium)
-	st.Levels[rules.LevelHigh] = s().Bold(true).Foreground(lipgloss.Red)
-	st.Levels[rules.LevelCritical] = s().Bold(true).Reverse(true).Foreground(lipgloss.Red)
-	st.Help = help.DefaultStyles(isDark)
-	return st
+	th.Levels[rules.LevelInformational] = s().Faint(true)
+	th.Levels[rules.LevelLow] = s().Foreground(low)
+	th.Levels[rules.LevelMedium] = s().Foreground(medium)
+	th.Levels[rules.LevelHigh] = s().Bold(true).Foreground(lipgloss.Red)
+	th.Levels[rules.LevelCritical] = s().Bold(true).Reverse(true).Foreground(lipgloss.Red)
+	th.Help = help.DefaultStyles(isDark)
+	return th
 }
 
-// Level returns the style for a rule level.
-func (s Styles) Level(l rules.Level) lipgloss.Style {
-	if l < 0 || int(l) >= len(s.Levels) {
-		return s.Faint
+// levelStyles styles rule levels, indexed by rules.Level.
+type levelStyles [rules.LevelCritical + 1]lipgloss.Style
+
+// of returns the style for a rule level; a level out of range is faint.
+func (s levelStyles) of(l rules.Level) lipgloss.Style {
+	if l < 0 || int(l) >= len(s) {
+		return lipgloss.NewStyle().Faint(true)
 	}
-	return s.Levels[l]
+	return s[l]
 }
 
 // levelShort is the level as the table shows it.
@@ -86,4 +91,57 @@ func levelShort(l rules.Level) string {
 		return "info"
 	}
 	return "?"
+}
+
+// screenStyles are what the screen draws itself: the header, the tabs, the
+// separator and the message line.
+type screenStyles struct {
+	Title, Faint, Warn, Tab, ActiveTab, Match, Rule, Message, Error lipgloss.Style
+	On, Off                                                         lipgloss.Style
+}
+
+func newScreenStyles(th theme) screenStyles {
+	return screenStyles{Title: th.Title, Faint: th.Faint, Warn: th.Warn, Tab: th.Tab, ActiveTab: th.ActiveTab,
+		Match: th.Match, Rule: th.Rule, Message: th.Message, Error: th.Error, On: th.On, Off: th.Off}
+}
+
+// tableStyles are the findings table's styles.
+type tableStyles struct {
+	Header, Faint, Selected, Match lipgloss.Style
+	Levels                         levelStyles
+}
+
+func newTableStyles(th theme) tableStyles {
+	return tableStyles{Header: th.Header, Faint: th.Faint, Selected: th.Selected, Match: th.Match, Levels: th.Levels}
+}
+
+// treeStyles are the process tree's styles.
+type treeStyles struct {
+	Faint, Selected, Match, Regsvr32 lipgloss.Style
+	Levels                           levelStyles
+}
+
+func newTreeStyles(th theme) treeStyles {
+	return treeStyles{Faint: th.Faint, Selected: th.Selected, Match: th.Match, Regsvr32: th.Regsvr32, Levels: th.Levels}
+}
+
+// detailStyles are the detail pane's styles (and those of the panes built
+// like it: help, problems).
+type detailStyles struct {
+	Title, Label, Faint, Warn lipgloss.Style
+	Levels                    levelStyles
+}
+
+func newDetailStyles(th theme) detailStyles {
+	return detailStyles{Title: th.Title, Label: th.Label, Faint: th.Faint, Warn: th.Warn, Levels: th.Levels}
+}
+
+// rulesStyles are the rules panel's styles.
+type rulesStyles struct {
+	Header, Faint, Selected, On, Off lipgloss.Style
+	Levels                           levelStyles
+}
+
+func newRulesStyles(th theme) rulesStyles {
+	return rulesStyles{Header: th.Header, Faint: th.Faint, Selected: th.Selected, On: th.On, Off: th.Off, Levels: th.Levels}
 }

@@ -87,7 +87,7 @@ func buildTreeIndex(r *triage.Result) treeIndex {
 // its row list, and only the rows on screen are rendered.
 type processTree struct {
 	KeyMap treeKeyMap
-	Styles *Styles
+	styles treeStyles
 
 	roots    []*triage.Process
 	index    treeIndex
@@ -112,10 +112,11 @@ type procStats struct {
 	marked   []int32 // tree positions of processes with findings, ascending
 }
 
-// newProcessTree returns an empty tree.
-func newProcessTree(st *Styles) processTree {
-	return processTree{KeyMap: defaultTreeKeyMap(), Styles: st}
-}
+// newProcessTree returns an empty tree; its styles are set with SetStyles.
+func newProcessTree() processTree { return processTree{KeyMap: defaultTreeKeyMap()} }
+
+// SetStyles sets the tree's styles.
+func (t *processTree) SetStyles(s treeStyles) { t.styles = s }
 
 // SetSize sets the tree's size in cells.
 func (t *processTree) SetSize(w, h int) {
@@ -401,7 +402,7 @@ func (t processTree) View() string {
 	}
 	lines := make([]string, 0, t.height)
 	if len(t.rows) == 0 {
-		lines = append(lines, t.Styles.Faint.Render("  no processes yet"))
+		lines = append(lines, t.styles.Faint.Render("  no processes yet"))
 	}
 	end := min(t.top+t.height, len(t.rows))
 	for i := t.top; i < end; i++ {
@@ -411,7 +412,7 @@ func (t processTree) View() string {
 }
 
 func (t processTree) renderRow(r treeRow, selected bool) string {
-	st := t.Styles
+	st := t.styles
 	p := r.p
 	base := lipgloss.NewStyle()
 	if selected {
@@ -476,7 +477,7 @@ func (t processTree) renderRow(r treeRow, selected bool) string {
 	if n := t.findingCount(p); n > 0 {
 		lvl := rules.Level(t.stats.maxLevel[p.ID])
 		badge := " ● " + strconv.Itoa(int(n)) + " " + levelShort(lvl)
-		ls := st.Level(lvl)
+		ls := st.Levels.of(lvl)
 		if selected {
 			ls = ls.Inherit(st.Selected)
 		}
