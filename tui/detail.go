@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +33,22 @@ func defaultDetailKeyMap() detailKeyMap {
 	}
 }
 
+// pagerKeyMap is the bindings of a pane that has the body to itself (help,
+// problems): the list movement keys scroll it too.
+func pagerKeyMap() detailKeyMap {
+	d, nav := defaultDetailKeyMap(), defaultNavKeyMap()
+	return detailKeyMap{
+		Down: key.NewBinding(key.WithKeys(slices.Concat(nav.Down.Keys(), nav.PageDown.Keys(), d.Down.Keys())...), key.WithHelp("j", "scroll down")),
+		Up:   key.NewBinding(key.WithKeys(slices.Concat(nav.Up.Keys(), nav.PageUp.Keys(), d.Up.Keys())...), key.WithHelp("k", "scroll up")),
+	}
+}
+
+// ShortHelp is the pane's keys for the one-line help.
+func (km detailKeyMap) ShortHelp() []key.Binding { return []key.Binding{km.Down, km.Up} }
+
+// FullHelp lists the pane's keys in one column.
+func (km detailKeyMap) FullHelp() [][]key.Binding { return [][]key.Binding{km.ShortHelp()} }
+
 // detailPane shows everything about the selected process or finding: fields,
 // lineage, children, image loads, network and DNS activity, and why each
 // rule matched. It holds pre-rendered lines and scrolls over them.
@@ -61,16 +78,21 @@ func (d *detailPane) clampTop() {
 	d.top = max(d.top, 0)
 }
 
+// ScrollDown and ScrollUp move the content by half a page.
+func (d *detailPane) ScrollDown() { d.top += max(d.height/2, 1); d.clampTop() }
+
+// ScrollUp: see ScrollDown.
+func (d *detailPane) ScrollUp() { d.top -= max(d.height/2, 1); d.clampTop() }
+
 // Update scrolls.
 func (d detailPane) Update(msg tea.Msg) (detailPane, tea.Cmd) {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
 		case key.Matches(k, d.KeyMap.Down):
-			d.top += max(d.height/2, 1)
+			d.ScrollDown()
 		case key.Matches(k, d.KeyMap.Up):
-			d.top -= max(d.height/2, 1)
+			d.ScrollUp()
 		}
-		d.clampTop()
 	}
 	return d, nil
 }
@@ -90,7 +112,8 @@ func (d detailPane) scroll() string {
 	if len(d.lines) <= d.height {
 		return ""
 	}
-	return fmt.Sprintf("%d-%d/%d  J/K scroll", d.top+1, min(d.top+d.height, len(d.lines)), len(d.lines))
+	return fmt.Sprintf("%d-%d/%d  %s/%s scroll", d.top+1, min(d.top+d.height, len(d.lines)), len(d.lines),
+		d.KeyMap.Down.Help().Key, d.KeyMap.Up.Help().Key)
 }
 
 // detailWriter builds the detail pane's lines at a given width.

@@ -56,6 +56,11 @@ func defaultNavKeyMap() navKeyMap {
 	}
 }
 
+// FullHelp lists the movement keys in one column.
+func (km navKeyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{km.Up, km.Down, km.PageUp, km.PageDown, km.Top, km.Bottom}}
+}
+
 // move returns the cursor after k in a list of n rows showing page rows
 // at a time, and whether k was a movement key. The caller clamps.
 func (km navKeyMap) move(k tea.KeyPressMsg, cursor, n, page int) (int, bool) {
@@ -90,6 +95,14 @@ func defaultTableKeyMap() tableKeyMap {
 		Sort:      key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "sort by next column")),
 		Reverse:   key.NewBinding(key.WithKeys("O"), key.WithHelp("O", "reverse sort")),
 	}
+}
+
+// ShortHelp is the table's key for the one-line help.
+func (km tableKeyMap) ShortHelp() []key.Binding { return []key.Binding{km.Sort} }
+
+// FullHelp lists the table's keys: movement, then sorting.
+func (km tableKeyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{append(helpColumn(km.navKeyMap.FullHelp()), km.Sort, km.Reverse)}
 }
 
 // findingsTable is a virtualised, sortable table of findings: it keeps the

@@ -124,7 +124,9 @@ func New(cfg Config) Model {
 	m.detail = newDetailPane()
 	m.rules = newRulesPanel()
 	m.problems = newDetailPane()
+	m.problems.KeyMap = pagerKeyMap()
 	m.helpPane = newDetailPane()
+	m.helpPane.KeyMap = pagerKeyMap()
 	m.setStyles(th)
 	m.input = prompt{Prefix: "search /"}
 	m.filter = filterState{minLevel: max(min(cfg.MinLevel, rules.LevelCritical), rules.LevelInformational)}
@@ -187,19 +189,6 @@ func legend() []string {
 		"  [renamed regsvr32]  regsvr32 running under another name     (not in log)  known only from a child's parent fields",
 		"  Evidence text is shown with control characters escaped: \\x1b is ESC, \\n a newline, \\u202e a bidi override.",
 	}
-}
-
-// scroll moves a scrolling pane (help, problems) with the list keys too.
-func scroll(d detailPane, k tea.KeyPressMsg, km keyMap) detailPane {
-	switch {
-	case key.Matches(k, km.table.Down, km.table.PageDown):
-		d, _ = d.Update(tea.KeyPressMsg{Code: 'J', Text: "J"})
-	case key.Matches(k, km.table.Up, km.table.PageUp):
-		d, _ = d.Update(tea.KeyPressMsg{Code: 'K', Text: "K"})
-	default:
-		d, _ = d.Update(k)
-	}
-	return d
 }
 
 // helpLines lays the binding groups out as columns, flowing onto further
@@ -570,7 +559,7 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 		case key.Matches(k, m.keys.Quit):
 			return tea.Quit
 		default:
-			m.helpPane = scroll(m.helpPane, k, m.keys)
+			m.helpPane, _ = m.helpPane.Update(k)
 		}
 		return nil
 	case overlayRules:
@@ -594,7 +583,7 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 		case key.Matches(k, m.keys.Quit):
 			return tea.Quit
 		default:
-			m.problems = scroll(m.problems, k, m.keys)
+			m.problems, _ = m.problems.Update(k)
 		}
 		return nil
 	}
@@ -711,7 +700,7 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 		f.from, f.to = time.Time{}, time.Time{}
 		m.filter = f
 		return m.refilter()
-	case key.Matches(k, m.keys.detail.Down, m.keys.detail.Up):
+	case key.Matches(k, m.detail.KeyMap.Down, m.detail.KeyMap.Up):
 		m.detail, _ = m.detail.Update(k)
 	default:
 		var cmd tea.Cmd
@@ -896,7 +885,7 @@ func (m *Model) layout() {
 	m.rules.SetSize(w, body)
 	m.problems.SetSize(w, body)
 	m.helpPane.SetSize(w, body)
-	lines := helpLines(m.help, m.keys.FullHelp(), w)
+	lines := helpLines(m.help, m.fullHelp(), w)
 	for _, l := range legend() {
 		lines = append(lines, strings.Split(ansi.Wrap(l, w, ""), "\n")...)
 	}
@@ -928,11 +917,6 @@ func (m Model) render() string {
 		return fmt.Sprintf("evtriage needs a %d×%d terminal (this one is %d×%d)", minWidth, minHeight, m.width, m.height)
 	}
 	st := m.styles
-	k := m.keys
-	k.inTree = m.view == viewTree
-	k.inRules = m.overlay == overlayRules
-	k.helpOpen = m.overlay == overlayHelp
-	k.overlayOpen = m.overlay != overlayNone
 	var b strings.Builder
 	b.WriteString(m.headerLine())
 	b.WriteByte('\n')
@@ -974,7 +958,7 @@ func (m Model) render() string {
 		}
 		b.WriteString(padLines([]string{ms.Render(ansi.Truncate(m.message, m.width, "…"))}, m.width, 1))
 	default:
-		b.WriteString(padLines([]string{m.help.ShortHelpView(k.ShortHelp())}, m.width, 1))
+		b.WriteString(padLines([]string{m.help.ShortHelpView(m.shortHelp())}, m.width, 1))
 	}
 	return b.String()
 }
@@ -1037,7 +1021,7 @@ func (m Model) tabLine() string {
 	case overlayHelp:
 		title = st.ActiveTab.Render(" Keys ") + st.Faint.Render("  esc closes")
 		if sc := m.helpPane.scroll(); sc != "" {
-			title += st.Faint.Render(" · " + strings.Replace(sc, "J/K", "j/k", 1))
+			title += st.Faint.Render(" · " + sc)
 		}
 	case overlayRules:
 		title = st.ActiveTab.Render(" Rules and their filters ") + st.Faint.Render("  space toggles · esc closes")

@@ -45,6 +45,7 @@ func TestScreens(t *testing.T) {
 		{"search_prompt", 80, 24, []string{"/", "pastebin", "backspace"}},
 		{"help", 120, 40, []string{"?"}},
 		{"help_80x24", 80, 24, []string{"?"}},
+		{"help_scrolled_80x24", 80, 24, []string{"?", "j", "down", "K"}},
 		{"problems", 120, 40, []string{"p"}},
 		{"detail_scroll", 80, 24, []string{"2", "f", "J"}},
 		{"too_small", 30, 8, nil},

@@ -27,6 +27,12 @@ func defaultRulesKeyMap() rulesKeyMap {
 	}
 }
 
+// ShortHelp is the panel's keys for the one-line help.
+func (km rulesKeyMap) ShortHelp() []key.Binding { return []key.Binding{km.Toggle, km.Only, km.All} }
+
+// FullHelp lists the panel's own keys (it moves like every list).
+func (km rulesKeyMap) FullHelp() [][]key.Binding { return [][]key.Binding{km.ShortHelp()} }
+
 type rulesRow struct {
 	rule  *rules.Rule
 	ident string // "" for the rule's own row

@@ -38,6 +38,14 @@ func defaultTreeKeyMap() treeKeyMap {
 	}
 }
 
+// ShortHelp is the tree's keys for the one-line help.
+func (km treeKeyMap) ShortHelp() []key.Binding { return []key.Binding{km.Toggle, km.NextFinding} }
+
+// FullHelp lists the tree's own keys (it moves like every list).
+func (km treeKeyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{km.Expand, km.Collapse, km.Toggle, km.ExpandAll, km.CollapseAll, km.NextFinding, km.PrevFinding}}
+}
+
 type treeRow struct {
 	p     *triage.Process
 	depth int
