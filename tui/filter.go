@@ -4,7 +4,6 @@ import (
 	"maps"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/evtriage/evtriage/rules"
 	"github.com/evtriage/evtriage/triage"
@@ -16,26 +15,24 @@ const carRuleID = "bc399179-15fa-4ca9-a55b-d46b526bf897"
 
 func carIdents() [2]string { return [2]string{"filter_car_werfault", "filter_car_wevtutil"} }
 
-// filterState is what the status bar shows and triage.Filter applies. It
-// is treated as immutable once handed to a tea.Cmd: toggles copy it.
+// filterState is what the toggles set and the status bar shows: the
+// triage.Filter whose predicates select the findings, and the CAR
+// exclusions switch, which stands for two of its identifiers. It is
+// treated as immutable once handed to a tea.Cmd: a change works on a
+// clone.
 type filterState struct {
-	minLevel       rules.Level
-	disabledRules  map[string]bool            // rule ID
-	disabledIdents map[string]map[string]bool // rule ID → filter identifiers switched off
-	carOff         bool                       // CAR exclusions switched off (WerFault, wevtutil shown)
-	unsignedOnly   bool
-	newOnly        bool
-	host           string // "" for every host
-	from, to       time.Time
-	sources        triage.SourceKind // 0 for both
+	// Filter holds the predicates; its DisabledIdents are those switched
+	// off one by one in the rules panel, the CAR exclusions aside.
+	triage.Filter
+	carOff bool // CAR exclusions switched off (WerFault, wevtutil shown)
 }
 
 func (f filterState) clone() filterState {
 	g := f
-	g.disabledRules = maps.Clone(f.disabledRules)
-	g.disabledIdents = make(map[string]map[string]bool, len(f.disabledIdents))
-	for k, v := range f.disabledIdents {
-		g.disabledIdents[k] = maps.Clone(v)
+	g.DisabledRules = maps.Clone(f.DisabledRules)
+	g.DisabledIdents = make(map[string]map[string]bool, len(f.DisabledIdents))
+	for k, v := range f.DisabledIdents {
+		g.DisabledIdents[k] = maps.Clone(v)
 	}
 	return g
 }
@@ -43,7 +40,36 @@ func (f filterState) clone() filterState {
 // identDisabled reports whether the rule's filter identifier is off,
 // either by itself or through the CAR toggle.
 func (f *filterState) identDisabled(ruleID, ident string) bool {
-	return f.disabledIdents[ruleID][ident] || f.carHides(ruleID, ident) && f.carOff
+	return f.DisabledIdents[ruleID][ident] || f.carHides(ruleID, ident) && f.carOff
+}
+
+// switchRules applies a change made in the rules panel: a rule or one of
+// its filter identifiers on or off, only one rule on, or everything on.
+func (f *filterState) switchRules(t ruleToggle, loaded []*rules.Rule) {
+	switch {
+	case t.all:
+		f.DisabledRules = nil
+		f.DisabledIdents = map[string]map[string]bool{}
+	case t.only:
+		f.DisabledRules = map[string]bool{}
+		for _, r := range loaded {
+			if r.ID != t.ruleID {
+				f.DisabledRules[r.ID] = true
+			}
+		}
+	case t.ident == "":
+		if f.DisabledRules == nil {
+			f.DisabledRules = map[string]bool{}
+		}
+		f.DisabledRules[t.ruleID] = !f.DisabledRules[t.ruleID]
+	case f.carHides(t.ruleID, t.ident):
+		f.carOff = !f.carOff // the CAR toggle owns these two
+	default:
+		if f.DisabledIdents[t.ruleID] == nil {
+			f.DisabledIdents[t.ruleID] = map[string]bool{}
+		}
+		f.DisabledIdents[t.ruleID][t.ident] = !f.DisabledIdents[t.ruleID][t.ident]
+	}
 }
 
 // carHides reports whether ident is one of the CAR exclusions.
@@ -59,33 +85,27 @@ func (f *filterState) carHides(ruleID, ident string) bool {
 	return false
 }
 
-// triage returns the filter for triage.Result.Filter.
+// triage returns the filter for triage.Result.Filter: the CAR
+// exclusions become identifiers switched off.
 func (f *filterState) triage() triage.Filter {
-	idents := make(map[string]map[string]bool, len(f.disabledIdents)+1)
-	for k, v := range f.disabledIdents {
+	if !f.carOff {
+		return f.Filter
+	}
+	idents := make(map[string]map[string]bool, len(f.DisabledIdents)+1)
+	for k, v := range f.DisabledIdents {
 		idents[k] = maps.Clone(v)
 	}
-	if f.carOff {
-		m := idents[carRuleID]
-		if m == nil {
-			m = make(map[string]bool)
-			idents[carRuleID] = m
-		}
-		for _, c := range carIdents() {
-			m[c] = true
-		}
+	m := idents[carRuleID]
+	if m == nil {
+		m = make(map[string]bool)
+		idents[carRuleID] = m
 	}
-	return triage.Filter{
-		DisabledRules:  maps.Clone(f.disabledRules),
-		MinLevel:       f.minLevel,
-		DisabledIdents: idents,
-		UnsignedOnly:   f.unsignedOnly,
-		NewOnly:        f.newOnly,
-		Host:           f.host,
-		From:           f.from,
-		To:             f.to,
-		Sources:        f.sources,
+	for _, c := range carIdents() {
+		m[c] = true
 	}
+	g := f.Filter
+	g.DisabledIdents = idents
+	return g
 }
 
 // findingKey identifies a finding across Result snapshots (IDs are

@@ -10,13 +10,11 @@ import (
 // (findingsTable.KeyMap, processTree.KeyMap…) and the filter toggles
 // theirs (toggles.go); the help is assembled from all of them.
 type keyMap struct {
-	Quit, Help, Back                   key.Binding
-	Findings, Tree, SwitchView, Open   key.Binding
-	Search, Next, Prev                 key.Binding
-	Export, ExportSubtree              key.Binding
-	Rules, Problems                    key.Binding
-	Level, CAR, Unsigned, NewOnly      key.Binding
-	Host, Sources, From, To, ClearTime key.Binding
+	Quit, Help, Back                 key.Binding
+	Findings, Tree, SwitchView, Open key.Binding
+	Search, Next, Prev               key.Binding
+	Export, ExportSubtree            key.Binding
+	Problems                         key.Binding
 }
 
 // bind is a binding on keys, shown in the help as k: desc.
@@ -39,17 +37,7 @@ func defaultKeyMap() keyMap {
 		Prev:          bind([]string{"N"}, "N", "previous match"),
 		Export:        bind([]string{"e"}, "e", "export shown findings"),
 		ExportSubtree: bind([]string{"E"}, "E", "export subtree"),
-		Rules:         bind([]string{"r"}, "r", "rules & filters"),
 		Problems:      bind([]string{"p"}, "p", "parse problems"),
-		Level:         bind([]string{"l"}, "l", "minimum level"),
-		CAR:           bind([]string{"c"}, "c", "CAR exclusions"),
-		Unsigned:      bind([]string{"u"}, "u", "unsigned loads only"),
-		NewOnly:       bind([]string{"b"}, "b", "new since baseline"),
-		Host:          bind([]string{"h"}, "h", "next host"),
-		Sources:       bind([]string{"s"}, "s", "Sysmon / 4688"),
-		From:          bind([]string{"["}, "[", "from selected time"),
-		To:            bind([]string{"]"}, "]", "to selected time"),
-		ClearTime:     bind([]string{"t"}, "t", "clear time range"),
 	}
 }
 
@@ -67,7 +55,7 @@ func helpColumn(groups ...[][]key.Binding) []key.Binding {
 // shortHelp is the one-line help under the status bar: the screen's keys
 // for what is open, with the open component's own.
 func (m *Model) shortHelp() []key.Binding {
-	k := m.keys
+	k, ts := m.keys, &m.toggles
 	switch m.overlay {
 	case overlayHelp:
 		return []key.Binding{k.Back, k.Quit}
@@ -78,10 +66,10 @@ func (m *Model) shortHelp() []key.Binding {
 	}
 	if m.view == viewTree {
 		return slices.Concat([]key.Binding{k.Help}, m.tree.KeyMap.ShortHelp(),
-			[]key.Binding{k.Open, k.Search, k.ExportSubtree, k.Rules, k.Level, k.Quit})
+			[]key.Binding{k.Open, k.Search, k.ExportSubtree, ts.key(toggleRules), ts.key(toggleLevel), k.Quit})
 	}
 	return slices.Concat([]key.Binding{k.Help, k.Open}, m.table.KeyMap.ShortHelp(),
-		[]key.Binding{k.Search, k.Export, k.Rules, k.Level, k.CAR, k.Quit})
+		[]key.Binding{k.Search, k.Export, ts.key(toggleRules), ts.key(toggleLevel), ts.key(toggleCAR), k.Quit})
 }
 
 // fullHelp lists every binding, in columns: the screen's, the lists' and
@@ -96,7 +84,7 @@ func (m *Model) fullHelp() [][]key.Binding {
 		},
 		m.tree.KeyMap.FullHelp(),
 		[][]key.Binding{
-			{k.Level, k.Rules, k.CAR, k.Unsigned, k.NewOnly, k.Host, k.Sources, k.From, k.To, k.ClearTime},
+			m.toggles.bindings(),
 			{k.Search, k.Next, k.Prev, k.Export, k.ExportSubtree},
 		},
 		m.rules.KeyMap.FullHelp(),

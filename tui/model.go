@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -54,12 +55,14 @@ const (
 
 // Model is the hunting screen.
 type Model struct {
-	cfg    Config
-	keys   keyMap
-	styles screenStyles
-	help   help.Model
-	width  int
-	height int
+	cfg     Config
+	keys    keyMap
+	toggles toggleTable
+	status  statusBar
+	styles  screenStyles
+	help    help.Model
+	width   int
+	height  int
 
 	view     viewKind
 	overlay  overlayKind
@@ -129,7 +132,8 @@ func New(cfg Config) Model {
 	m.helpPane.KeyMap = pagerKeyMap()
 	m.setStyles(th)
 	m.input = prompt{Prefix: "search /"}
-	m.filter = filterState{minLevel: max(min(cfg.MinLevel, rules.LevelCritical), rules.LevelInformational)}
+	m.toggles = defaultToggles()
+	m.filter.MinLevel = max(min(cfg.MinLevel, rules.LevelCritical), rules.LevelInformational)
 	m.loading = len(cfg.Inputs) > 0
 	return m
 }
@@ -320,12 +324,12 @@ func (m *Model) startSearch(q string) tea.Cmd {
 
 // roots returns the tree roots for the host filter.
 func (m *Model) roots() []*triage.Process {
-	if m.filter.host == "" {
+	if m.filter.Host == "" {
 		return m.res.Roots
 	}
 	var out []*triage.Process
 	for _, p := range m.res.Roots {
-		if p.Host == m.filter.host {
+		if p.Host == m.filter.Host {
 			out = append(out, p)
 		}
 	}
@@ -344,6 +348,7 @@ func (m *Model) setStyles(th theme) {
 	m.rules.SetStyles(newRulesStyles(th))
 	m.problems.SetStyles(newDetailStyles(th))
 	m.helpPane.SetStyles(newDetailStyles(th))
+	m.status.SetStyles(newStatusStyles(th))
 }
 
 // Update handles one message.
@@ -412,7 +417,13 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case sortRequest:
 		cmd = m.refilter()
 	case ruleToggle:
-		cmd = m.toggleRule(msg)
+		f := m.filter.clone()
+		var loaded []*rules.Rule
+		if m.res != nil {
+			loaded = m.res.Loaded
+		}
+		f.switchRules(msg, loaded)
+		cmd = m.setFilter(f)
 	case tea.PasteMsg:
 		if m.prompting {
 			m.input = m.input.Update(msg)
@@ -425,6 +436,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 	}
 	m.syncDetail()
+	m.syncStatus()
 	return m, cmd
 }
 
@@ -481,35 +493,49 @@ func (m *Model) applySnapshot(msg preparedMsg) tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
-func (m *Model) toggleRule(t ruleToggle) tea.Cmd {
-	f := m.filter.clone()
-	switch {
-	case t.all:
-		f.disabledRules = nil
-		f.disabledIdents = map[string]map[string]bool{}
-	case t.only:
-		f.disabledRules = map[string]bool{}
-		if m.res != nil {
-			for _, r := range m.res.Loaded {
-				if r.ID != t.ruleID {
-					f.disabledRules[r.ID] = true
-				}
-			}
-		}
-	case t.ident == "":
-		if f.disabledRules == nil {
-			f.disabledRules = map[string]bool{}
-		}
-		f.disabledRules[t.ruleID] = !f.disabledRules[t.ruleID]
-	case f.carHides(t.ruleID, t.ident):
-		f.carOff = !f.carOff // the CAR toggle owns these two
-	default:
-		if f.disabledIdents[t.ruleID] == nil {
-			f.disabledIdents[t.ruleID] = map[string]bool{}
-		}
-		f.disabledIdents[t.ruleID][t.ident] = !f.disabledIdents[t.ruleID][t.ident]
+// toggleKeys reports whether k is a toggle's key.
+func (m *Model) toggleKeys(k tea.KeyPressMsg) bool {
+	_, ok := m.toggles.find(k)
+	return ok
+}
+
+// runToggle runs the toggle key k: its overlay opens, or the filter
+// changes and the findings are filtered again.
+func (m *Model) runToggle(k tea.KeyPressMsg) tea.Cmd {
+	tk, _ := m.toggles.find(k)
+	if tk.opens != overlayNone {
+		m.overlay = tk.opens
+		return nil
 	}
+	f := m.filter.clone()
+	env := m.toggleEnv()
+	if err := tk.apply(&f, &env); err != nil {
+		if !errors.Is(err, errNoChange) {
+			m.setMessage(err.Error(), true)
+		}
+		return nil
+	}
+	return m.setFilter(f)
+}
+
+// toggleEnv is what the toggles read besides the filter.
+func (m *Model) toggleEnv() toggleEnv {
+	return toggleEnv{res: m.res, baseline: m.hasBaseline(), selected: m.selectedTime()}
+}
+
+// hasBaseline reports whether findings are judged new or seen.
+func (m *Model) hasBaseline() bool {
+	return len(m.cfg.Hunt.Baseline) > 0 || m.cfg.Hunt.BaselineWindow > 0
+}
+
+// setFilter installs f and filters the findings again in the background;
+// the tree shows the roots of the host f selects.
+func (m *Model) setFilter(f filterState) tea.Cmd {
+	hostChanged := f.Host != m.filter.Host
 	m.filter = f
+	if hostChanged && m.res != nil {
+		m.tree.SetData(m.roots(), m.index, m.tree.Expanded(), len(m.res.Hosts) > 1)
+	}
 	return m.refilter()
 }
 
@@ -564,7 +590,7 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 		return nil
 	case overlayRules:
 		switch {
-		case key.Matches(k, m.keys.Back, m.keys.Rules):
+		case key.Matches(k, m.keys.Back, m.toggles.key(toggleRules)):
 			m.overlay = overlayNone
 			return nil
 		case key.Matches(k, m.keys.Quit):
@@ -631,75 +657,11 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 			return m.exportShown()
 		}
 		return m.exportSubtree()
-	case key.Matches(k, m.keys.Level):
-		f := m.filter.clone()
-		f.minLevel = (f.minLevel + 1) % (rules.LevelCritical + 1)
-		m.filter = f
-		return m.refilter()
-	case key.Matches(k, m.keys.Rules):
-		m.overlay = overlayRules
+	case m.toggleKeys(k):
+		return m.runToggle(k)
 	case key.Matches(k, m.keys.Problems):
 		m.refreshProblems()
 		m.overlay = overlayProblems
-	case key.Matches(k, m.keys.CAR):
-		f := m.filter.clone()
-		f.carOff = !f.carOff
-		m.filter = f
-		return m.refilter()
-	case key.Matches(k, m.keys.Unsigned):
-		f := m.filter.clone()
-		f.unsignedOnly = !f.unsignedOnly
-		m.filter = f
-		return m.refilter()
-	case key.Matches(k, m.keys.NewOnly):
-		if len(m.cfg.Hunt.Baseline) == 0 && m.cfg.Hunt.BaselineWindow == 0 {
-			m.setMessage("no baseline was given (--baseline or --baseline-window): no finding is judged new", true)
-			return nil
-		}
-		f := m.filter.clone()
-		f.newOnly = !f.newOnly
-		m.filter = f
-		return m.refilter()
-	case key.Matches(k, m.keys.Host):
-		if m.res == nil || len(m.res.Hosts) == 0 {
-			return nil
-		}
-		f := m.filter.clone()
-		f.host = nextHost(m.res.Hosts, f.host)
-		m.filter = f
-		m.tree.SetData(m.roots(), m.index, m.tree.Expanded(), len(m.res.Hosts) > 1)
-		return m.refilter()
-	case key.Matches(k, m.keys.Sources):
-		f := m.filter.clone()
-		switch f.sources {
-		case 0:
-			f.sources = triage.FromSysmon
-		case triage.FromSysmon:
-			f.sources = triage.FromSecurity
-		default:
-			f.sources = 0
-		}
-		m.filter = f
-		return m.refilter()
-	case key.Matches(k, m.keys.From), key.Matches(k, m.keys.To):
-		t := m.selectedTime()
-		if t.IsZero() {
-			m.setMessage("the selection has no time", true)
-			return nil
-		}
-		f := m.filter.clone()
-		if key.Matches(k, m.keys.From) {
-			f.from = t
-		} else {
-			f.to = t
-		}
-		m.filter = f
-		return m.refilter()
-	case key.Matches(k, m.keys.ClearTime):
-		f := m.filter.clone()
-		f.from, f.to = time.Time{}, time.Time{}
-		m.filter = f
-		return m.refilter()
 	case key.Matches(k, m.detail.KeyMap.Down, m.detail.KeyMap.Up):
 		m.detail, _ = m.detail.Update(k)
 	default:
@@ -712,21 +674,6 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 		return cmd
 	}
 	return nil
-}
-
-func nextHost(hosts []string, cur string) string {
-	if cur == "" {
-		return hosts[0]
-	}
-	for i, h := range hosts {
-		if h == cur {
-			if i+1 < len(hosts) {
-				return hosts[i+1]
-			}
-			return ""
-		}
-	}
-	return ""
 }
 
 // open goes from a finding to its process in the tree, and from a process
@@ -785,6 +732,16 @@ func (m *Model) step(forward, here bool) {
 	if !here {
 		m.setMessage(fmt.Sprintf("match %d/%d", k+1, len(rows)), false)
 	}
+}
+
+// syncStatus gives the status bar the toggles' states and the counts.
+func (m *Model) syncStatus() {
+	env := toggleEnv{res: m.res, baseline: m.hasBaseline()}
+	shown, total := 0, 0
+	if m.res != nil {
+		shown, total = m.table.Len(), len(m.res.Findings)
+	}
+	m.status.SetStatus(m.toggles.statusItems(&m.filter, &env), fmt.Sprintf("%d/%d shown", shown, total))
 }
 
 // syncDetail rebuilds the detail pane when the selection changed; the
@@ -891,6 +848,7 @@ func (m *Model) layout() {
 	}
 	m.helpPane.SetLines(lines)
 	m.help.SetWidth(w)
+	m.status.SetWidth(w)
 	m.detailKey = nil
 }
 
@@ -946,7 +904,7 @@ func (m Model) render() string {
 		}
 	}
 	b.WriteByte('\n')
-	b.WriteString(m.statusLine())
+	b.WriteString(m.status.View())
 	b.WriteByte('\n')
 	switch {
 	case m.prompting:
@@ -1060,119 +1018,6 @@ func (m Model) separator() string {
 		s += "── " + sc + " "
 	}
 	return st.Rule.Render(s + strings.Repeat("─", max(m.width-ansi.StringWidth(s), 0)))
-}
-
-// statusLine shows every filter's state and the counts. When the long
-// labels do not fit it uses short ones, so that all of it stays visible
-// at 80 columns.
-func (m Model) statusLine() string {
-	if s, fits := m.statusText(false); fits {
-		return s
-	}
-	s, _ := m.statusText(true)
-	return s
-}
-
-func (m Model) statusText(compact bool) (string, bool) {
-	st := m.styles
-	f := m.filter
-	item := func(active bool, label, value string) string {
-		s := label + " " + value
-		switch {
-		case compact && label == "level":
-			s = value
-		case compact:
-			s = label + ":" + value
-		}
-		if active {
-			return st.On.Render(s)
-		}
-		return st.Off.Render(s)
-	}
-	var parts []string
-	lvl := "≥" + f.minLevel.String()
-	if compact {
-		lvl = "≥" + levelShort(f.minLevel)
-	}
-	parts = append(parts, item(f.minLevel > rules.LevelInformational, "level", lvl))
-	nRules, on := 0, 0
-	identsOff := 0
-	if m.res != nil {
-		nRules = len(m.res.Loaded)
-		for _, r := range m.res.Loaded {
-			if !f.disabledRules[r.ID] {
-				on++
-			}
-		}
-	}
-	for _, ids := range f.disabledIdents {
-		for _, off := range ids {
-			if off {
-				identsOff++
-			}
-		}
-	}
-	rs := fmt.Sprintf("%d/%d", on, nRules)
-	if identsOff > 0 && compact {
-		rs += fmt.Sprintf("−%df", identsOff)
-	} else if identsOff > 0 {
-		rs += fmt.Sprintf(" (%d filter%s off)", identsOff, plural(identsOff))
-	}
-	parts = append(parts, item(on < nRules || identsOff > 0, "rules", rs))
-	car, unsigned, newOnly := "CAR-excl", "unsigned", "new"
-	if compact {
-		car, unsigned, newOnly = "CAR", "unsig", "new"
-	}
-	parts = append(parts, item(f.carOff, car, onOffWord(!f.carOff)))
-	parts = append(parts, item(f.unsignedOnly, unsigned, onOffWord(f.unsignedOnly)))
-	if len(m.cfg.Hunt.Baseline) > 0 || m.cfg.Hunt.BaselineWindow > 0 {
-		parts = append(parts, item(f.newOnly, newOnly, onOffWord(f.newOnly)))
-	} else {
-		parts = append(parts, item(false, newOnly, "–")) // no baseline given
-	}
-	host := "all"
-	if f.host != "" {
-		host = Clean(f.host)
-	}
-	parts = append(parts, item(f.host != "", "host", host))
-	tr := "all"
-	if !f.from.IsZero() || !f.to.IsZero() {
-		tr = timeBound(f.from) + "–" + timeBound(f.to)
-	}
-	parts = append(parts, item(tr != "all", "time", tr))
-	src := "all"
-	switch f.sources {
-	case triage.FromSysmon:
-		src = "Sysmon"
-	case triage.FromSecurity:
-		src = "4688"
-	}
-	parts = append(parts, item(f.sources != 0, "src", src))
-	sep := " · "
-	if compact {
-		sep = " "
-	}
-	left := strings.Join(parts, st.Faint.Render(sep))
-	shown, total := 0, 0
-	if m.res != nil {
-		shown, total = m.table.Len(), len(m.res.Findings)
-	}
-	right := st.Title.Render(fmt.Sprintf("%d/%d shown", shown, total))
-	return joinEnds(left, right, m.width), ansi.StringWidth(left)+ansi.StringWidth(right)+1 <= m.width
-}
-
-func timeBound(t time.Time) string {
-	if t.IsZero() {
-		return "…"
-	}
-	return t.UTC().Format("01-02 15:04:05")
-}
-
-func onOffWord(on bool) string {
-	if on {
-		return "on"
-	}
-	return "off"
 }
 
 func plural(n int) string {

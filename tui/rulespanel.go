@@ -138,7 +138,7 @@ func (p rulesPanel) View(f *filterState, shown, total map[*rules.Rule]int) strin
 		r := p.rows[i]
 		var s string
 		if r.ident == "" {
-			on := !f.disabledRules[r.rule.ID]
+			on := !f.DisabledRules[r.rule.ID]
 			s = fmt.Sprintf("  %s %s %9s  %s", onOff(st, on), st.Levels.of(r.rule.Level).Render(fit(levelShort(r.rule.Level), 5)),
 				fmt.Sprintf("%d/%d", shown[r.rule], total[r.rule]), Clean(r.rule.Title))
 		} else {

@@ -97,12 +97,11 @@ func levelShort(l rules.Level) string {
 // separator and the message line.
 type screenStyles struct {
 	Title, Faint, Warn, Tab, ActiveTab, Match, Rule, Message, Error lipgloss.Style
-	On, Off                                                         lipgloss.Style
 }
 
 func newScreenStyles(th theme) screenStyles {
 	return screenStyles{Title: th.Title, Faint: th.Faint, Warn: th.Warn, Tab: th.Tab, ActiveTab: th.ActiveTab,
-		Match: th.Match, Rule: th.Rule, Message: th.Message, Error: th.Error, On: th.On, Off: th.Off}
+		Match: th.Match, Rule: th.Rule, Message: th.Message, Error: th.Error}
 }
 
 // tableStyles are the findings table's styles.
