@@ -104,25 +104,30 @@ func newScreenStyles(th theme) screenStyles {
 		Match: th.Match, Rule: th.Rule, Message: th.Message, Error: th.Error}
 }
 
-// tableStyles are the findings table's styles.
-type tableStyles struct {
+// listStyles are what every list (the findings table, the process tree,
+// the rules panel) draws with: its header, selection, search matches and
+// rule levels.
+type listStyles struct {
 	Header, Faint, Selected, Match lipgloss.Style
 	Levels                         levelStyles
 }
 
-func newTableStyles(th theme) tableStyles {
-	return tableStyles{Header: th.Header, Faint: th.Faint, Selected: th.Selected, Match: th.Match, Levels: th.Levels}
+func newListStyles(th theme) listStyles {
+	return listStyles{Header: th.Header, Faint: th.Faint, Selected: th.Selected, Match: th.Match, Levels: th.Levels}
 }
 
-// treeStyles are the process tree's styles.
+// tableStyles are the findings table's styles.
+type tableStyles struct{ listStyles }
+
+func newTableStyles(th theme) tableStyles { return tableStyles{newListStyles(th)} }
+
+// treeStyles are the process tree's styles: a list's, and regsvr32's.
 type treeStyles struct {
-	Faint, Selected, Match, Regsvr32 lipgloss.Style
-	Levels                           levelStyles
+	listStyles
+	Regsvr32 lipgloss.Style
 }
 
-func newTreeStyles(th theme) treeStyles {
-	return treeStyles{Faint: th.Faint, Selected: th.Selected, Match: th.Match, Regsvr32: th.Regsvr32, Levels: th.Levels}
-}
+func newTreeStyles(th theme) treeStyles { return treeStyles{newListStyles(th), th.Regsvr32} }
 
 // detailStyles are the detail pane's styles (and those of the panes built
 // like it: help, problems).
@@ -135,12 +140,11 @@ func newDetailStyles(th theme) detailStyles {
 	return detailStyles{Title: th.Title, Label: th.Label, Faint: th.Faint, Warn: th.Warn, Levels: th.Levels}
 }
 
-// rulesStyles are the rules panel's styles.
+// rulesStyles are the rules panel's styles: a list's, and the on/off
+// marks.
 type rulesStyles struct {
-	Header, Faint, Selected, On, Off lipgloss.Style
-	Levels                           levelStyles
+	listStyles
+	On, Off lipgloss.Style
 }
 
-func newRulesStyles(th theme) rulesStyles {
-	return rulesStyles{Header: th.Header, Faint: th.Faint, Selected: th.Selected, On: th.On, Off: th.Off, Levels: th.Levels}
-}
+func newRulesStyles(th theme) rulesStyles { return rulesStyles{newListStyles(th), th.On, th.Off} }
