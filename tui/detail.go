@@ -59,6 +59,8 @@ type detailPane struct {
 	lines         []string
 	top           int
 	width, height int
+	key           any // what the lines describe (Show)
+	keyWidth      int // the width they were built for; -1 after Refresh
 }
 
 // newDetailPane returns an empty pane; its styles are set with SetStyles.
@@ -69,6 +71,29 @@ func (d *detailPane) SetStyles(s detailStyles) { d.styles = s }
 
 // SetSize sets the pane's size in cells.
 func (d *detailPane) SetSize(w, h int) { d.width, d.height = w, h; d.clampTop() }
+
+// Show shows the lines render builds for sel, the selection they
+// describe. They are built again only when the selection or the pane's width
+// changed, or after Refresh, so that a keypress costs one rendering of one
+// process or finding at most. A nil selection clears the pane.
+func (d *detailPane) Show(sel any, render func() []string) {
+	if sel != nil && sel == d.key && d.keyWidth == d.width {
+		return
+	}
+	d.key, d.keyWidth = sel, d.width
+	if sel == nil {
+		d.SetLines(nil)
+		return
+	}
+	d.SetLines(render())
+}
+
+// Refresh makes the next Show build its lines again (what they show, or
+// their styles, changed).
+func (d *detailPane) Refresh() { d.keyWidth = -1 }
+
+// Key is what the pane describes: the selection of the last Show.
+func (d detailPane) Key() any { return d.key }
 
 // SetLines replaces the content and scrolls to its top.
 func (d *detailPane) SetLines(lines []string) { d.lines, d.top = lines, 0 }
@@ -83,6 +108,13 @@ func (d *detailPane) ScrollDown() { d.top += max(d.height/2, 1); d.clampTop() }
 
 // ScrollUp: see ScrollDown.
 func (d *detailPane) ScrollUp() { d.top -= max(d.height/2, 1); d.clampTop() }
+
+// update is Update for the screen's panes.
+func (d *detailPane) update(k tea.KeyPressMsg) tea.Cmd {
+	var cmd tea.Cmd
+	*d, cmd = d.Update(k)
+	return cmd
+}
 
 // Update scrolls.
 func (d detailPane) Update(msg tea.Msg) (detailPane, tea.Cmd) {

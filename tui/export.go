@@ -56,7 +56,7 @@ func (m *Model) exportShown() tea.Cmd {
 		return nil
 	}
 	m.setMessage("exporting…", false)
-	return exportCmd(m.cfg.ExportDir, "findings", m.stamp(), m.res, m.table.Rows(), m.loading)
+	return exportCmd(m.cfg.ExportDir, "findings", m.stamp(), m.res, m.table.Rows(), m.load.running)
 }
 
 // exportSubtree writes the shown findings of the selected process and its
@@ -73,8 +73,8 @@ func (m *Model) exportSubtree() tea.Cmd {
 		return nil
 	}
 	m.setMessage("exporting…", false)
-	r, visible, limit := m.res, m.visible, len(m.res.Processes)
-	dir, stamp, loading := m.cfg.ExportDir, m.stamp(), m.loading
+	r, visible, limit := m.res, m.shown.visible, len(m.res.Processes)
+	dir, stamp, loading := m.cfg.ExportDir, m.stamp(), m.load.running
 	what := fmt.Sprintf("subtree-%d", root.PID)
 	return func() tea.Msg {
 		var out []*triage.Finding

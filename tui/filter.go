@@ -1,9 +1,12 @@
 package tui
 
 import (
+	"fmt"
 	"maps"
 	"sort"
 	"strings"
+
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/evtriage/evtriage/rules"
 	"github.com/evtriage/evtriage/triage"
@@ -129,6 +132,59 @@ func keyOf(f *triage.Finding) findingKey {
 	return k
 }
 
+// filterRun follows the background filter runs: the latest output in
+// (rows aside, which the table holds), and whether a run is under way.
+type filterRun struct {
+	gen     int  // of the latest run asked for
+	running bool // its output is not in yet
+	filtered
+}
+
+// filteredMsg carries a filter run's output.
+type filteredMsg struct{ filtered }
+
+// refilter filters and sorts the findings again in the background; the
+// table keeps its selected finding.
+func (m *Model) refilter() tea.Cmd {
+	if m.res == nil {
+		return nil
+	}
+	m.shown.gen++
+	m.shown.running = true
+	gen, r, ix, f := m.shown.gen, m.res, m.index, m.filter
+	by, desc := m.table.Sort()
+	var keep findingKey
+	if s := m.table.Selected(); s != nil {
+		keep = keyOf(s)
+	}
+	var search []bool
+	if s := m.search.result; s != nil {
+		search = s.findings
+	}
+	return func() tea.Msg {
+		return filteredMsg{runFilter(gen, r, ix, f, by, desc, keep, search)}
+	}
+}
+
+// applyFiltered shows the latest filter run's output; then the jump a
+// search waits for, and an export waiting for the filters, can go.
+func (m *Model) applyFiltered(out filtered) tea.Cmd {
+	if out.gen != m.shown.gen {
+		return nil // a later run is under way
+	}
+	m.shown.running = false
+	m.shown.filtered = out
+	m.table.SetRows(out.rows, out.keepAt)
+	m.tree.SetStats(out.stats)
+	if m.search.jumpDue() {
+		// The first filter run over the typed query's results.
+		m.search.jumpTo = ""
+		m.step(true, true)
+	}
+	m.layout()
+	return m.export.take()
+}
+
 // filtered is what a filter run produces, computed in a tea.Cmd.
 type filtered struct {
 	gen       int
@@ -176,6 +232,63 @@ func runFilter(gen int, r *triage.Result, ix treeIndex, f filterState, by column
 	}
 	sort.Slice(out.stats.marked, func(i, j int) bool { return out.stats.marked[i] < out.stats.marked[j] })
 	return out
+}
+
+// searchState is the search: the prompt, the latest result, and the jump
+// to the first match that waits for it.
+type searchState struct {
+	prompting bool // the prompt has the keyboard
+	input     prompt
+	gen       int           // of the latest search asked for
+	result    *searchResult // nil: no search
+	// jumpTo is the query typed with enter whose first match is still to
+	// be selected, once its results (and the table rows they mark) are in;
+	// "" when none.
+	jumpTo string
+}
+
+// query is the query of the search shown, or "".
+func (s *searchState) query() string {
+	if s.result == nil {
+		return ""
+	}
+	return s.result.query
+}
+
+// jumpDue reports whether the results of the query typed with enter are
+// in, so that its first match can be selected.
+func (s *searchState) jumpDue() bool {
+	return s.jumpTo != "" && s.result != nil && s.result.gen == s.gen && s.result.query == s.jumpTo
+}
+
+// searchedMsg carries a search's result.
+type searchedMsg struct{ searchResult }
+
+// startSearch runs query q in the background; "" ends the search.
+func (m *Model) startSearch(q string) tea.Cmd {
+	m.search.gen++
+	if q == "" || m.res == nil {
+		m.search.result = nil
+		m.search.jumpTo = ""
+		m.table.SetHighlight("")
+		m.tree.SetSearch("", nil)
+		return m.refilter()
+	}
+	gen, r, ix := m.search.gen, m.res, m.index
+	return func() tea.Msg { return searchedMsg{runSearch(gen, r, ix, q, nil)} }
+}
+
+// applySearch shows a search's result and filters again, which marks the
+// matching rows.
+func (m *Model) applySearch(s searchResult) tea.Cmd {
+	if s.gen != m.search.gen {
+		return nil // a later search is under way
+	}
+	m.search.result = &s
+	m.table.SetHighlight(s.query)
+	m.tree.SetSearch(s.query, s.procs)
+	m.setMessage(fmt.Sprintf("%q: %d findings, %d processes match — n/N to step", Clean(s.query), s.nFind, s.nProc), false)
+	return m.refilter()
 }
 
 // searchResult is what a search produces, computed in a tea.Cmd.

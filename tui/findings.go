@@ -228,6 +228,16 @@ func (t findingsTable) Update(msg tea.Msg) (findingsTable, tea.Cmd) {
 	return t, nil
 }
 
+// update is Update for the screen's panes.
+func (t *findingsTable) update(k tea.KeyPressMsg) tea.Cmd {
+	var cmd tea.Cmd
+	*t, cmd = t.Update(k)
+	return cmd
+}
+
+// lines is the lines the table's rows take, its header included.
+func (t *findingsTable) lines() int { return len(t.rows) + 1 }
+
 // columnWidths lays the columns out in w cells (two-cell marker first).
 func columnWidths(w int) [numColumns]int {
 	var cw [numColumns]int

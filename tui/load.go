@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/evtriage/evtriage/rules"
 	"github.com/evtriage/evtriage/triage"
 )
 
@@ -17,6 +19,146 @@ type Input struct {
 	Name string // shown on screen and recorded as the source's path
 	Path string // file to read; empty when Data is set
 	Data []byte
+}
+
+// loadState is the background loading as the screen follows it.
+type loadState struct {
+	running  bool        // inputs are still being read
+	progress progressMsg // the latest progress report
+	files    int         // inputs finished, as of the snapshot shown
+	errs     []error     // inputs that could not be read completely
+	received int         // snapshots received
+	applied  int         // sequence number of the snapshot shown
+}
+
+// indexing reports whether a snapshot received is still being indexed.
+func (l *loadState) indexing() bool { return l.received > l.applied }
+
+// text says what is being read.
+func (l *loadState) text() string {
+	if !l.running {
+		return "nothing was read"
+	}
+	p := l.progress.p
+	s := "reading"
+	if l.progress.files > 0 {
+		s += fmt.Sprintf(" %d/%d", l.progress.file+1, l.progress.files)
+	}
+	if p.File != "" {
+		s += " " + Clean(baseName(p.File))
+	}
+	if p.Total > 0 {
+		s += fmt.Sprintf(" %d%%", p.Bytes*100/p.Total)
+	}
+	if p.Events > 0 {
+		s += fmt.Sprintf(" · %d events", p.Events)
+	}
+	return s + "…"
+}
+
+// handleLoader follows the loader's reports: progress, snapshots (indexed
+// in the background), the end.
+func (m *Model) handleLoader(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case progressMsg:
+		m.load.progress = msg
+	case snapshotMsg:
+		m.load.received++
+		keep := make(map[string]bool)
+		for id, e := range m.tree.Expanded() {
+			if e && m.res != nil && id < len(m.res.Processes) {
+				keep[procKey(m.res.Processes[id])] = true
+			}
+		}
+		return prepare(m.load.received, msg.files, msg.r, keep)
+	case loadDoneMsg:
+		m.load.running = false
+		m.load.errs = msg.errs
+		if len(msg.errs) > 0 {
+			m.setMessage(fmt.Sprintf("%d input(s) could not be read completely — p shows the problems", len(msg.errs)), true)
+		}
+		m.refreshProblems()
+	}
+	return nil
+}
+
+// preparedMsg is a snapshot indexed for display, built in a tea.Cmd.
+type preparedMsg struct {
+	seq      int
+	r        *triage.Result
+	ix       treeIndex
+	expanded []bool
+	perRule  map[*rules.Rule]int
+	files    int
+}
+
+// procKey identifies a process across snapshots.
+func procKey(p *triage.Process) string {
+	if p.GUID != "" {
+		return p.Host + "\x00" + p.GUID
+	}
+	return p.Host + "\x00" + strconv.FormatUint(uint64(p.PID), 10) + "\x00" + strconv.FormatInt(p.Created.UnixNano(), 10)
+}
+
+// prepare indexes a snapshot: tree order, expansion (what was expanded
+// before, plus the ancestors of every finding), per-rule totals.
+func prepare(seq, files int, r *triage.Result, keep map[string]bool) tea.Cmd {
+	return func() tea.Msg {
+		ix := buildTreeIndex(r)
+		exp := make([]bool, len(r.Processes))
+		if len(keep) > 0 {
+			for _, p := range r.Processes {
+				if p.ID >= 0 && p.ID < len(exp) && keep[procKey(p)] {
+					exp[p.ID] = true
+				}
+			}
+		}
+		per := make(map[*rules.Rule]int)
+		for _, f := range r.Findings {
+			per[f.Rule]++
+			if f.Process == nil {
+				continue
+			}
+			for a, n := f.Process.Parent, 0; a != nil && n < maxDepth; a, n = a.Parent, n+1 {
+				if a.ID < 0 || a.ID >= len(exp) || exp[a.ID] {
+					break // the rest of the chain is already open
+				}
+				exp[a.ID] = true
+			}
+		}
+		return preparedMsg{seq: seq, r: r, ix: ix, expanded: exp, perRule: per, files: files}
+	}
+}
+
+// applySnapshot shows an indexed snapshot, keeping the tree's selection,
+// and filters and searches it again.
+func (m *Model) applySnapshot(msg preparedMsg) tea.Cmd {
+	if msg.seq <= m.load.applied {
+		return nil // an older snapshot finished indexing late
+	}
+	m.load.applied = msg.seq
+	var selKey string
+	if p := m.tree.Selected(); p != nil {
+		selKey = procKey(p)
+	}
+	m.res, m.index, m.totalPerRule, m.load.files = msg.r, msg.ix, msg.perRule, msg.files
+	m.tree.SetData(m.roots(), msg.ix, msg.expanded, len(msg.r.Hosts) > 1)
+	if selKey != "" {
+		for _, p := range msg.r.Processes {
+			if procKey(p) == selKey {
+				m.tree.Select(p)
+				break
+			}
+		}
+	}
+	m.rules.SetRules(msg.r.Loaded)
+	m.refreshProblems()
+	m.detail.Refresh()
+	cmds := []tea.Cmd{m.refilter()}
+	if s := m.search.result; s != nil {
+		cmds = append(cmds, m.startSearch(s.query))
+	}
+	return tea.Batch(cmds...)
 }
 
 // loaderMsg wraps what the background loader reports.

@@ -132,14 +132,47 @@ func TestEscBacksOut(t *testing.T) {
 	m := loaded(t, fixture(), 120, 40)
 	m, _ = drive(t, m, press("2", "/", "cmd", "enter", "?")...)
 	steps := []func(Model) bool{
-		func(m Model) bool { return m.overlay == overlayNone && m.search != nil && m.view == viewTree },
-		func(m Model) bool { return m.search == nil && m.view == viewTree },
+		func(m Model) bool { return m.overlay == overlayNone && m.search.result != nil && m.view == viewTree },
+		func(m Model) bool { return m.search.result == nil && m.view == viewTree },
 		func(m Model) bool { return m.view == viewFindings },
 	}
 	for i, ok := range steps {
 		m, _ = drive(t, m, press("esc")...)
 		if !ok(m) {
-			t.Fatalf("after esc #%d: overlay %d search %v view %d", i+1, m.overlay, m.search != nil, m.view)
+			t.Fatalf("after esc #%d: overlay %d search %v view %d", i+1, m.overlay, m.search.result != nil, m.view)
+		}
+	}
+}
+
+// TestOverlayKeys checks that every overlay opens and closes with its own
+// key and esc, and that ? opens the help from any of them, as the one-line
+// help under each says.
+func TestOverlayKeys(t *testing.T) {
+	tests := []struct {
+		keys []string
+		want overlayKind
+	}{
+		{[]string{"?"}, overlayHelp},
+		{[]string{"?", "?"}, overlayNone},
+		{[]string{"?", "esc"}, overlayNone},
+		{[]string{"r"}, overlayRules},
+		{[]string{"r", "r"}, overlayNone},
+		{[]string{"r", "esc"}, overlayNone},
+		{[]string{"r", "?"}, overlayHelp},
+		{[]string{"p"}, overlayProblems},
+		{[]string{"p", "p"}, overlayNone},
+		{[]string{"p", "esc"}, overlayNone},
+		{[]string{"p", "?"}, overlayHelp}, // ? did nothing here, though the help line offered it
+		{[]string{"p", "j", "l"}, overlayProblems},
+	}
+	for _, tt := range tests {
+		m := loaded(t, fixture(), 120, 40)
+		m, _ = drive(t, m, press(tt.keys...)...)
+		if m.overlay != tt.want {
+			t.Errorf("keys %v: overlay %d, want %d", tt.keys, m.overlay, tt.want)
+		}
+		if tt.want != overlayNone && !strings.Contains(screen(m), "? all keys") && tt.want != overlayHelp {
+			t.Errorf("keys %v: the help line does not offer ?", tt.keys)
 		}
 	}
 }

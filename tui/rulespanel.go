@@ -54,6 +54,9 @@ type rulesPanel struct {
 	rows          []rulesRow
 	cursor, top   int
 	width, height int
+
+	filter       filterState         // what the rows show as on or off
+	shown, total map[*rules.Rule]int // findings per rule: shown, all
 }
 
 // newRulesPanel returns an empty panel; its styles are set with SetStyles.
@@ -84,6 +87,12 @@ func (p *rulesPanel) SetRules(rs []*rules.Rule) {
 		}
 	}
 	p.clamp()
+}
+
+// SetCounts sets the filter the rows show and the findings per rule
+// shown under it and in all.
+func (p *rulesPanel) SetCounts(f filterState, shown, total map[*rules.Rule]int) {
+	p.filter, p.shown, p.total = f, shown, total
 }
 
 // SetSize sets the panel's size.
@@ -126,9 +135,16 @@ func (p rulesPanel) Update(msg tea.Msg) (rulesPanel, tea.Cmd) {
 	return p, nil
 }
 
-// View renders the panel given the current filter state and counts.
-func (p rulesPanel) View(f *filterState, shown, total map[*rules.Rule]int) string {
-	st := p.styles
+// update is Update for the screen's panes.
+func (p *rulesPanel) update(k tea.KeyPressMsg) tea.Cmd {
+	var cmd tea.Cmd
+	*p, cmd = p.Update(k)
+	return cmd
+}
+
+// View renders the panel.
+func (p rulesPanel) View() string {
+	st, f, shown, total := p.styles, &p.filter, p.shown, p.total
 	lines := []string{st.Header.Render(fit("  ON   LEVEL SHOWN/ALL  RULE / FILTER", p.width))}
 	if len(p.rows) == 0 {
 		lines = append(lines, st.Faint.Render("  no rules loaded"))

@@ -82,7 +82,7 @@ func TestSearchJumpFollowsActiveQuery(t *testing.T) {
 	t.Run("cleared query", func(t *testing.T) {
 		m := loaded(t, fixture(), 120, 40)
 		m, _ = burst(t, m, press("/", "jabber", "enter", "/", "backspace", "backspace", "backspace", "backspace", "backspace", "backspace", "enter")...)
-		if m.search != nil {
+		if m.search.result != nil {
 			t.Fatal("the search was not cleared")
 		}
 		if got := m.table.Cursor(); got != 0 {
@@ -99,7 +99,7 @@ func TestSearchJumpFollowsActiveQuery(t *testing.T) {
 		// selection again.
 		r2 := fixture()
 		m, _ = drive(t, m, loaderMsg{msg: snapshotMsg{r: r2, files: 2}})
-		if m.res != r2 || m.search == nil {
+		if m.res != r2 || m.search.result == nil {
 			t.Fatal("the snapshot or its search was not applied")
 		}
 		if got := m.table.Cursor(); got != 0 {

@@ -126,7 +126,7 @@ func TestTogglesDriveTheScreen(t *testing.T) {
 				}
 				continue
 			}
-			if after.filterGen == m.filterGen && after.message == "" {
+			if after.shown.gen == m.shown.gen && after.message == "" {
 				t.Errorf("key %q neither filtered again nor said why not", k.Keys()[0])
 			}
 		}

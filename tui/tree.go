@@ -403,6 +403,16 @@ func (t processTree) Update(msg tea.Msg) (processTree, tea.Cmd) {
 	return t, nil
 }
 
+// update is Update for the screen's panes.
+func (t *processTree) update(k tea.KeyPressMsg) tea.Cmd {
+	var cmd tea.Cmd
+	*t, cmd = t.Update(k)
+	return cmd
+}
+
+// lines is the lines the tree's rows take.
+func (t *processTree) lines() int { return len(t.rows) }
+
 // View renders the visible rows, exactly width × height.
 func (t processTree) View() string {
 	if t.width <= 0 || t.height <= 0 {

@@ -1,0 +1,203 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// overlayKind names a pane that takes the whole body over the views.
+type overlayKind int
+
+// The overlays.
+const (
+	overlayNone overlayKind = iota
+	overlayHelp
+	overlayRules
+	overlayProblems
+	numOverlays
+)
+
+// overlayTitles are the overlays' tab titles and the hints beside them.
+var overlayTitles = [numOverlays]struct{ title, hint string }{
+	overlayHelp:     {" Keys ", "  esc closes"},
+	overlayRules:    {" Rules and their filters ", "  space toggles · esc closes"},
+	overlayProblems: {" Problems ", "  esc closes"},
+}
+
+// overlayPane is the component the open overlay shows.
+func (m *Model) overlayPane() pane { return m.overlayPaneOf(m.overlay) }
+
+// overlayPaneOf is the component overlay o shows.
+func (m *Model) overlayPaneOf(o overlayKind) pane {
+	switch o {
+	case overlayRules:
+		return &m.rules
+	case overlayProblems:
+		return &m.problems
+	default:
+		return &m.helpPane
+	}
+}
+
+// overlayKey is the key that opens an overlay (and closes it again).
+func (m *Model) overlayKey(o overlayKind) key.Binding {
+	switch o {
+	case overlayRules:
+		return m.toggles.key(toggleRules)
+	case overlayProblems:
+		return m.keys.Problems
+	default:
+		return m.keys.Help
+	}
+}
+
+// openOverlay opens o, up to date.
+func (m *Model) openOverlay(o overlayKind) {
+	if o == overlayProblems {
+		m.refreshProblems()
+	}
+	m.overlay = o
+}
+
+// overlayTitle is the tab line's title for the open overlay.
+func (m *Model) overlayTitle() string {
+	st, t := m.styles, overlayTitles[m.overlay]
+	s := st.ActiveTab.Render(t.title) + st.Faint.Render(t.hint)
+	if m.overlay == overlayHelp {
+		if sc := m.helpPane.scroll(); sc != "" {
+			s += st.Faint.Render(" · " + sc)
+		}
+	}
+	return s
+}
+
+// legend explains the marks the screen uses; it ends the help.
+func legend() []string {
+	return []string{
+		"Marks",
+		"  ›  selected row                      ~  a match the rule's own filter hides, shown because that filter is off",
+		"  +  new since the baseline            ●  findings on a process (count, highest level)",
+		"  ·  (detail) a finding the current filters hide",
+		"  [renamed regsvr32]  regsvr32 running under another name     (not in log)  known only from a child's parent fields",
+		"  Evidence text is shown with control characters escaped: \\x1b is ESC, \\n a newline, \\u202e a bidi override.",
+	}
+}
+
+// refreshHelp lays the help pane out for the window: every key, then the
+// legend.
+func (m *Model) refreshHelp() {
+	lines := helpLines(m.help, m.fullHelp(), m.width)
+	for _, l := range legend() {
+		lines = append(lines, strings.Split(ansi.Wrap(l, m.width, ""), "\n")...)
+	}
+	m.helpPane.SetLines(lines)
+}
+
+// helpLines lays the binding groups out as columns, flowing onto further
+// rows when the window is too narrow for all of them, so that every
+// binding is shown (the pane scrolls when they do not fit in height).
+func helpLines(h help.Model, groups [][]key.Binding, width int) []string {
+	h.SetWidth(0)
+	const gap = 4
+	var out, row []string
+	rowW := 0
+	flush := func() {
+		if len(row) > 0 {
+			out = append(out, row...)
+			out = append(out, "")
+		}
+		row, rowW = nil, 0
+	}
+	for _, g := range groups {
+		block := strings.Split(h.FullHelpView([][]key.Binding{g}), "\n")
+		bw := 0
+		for _, l := range block {
+			bw = max(bw, ansi.StringWidth(l))
+		}
+		if rowW > 0 && rowW+gap+bw > width {
+			flush()
+		}
+		pad := 0
+		if rowW > 0 {
+			pad = gap
+		}
+		for len(row) < len(block) {
+			row = append(row, strings.Repeat(" ", rowW))
+		}
+		for i := range row {
+			l := ""
+			if i < len(block) {
+				l = block[i]
+			}
+			row[i] = padRight(row[i], rowW) + strings.Repeat(" ", pad) + l
+		}
+		rowW += pad + bw
+	}
+	flush()
+	return out
+}
+
+// padRight pads a styled line to w cells.
+func padRight(s string, w int) string {
+	if sw := ansi.StringWidth(s); sw < w {
+		return s + strings.Repeat(" ", w-sw)
+	}
+	return s
+}
+
+// refreshProblems lists unreadable parts of the inputs and rejected rules.
+func (m *Model) refreshProblems() {
+	w := &detailWriter{st: m.problems.styles, width: m.width}
+	n := 0
+	for _, e := range m.load.errs {
+		w.text(w.st.Warn.Render("input: ") + Clean(e.Error()))
+		n++
+	}
+	for _, s := range m.cfg.Notes {
+		w.text(Clean(s))
+		n++
+	}
+	if m.res != nil {
+		for _, s := range m.res.Sources {
+			w.heading(fmt.Sprintf("%s — %d records, %d recovered, %d problem%s", Clean(s.Path), s.Records, s.Recovered, len(s.Problems), plural(len(s.Problems))))
+			for i, p := range s.Problems {
+				if i == 10*maxListed {
+					w.text(fmt.Sprintf("  … %d more", len(s.Problems)-i))
+					break
+				}
+				w.text(fmt.Sprintf("  offset %d: %s", p.Offset, Clean(p.Reason)))
+				n++
+			}
+		}
+		if len(m.res.Rejected) > 0 {
+			w.heading(fmt.Sprintf("Rejected rules (%d)", len(m.res.Rejected)))
+			for _, r := range m.res.Rejected {
+				w.text(fmt.Sprintf("  %s:%d: %s", Clean(r.Path), r.Line, Clean(r.Reason)))
+				n++
+			}
+		}
+		if m.res.Duplicates > 0 {
+			w.text(fmt.Sprintf("%d duplicate records (same computer, channel and record ID) were counted once", m.res.Duplicates))
+		}
+	}
+	if n == 0 {
+		w.text("No problems: every record of every input was read.")
+	}
+	m.problems.SetLines(w.lines)
+}
+
+// problemCount is the number of problems the header announces.
+func (m *Model) problemCount() int {
+	n := len(m.load.errs) + len(m.cfg.Notes)
+	if m.res != nil {
+		for _, s := range m.res.Sources {
+			n += len(s.Problems)
+		}
+		n += len(m.res.Rejected)
+	}
+	return n
+}

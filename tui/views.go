@@ -1,0 +1,145 @@
+package tui
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/evtriage/evtriage/triage"
+)
+
+// viewKind names a main view of the screen, each shown in its tab.
+type viewKind int
+
+// The main views, in tab order.
+const (
+	viewFindings viewKind = iota
+	viewTree
+	numViews
+)
+
+// viewTitles are the views' tab titles.
+var viewTitles = [numViews]string{viewFindings: "1 Findings", viewTree: "2 Process tree"}
+
+// pane is what the screen asks of a component that fills the body (a main
+// view or an overlay): its size, its keys and its drawing.
+type pane interface {
+	SetSize(w, h int)
+	View() string
+	update(k tea.KeyPressMsg) tea.Cmd
+}
+
+// view is a main view: a list whose cursor its tab shows, and which the
+// layout gives the lines its rows need (within bounds).
+type view interface {
+	pane
+	Len() int         // rows
+	lines() int       // lines the rows take with any header
+	position() string // where the cursor is: "3/7"
+}
+
+// viewPane is the component that draws view v.
+func (m *Model) viewPane(v viewKind) view {
+	if v == viewTree {
+		return &m.tree
+	}
+	return &m.table
+}
+
+// activeView is the component of the view that is shown.
+func (m *Model) activeView() view { return m.viewPane(m.view) }
+
+// selection is what the shown view has selected: a *triage.Finding, a
+// *triage.Process, or nil.
+func (m *Model) selection() any {
+	switch m.view {
+	case viewTree:
+		if p := m.tree.Selected(); p != nil {
+			return p
+		}
+	default:
+		if f := m.table.Selected(); f != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+// selectedTime is the time of what is selected, for the time range keys.
+func (m *Model) selectedTime() time.Time {
+	switch s := m.selection().(type) {
+	case *triage.Process:
+		return s.Created
+	case *triage.Finding:
+		return findingTime(s)
+	}
+	return time.Time{}
+}
+
+// roots returns the tree roots for the host filter.
+func (m *Model) roots() []*triage.Process {
+	if m.filter.Host == "" {
+		return m.res.Roots
+	}
+	var out []*triage.Process
+	for _, p := range m.res.Roots {
+		if p.Host == m.filter.Host {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// open goes from a finding to its process in the tree, and from a process
+// to its first shown finding.
+func (m *Model) open() {
+	switch s := m.selection().(type) {
+	case *triage.Finding:
+		if s.Process == nil || !m.tree.Select(s.Process) {
+			m.setMessage("this finding's event belongs to no process in the tree", true)
+			return
+		}
+		m.view = viewTree
+	case *triage.Process:
+		for i, f := range m.table.Rows() {
+			if f.Process == s {
+				m.table.SetCursor(i)
+				m.view = viewFindings
+				return
+			}
+		}
+		m.setMessage("no finding of this process passes the current filters", true)
+	}
+}
+
+// step moves to the next or previous search match, wrapping around. With
+// here set (the jump that follows a search) the selected row counts as
+// the next match when it is one, and the message line is left alone, so
+// that it still says what the search found.
+func (m *Model) step(forward, here bool) {
+	s := m.search.result
+	if s == nil {
+		m.setMessage("no search: press / first", true)
+		return
+	}
+	if m.view == viewTree {
+		if !m.tree.jump(s.procMarks, forward, here) && !here {
+			m.setMessage("no process matches "+strconv.Quote(Clean(s.query)), true)
+		}
+		return
+	}
+	rows := m.shown.matchRows
+	if len(rows) == 0 {
+		if !here {
+			m.setMessage("no shown finding matches "+strconv.Quote(Clean(s.query)), true)
+		}
+		return
+	}
+	k := nextMark(rows, int32(m.table.Cursor()), forward, here)
+	m.table.SetCursor(int(rows[k]))
+	if !here {
+		m.setMessage(fmt.Sprintf("match %d/%d", k+1, len(rows)), false)
+	}
+}
