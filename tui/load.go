@@ -56,6 +56,14 @@ func (l *loadState) text() string {
 	return s + "…"
 }
 
+// clock is the time source of the loading: Config.Now and Config.After.
+type clock struct {
+	now   func() time.Time
+	after func(time.Duration) <-chan time.Time
+}
+
+func (m *Model) loadClock() clock { return clock{now: m.cfg.Now, after: m.cfg.After} }
+
 // handleLoader follows the loader's reports: progress, snapshots (indexed
 // in the background), the end.
 func (m *Model) handleLoader(msg tea.Msg) tea.Cmd {
@@ -200,8 +208,9 @@ const (
 )
 
 // stream sends Result snapshots of what has been read so far until stop
-// is closed, so that the screen fills in while a big file loads.
-func stream(ctx context.Context, h *triage.Hunter, done int, stop <-chan struct{}, send func(tea.Msg) bool) {
+// is closed, so that the screen fills in while a big file loads. It waits
+// on clk, which tests drive.
+func stream(ctx context.Context, clk clock, h *triage.Hunter, done int, stop <-chan struct{}, send func(tea.Msg) bool) {
 	wait := streamFirst
 	for {
 		select {
@@ -209,11 +218,11 @@ func stream(ctx context.Context, h *triage.Hunter, done int, stop <-chan struct{
 			return
 		case <-ctx.Done():
 			return
-		case <-time.After(wait):
+		case <-clk.after(wait):
 		}
-		start := time.Now()
+		start := clk.now()
 		r := h.Result()
-		wait = max(streamEvery, streamCost*time.Since(start))
+		wait = max(streamEvery, streamCost*clk.now().Sub(start))
 		if !send(snapshotMsg{r: r, files: done, partial: true}) {
 			return
 		}
@@ -223,10 +232,10 @@ func stream(ctx context.Context, h *triage.Hunter, done int, stop <-chan struct{
 // startLoad returns the command that starts reading inputs in the
 // background. The loader reports progress, a Result snapshot after each
 // input, and the end; it stops when ctx is cancelled.
-func startLoad(ctx context.Context, opts triage.Options, inputs []Input) tea.Cmd {
+func startLoad(ctx context.Context, clk clock, opts triage.Options, inputs []Input) tea.Cmd {
 	return func() tea.Msg {
 		ch := make(chan tea.Msg, 16)
-		go load(ctx, opts, inputs, ch)
+		go load(ctx, clk, opts, inputs, ch)
 		return waitLoader(ch)()
 	}
 }
@@ -242,7 +251,7 @@ func waitLoader(ch <-chan tea.Msg) tea.Cmd {
 	}
 }
 
-func load(ctx context.Context, opts triage.Options, inputs []Input, ch chan<- tea.Msg) {
+func load(ctx context.Context, clk clock, opts triage.Options, inputs []Input, ch chan<- tea.Msg) {
 	defer close(ch)
 	send := func(m tea.Msg) bool {
 		select {
@@ -260,7 +269,7 @@ func load(ctx context.Context, opts triage.Options, inputs []Input, ch chan<- te
 		}
 		last := time.Time{}
 		progress := func(p triage.Progress) {
-			if now := time.Now(); p.Done || now.Sub(last) >= progressEvery {
+			if now := clk.now(); p.Done || now.Sub(last) >= progressEvery {
 				last = now
 				send(progressMsg{file: i, files: len(inputs), p: p})
 			}
@@ -269,7 +278,7 @@ func load(ctx context.Context, opts triage.Options, inputs []Input, ch chan<- te
 		streamed := make(chan struct{})
 		go func() {
 			defer close(streamed)
-			stream(ctx, h, i, stop, send)
+			stream(ctx, clk, h, i, stop, send)
 		}()
 		var err error
 		if in.Path != "" {

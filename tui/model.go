@@ -26,8 +26,12 @@ type Config struct {
 	Hunt   triage.Options
 	// ExportDir is the folder exports are written to.
 	ExportDir string
-	// Now is the clock for export file names; nil means time.Now.
+	// Now is the clock (export file names, the pace of loading progress);
+	// nil means time.Now.
 	Now func() time.Time
+	// After is the timer the loading waits on between snapshots of a file
+	// still being read; nil means time.After. Tests pass one they fire.
+	After func(time.Duration) <-chan time.Time
 	// MinLevel is the minimum rule level shown at start.
 	MinLevel rules.Level
 	// Notes are problems found before the screen opened (paths that could
@@ -83,6 +87,9 @@ func New(cfg Config) Model {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.After == nil {
+		cfg.After = time.After
+	}
 	if cfg.ExportDir == "" {
 		cfg.ExportDir = "."
 	}
@@ -107,7 +114,7 @@ func New(cfg Config) Model {
 func (m Model) Init() tea.Cmd {
 	cmds := []tea.Cmd{tea.RequestBackgroundColor}
 	if len(m.cfg.Inputs) > 0 {
-		cmds = append(cmds, startLoad(m.cfg.Context, m.cfg.Hunt, m.cfg.Inputs))
+		cmds = append(cmds, startLoad(m.cfg.Context, m.loadClock(), m.cfg.Hunt, m.cfg.Inputs))
 	}
 	return tea.Batch(cmds...)
 }

@@ -18,15 +18,21 @@ import (
 	"github.com/evtriage/evtriage/triage"
 )
 
-// syncBuffer is an io.Writer safe to read while the program writes.
+// syncBuffer is an io.Writer safe to read while the program writes, which
+// tells waiters about each write.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	written chan struct{} // closed (and replaced) by each write
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.written != nil {
+		close(s.written)
+		s.written = nil
+	}
 	return s.b.Write(p)
 }
 
@@ -34,6 +40,33 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// waitFor checks cond now and after each write until it holds; it gives
+// up when done is closed (the program ended) or the test's guard fires.
+func (s *syncBuffer) waitFor(t *testing.T, what string, done <-chan struct{}, guard <-chan time.Time, cond func() bool) {
+	t.Helper()
+	for {
+		s.mu.Lock()
+		if s.written == nil {
+			s.written = make(chan struct{})
+		}
+		written := s.written
+		s.mu.Unlock()
+		if cond() {
+			return
+		}
+		select {
+		case <-written:
+		case <-done:
+			if !cond() {
+				t.Fatalf("the program ended before %s; output:\n%q", what, s.String())
+			}
+			return
+		case <-guard:
+			t.Fatalf("gave up waiting for %s; output so far:\n%q", what, s.String())
+		}
+	}
 }
 
 // writeLog writes a small Sysmon log with a Squiblydoo regsvr32 (whose
@@ -81,7 +114,9 @@ func writeLog(t *testing.T, path string) {
 
 // TestProgramSmoke runs the whole program — tea.Program, background
 // loading through triage.Hunter, the built-in rules — on pipes, sends keys
-// and checks what it wrote, the export, and that q ends it cleanly.
+// and checks what it wrote, the export, and that q ends it cleanly. It
+// waits on what the program writes, never on the clock; the snapshot
+// timer never fires (the snapshot after each file is what is shown).
 func TestProgramSmoke(t *testing.T) {
 	dir := t.TempDir()
 	logPath := filepath.Join(dir, "ws01.evtx")
@@ -95,38 +130,34 @@ func TestProgramSmoke(t *testing.T) {
 		Hunt:      triage.Options{Rules: rules.Load(rules.LoadOptions{})},
 		ExportDir: dir,
 		Now:       func() time.Time { return time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC) },
+		After:     func(time.Duration) <-chan time.Time { return nil },
 	}
-	done := make(chan error, 1)
+	ended := make(chan struct{})
+	var runErr error
 	go func() {
-		done <- Run(context.Background(), cfg, inR, out, tea.WithWindowSize(100, 30), tea.WithoutSignals())
+		defer close(ended)
+		runErr = Run(context.Background(), cfg, inR, out, tea.WithWindowSize(100, 30), tea.WithoutSignals())
 	}()
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("gave up waiting for %s; output so far:\n%q", what, out.String())
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	waitFor("the loaded log", func() bool { return strings.Contains(out.String(), "ready") })
+	// A guard against a hang, not a measurement: the test waits on output.
+	guard := time.After(60 * time.Second)
+	out.waitFor(t, "the loaded log", ended, guard, func() bool { return strings.Contains(out.String(), "ready") })
 	exported := filepath.Join(dir, "evtriage-findings-20260302-090000.json")
 	for _, k := range []string{"2", "f", "1", "e"} {
 		if _, err := io.WriteString(inW, k); err != nil {
 			t.Fatal(err)
 		}
 	}
-	waitFor("the export", func() bool { _, err := os.Stat(exported); return err == nil })
+	// The export's message is drawn after the file is written.
+	out.waitFor(t, "the export", ended, guard, func() bool { _, err := os.Stat(exported); return err == nil })
 	if _, err := io.WriteString(inW, "q"); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run: %v", err)
+	case <-ended:
+		if runErr != nil {
+			t.Fatalf("Run: %v", runErr)
 		}
-	case <-time.After(20 * time.Second):
+	case <-guard:
 		t.Fatal("q did not end the program")
 	}
 	got := out.String()
@@ -147,8 +178,34 @@ func TestProgramSmoke(t *testing.T) {
 	}
 }
 
+// fakeClock is a loading clock the test drives: each timer asked for is
+// reported on asked and fires when the test sends on fire; now returns
+// the times in nows, one a call, then the last one.
+type fakeClock struct {
+	asked chan time.Duration
+	fire  chan time.Time
+	mu    sync.Mutex
+	nows  []time.Time
+}
+
+func (c *fakeClock) clock() clock {
+	return clock{
+		after: func(d time.Duration) <-chan time.Time { c.asked <- d; return c.fire },
+		now: func() time.Time {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			t := c.nows[0]
+			if len(c.nows) > 1 {
+				c.nows = c.nows[1:]
+			}
+			return t
+		},
+	}
+}
+
 // TestStreamSnapshots checks that while a file is read the loader sends
-// snapshots of what has been read so far, and stops when told.
+// snapshots of what has been read so far, the first after streamFirst and
+// the next ones paced by what a snapshot costs, and stops when told.
 func TestStreamSnapshots(t *testing.T) {
 	dir := t.TempDir()
 	logPath := filepath.Join(dir, "ws01.evtx")
@@ -157,23 +214,35 @@ func TestStreamSnapshots(t *testing.T) {
 	if err := h.AddFile(context.Background(), logPath, nil); err != nil {
 		t.Fatal(err)
 	}
-	got := make(chan tea.Msg)
+	// The first snapshot takes 2 s to build by this clock, the second 10 ms.
+	at := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	fc := &fakeClock{asked: make(chan time.Duration), fire: make(chan time.Time),
+		nows: []time.Time{at, at.Add(2 * time.Second), at.Add(3 * time.Second), at.Add(3*time.Second + 10*time.Millisecond)}}
+	got := make(chan tea.Msg, 1)
 	stop := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		stream(context.Background(), h, 0, stop, func(m tea.Msg) bool { got <- m; return true })
+		stream(context.Background(), fc.clock(), h, 0, stop, func(m tea.Msg) bool { got <- m; return true })
 	}()
-	snap, ok := (<-got).(snapshotMsg)
-	if !ok || !snap.partial || snap.r == nil || snap.r.Events != 2 || len(snap.r.Findings) == 0 {
-		t.Fatalf("first snapshot: %+v", snap)
-	}
-	close(stop)
-	for {
+	for i, want := range []time.Duration{streamFirst, streamCost * 2 * time.Second, streamEvery} {
+		if d := <-fc.asked; d != want {
+			t.Fatalf("timer %d: %v, want %v", i, d, want)
+		}
 		select {
-		case <-got: // a snapshot already under way
-		case <-finished:
-			return
+		case m := <-got:
+			t.Fatalf("timer %d: a snapshot before the timer fired: %+v", i, m)
+		default:
+		}
+		if i == 2 {
+			break
+		}
+		fc.fire <- at
+		snap, ok := (<-got).(snapshotMsg)
+		if !ok || !snap.partial || snap.r == nil || snap.r.Events != 2 || len(snap.r.Findings) == 0 {
+			t.Fatalf("snapshot %d: %+v", i, snap)
 		}
 	}
+	close(stop)
+	<-finished
 }
