@@ -209,16 +209,19 @@ func sourceNames(k triage.SourceKind) string {
 	return strings.Join(parts, " + ")
 }
 
-// lineage returns p's ancestors from the root down to p, bounded.
-func lineage(p *triage.Process) []*triage.Process {
-	var l []*triage.Process
-	for q, n := p, 0; q != nil && n <= maxDepth; q, n = q.Parent, n+1 {
-		l = append(l, q)
+// lineageText is p's lineage (triage.Lineage: from its root down to p,
+// each process once), the nearest maxDepth of it when it is longer.
+func lineageText(p *triage.Process) string {
+	lin := triage.Lineage(p)
+	var parts []string
+	if n := len(lin) - maxDepth; n > 0 {
+		parts = append(parts, fmt.Sprintf("… %d earlier", n))
+		lin = lin[n:]
 	}
-	for i, j := 0, len(l)-1; i < j; i, j = i+1, j-1 {
-		l[i], l[j] = l[j], l[i]
+	for _, a := range lin {
+		parts = append(parts, procLabel(a))
 	}
-	return l
+	return strings.Join(parts, " › ")
 }
 
 func procLabel(p *triage.Process) string {
@@ -240,11 +243,7 @@ func processLines(st detailStyles, width int, p *triage.Process, visible []bool)
 		title += "  [regsvr32]"
 	}
 	w.heading(title)
-	var lin []string
-	for _, a := range lineage(p) {
-		lin = append(lin, procLabel(a))
-	}
-	w.fieldStyled("Lineage", strings.Join(lin, " › "))
+	w.fieldStyled("Lineage", lineageText(p))
 	if len(p.Children) == 0 {
 		w.fieldStyled("Children", "none")
 	} else {
@@ -503,11 +502,7 @@ func findingLines(st detailStyles, width int, f *triage.Finding) []string {
 	if p := f.Process; p != nil {
 		w.blank()
 		w.heading("Process " + procLabel(p))
-		var lin []string
-		for _, a := range lineage(p) {
-			lin = append(lin, procLabel(a))
-		}
-		w.fieldStyled("Lineage", strings.Join(lin, " › "))
+		w.fieldStyled("Lineage", lineageText(p))
 		w.field("CommandLine", p.CommandLine)
 		if p.Parent != nil {
 			w.field("Parent", p.Parent.CommandLine)

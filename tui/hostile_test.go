@@ -124,3 +124,42 @@ func fuzzOne(t *testing.T, r *triage.Result, data []byte) {
 		}
 	}
 }
+
+// TestLineage checks the detail's lineage on crafted trees: a parent cycle
+// shows each process once, a chain deeper than maxDepth shows its nearest
+// maxDepth processes and counts the rest.
+func TestLineage(t *testing.T) {
+	r := hostileTree()
+	byPID := make(map[uint32]*triage.Process)
+	for _, p := range r.Processes {
+		byPID[p.PID] = p
+	}
+	tests := []struct {
+		name        string
+		pid         uint32
+		prefix      string
+		suffix      string
+		labels      int // processes named
+		wantCounted bool
+	}{
+		{"root", 1, "explorer.exe 1", "explorer.exe 1", 1, false},
+		{"short chain", 11, "explorer.exe 1 › regsvr32.exe 10 › regsvr32.exe 11", "regsvr32.exe 11", 3, false},
+		{"cycle", 9002, "a.exe 9001 › c.exe 9002", "c.exe 9002", 2, false},
+		{"deep chain", 10 + 2999, fmt.Sprintf("… %d earlier › regsvr32.exe %d", 3001-maxDepth, 10+3000-maxDepth), "regsvr32.exe 3009", maxDepth, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := lineageText(byPID[tt.pid])
+			if !strings.HasPrefix(got, tt.prefix) || !strings.HasSuffix(got, tt.suffix) {
+				t.Errorf("lineage %.120q…, want %q … %q", got, tt.prefix, tt.suffix)
+			}
+			parts := strings.Split(got, " › ")
+			if tt.wantCounted {
+				parts = parts[1:]
+			}
+			if len(parts) != tt.labels {
+				t.Errorf("%d processes named, want %d", len(parts), tt.labels)
+			}
+		})
+	}
+}
