@@ -135,8 +135,9 @@ func (t *findingsTable) SetSize(w, h int) {
 }
 
 // SetRows replaces the rows (already filtered and sorted by the caller's
-// tea.Cmd) and puts the cursor on the finding with ID keep if it is still
-// there, else keeps the cursor position.
+// tea.Cmd) and puts the cursor on row keepAt, where the filter run found
+// the finding selected before; with keepAt negative (that finding is
+// filtered out, or none was selected) the cursor keeps its position.
 func (t *findingsTable) SetRows(rows []*triage.Finding, keepAt int) {
 	t.rows = rows
 	if keepAt >= 0 {

@@ -64,12 +64,14 @@ func (m *Model) shortHelp() []key.Binding {
 	case overlayProblems:
 		return []key.Binding{k.Back, k.Help, k.Quit}
 	}
-	if m.view == viewTree {
+	switch m.view {
+	case viewTree:
 		return slices.Concat([]key.Binding{k.Help}, m.tree.KeyMap.ShortHelp(),
 			[]key.Binding{k.Open, k.Search, k.ExportSubtree, ts.key(toggleRules), ts.key(toggleLevel), k.Quit})
+	default:
+		return slices.Concat([]key.Binding{k.Help, k.Open}, m.table.KeyMap.ShortHelp(),
+			[]key.Binding{k.Search, k.Export, ts.key(toggleRules), ts.key(toggleLevel), ts.key(toggleCAR), k.Quit})
 	}
-	return slices.Concat([]key.Binding{k.Help, k.Open}, m.table.KeyMap.ShortHelp(),
-		[]key.Binding{k.Search, k.Export, ts.key(toggleRules), ts.key(toggleLevel), ts.key(toggleCAR), k.Quit})
 }
 
 // fullHelp lists every binding, in columns: the screen's, the lists' and
