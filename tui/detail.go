@@ -54,7 +54,7 @@ func (km detailKeyMap) FullHelp() [][]key.Binding { return [][]key.Binding{km.Sh
 // rule matched. It holds pre-rendered lines and scrolls over them.
 type detailPane struct {
 	KeyMap detailKeyMap
-	styles detailStyles
+	styles *detailStyles // set by SetStyles, never written through (copies may share it)
 
 	lines         []string
 	top           int
@@ -64,10 +64,12 @@ type detailPane struct {
 }
 
 // newDetailPane returns an empty pane; its styles are set with SetStyles.
-func newDetailPane() detailPane { return detailPane{KeyMap: defaultDetailKeyMap()} }
+func newDetailPane() detailPane {
+	return detailPane{KeyMap: defaultDetailKeyMap(), styles: new(detailStyles)}
+}
 
 // SetStyles sets the styles the pane's content is drawn with.
-func (d *detailPane) SetStyles(s detailStyles) { d.styles = s }
+func (d *detailPane) SetStyles(s detailStyles) { d.styles = &s }
 
 // SetSize sets the pane's size in cells.
 func (d *detailPane) SetSize(w, h int) { d.width, d.height = w, h; d.clampTop() }

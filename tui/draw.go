@@ -49,7 +49,7 @@ func (m Model) View() tea.View {
 	return v
 }
 
-func (m Model) render() string {
+func (m *Model) render() string {
 	if m.width == 0 && m.height == 0 {
 		return "evtriage: starting…" // before the terminal's size is known
 	}
@@ -96,7 +96,7 @@ func (m Model) render() string {
 	return b.String()
 }
 
-func (m Model) headerLine() string {
+func (m *Model) headerLine() string {
 	st := m.styles
 	left := st.Title.Render("evtriage") + "  " + Clean(m.cfg.Title)
 	if m.res != nil {
@@ -120,7 +120,7 @@ func (m Model) headerLine() string {
 	return joinEnds(left, st.Faint.Render(right), m.width)
 }
 
-func (m Model) tabLine() string {
+func (m *Model) tabLine() string {
 	st := m.styles
 	var title string
 	if m.overlay != overlayNone {
@@ -152,7 +152,7 @@ func (m Model) tabLine() string {
 	return joinEnds(title, right, m.width)
 }
 
-func (m Model) separator() string {
+func (m *Model) separator() string {
 	st := m.styles
 	title := "Detail"
 	switch m.detail.Key().(type) {

@@ -110,7 +110,7 @@ func (km tableKeyMap) FullHelp() [][]key.Binding {
 // keypress does not depend on how many findings there are.
 type findingsTable struct {
 	KeyMap tableKeyMap
-	styles tableStyles
+	styles *tableStyles // set by SetStyles, never written through (copies may share it)
 
 	rows          []*triage.Finding
 	cursor, top   int
@@ -123,10 +123,12 @@ type findingsTable struct {
 
 // newFindingsTable returns an empty table sorted by time; its styles are
 // set with SetStyles.
-func newFindingsTable() findingsTable { return findingsTable{KeyMap: defaultTableKeyMap()} }
+func newFindingsTable() findingsTable {
+	return findingsTable{KeyMap: defaultTableKeyMap(), styles: new(tableStyles)}
+}
 
 // SetStyles sets the table's styles.
-func (t *findingsTable) SetStyles(s tableStyles) { t.styles = s }
+func (t *findingsTable) SetStyles(s tableStyles) { t.styles = &s }
 
 // SetSize sets the table's size in cells, header line included.
 func (t *findingsTable) SetSize(w, h int) {

@@ -49,7 +49,7 @@ type Model struct {
 	cfg     Config
 	keys    keyMap
 	toggles toggleTable
-	styles  screenStyles
+	styles  *screenStyles // set by setStyles, never written through
 	help    help.Model
 	width   int
 	height  int
@@ -137,7 +137,8 @@ func (m *Model) setMessage(s string, isErr bool) { m.message, m.msgErr = s, isEr
 
 // setStyles gives the screen and each component its styles from th.
 func (m *Model) setStyles(th theme) {
-	m.styles = newScreenStyles(th)
+	st := newScreenStyles(th)
+	m.styles = &st
 	m.help.Styles = th.Help
 	m.table.SetStyles(newTableStyles(th))
 	m.tree.SetStyles(newTreeStyles(th))
@@ -400,10 +401,10 @@ func (m *Model) syncPanels() {
 // syncDetail rebuilds the detail pane when the selection changed; the
 // cost is that of one process or finding.
 func (m *Model) syncDetail() {
-	st, w := m.detail.styles, m.detail.width
+	st, w, visible := *m.detail.styles, m.detail.width, m.shown.visible
 	switch s := m.selection().(type) {
 	case *triage.Process:
-		m.detail.Show(s, func() []string { return processLines(st, w, s, m.shown.visible) })
+		m.detail.Show(s, func() []string { return processLines(st, w, s, visible) })
 	case *triage.Finding:
 		m.detail.Show(s, func() []string { return findingLines(st, w, s) })
 	default:

@@ -151,7 +151,7 @@ func padRight(s string, w int) string {
 
 // refreshProblems lists unreadable parts of the inputs and rejected rules.
 func (m *Model) refreshProblems() {
-	w := &detailWriter{st: m.problems.styles, width: m.width}
+	w := &detailWriter{st: *m.problems.styles, width: m.width}
 	n := 0
 	for _, e := range m.load.errs {
 		w.text(w.st.Warn.Render("input: ") + Clean(e.Error()))

@@ -49,7 +49,7 @@ type ruleToggle struct {
 // the findings each rule has under the current filters and in all.
 type rulesPanel struct {
 	KeyMap rulesKeyMap
-	styles rulesStyles
+	styles *rulesStyles // set by SetStyles, never written through (copies may share it)
 
 	rows          []rulesRow
 	cursor, top   int
@@ -60,10 +60,12 @@ type rulesPanel struct {
 }
 
 // newRulesPanel returns an empty panel; its styles are set with SetStyles.
-func newRulesPanel() rulesPanel { return rulesPanel{KeyMap: defaultRulesKeyMap()} }
+func newRulesPanel() rulesPanel {
+	return rulesPanel{KeyMap: defaultRulesKeyMap(), styles: new(rulesStyles)}
+}
 
 // SetStyles sets the panel's styles.
-func (p *rulesPanel) SetStyles(s rulesStyles) { p.styles = s }
+func (p *rulesPanel) SetStyles(s rulesStyles) { p.styles = &s }
 
 // filterIdents returns a rule's filter identifiers (those whose name
 // starts with "filter").
@@ -173,7 +175,7 @@ func (p rulesPanel) View() string {
 	return padLines(lines, p.width, p.height)
 }
 
-func onOff(st rulesStyles, on bool) string {
+func onOff(st *rulesStyles, on bool) string {
 	if on {
 		return st.On.Render("[on] ")
 	}

@@ -28,14 +28,14 @@ func newStatusStyles(th theme) statusStyles {
 // labels when they fit and the compact ones otherwise, so that every
 // toggle stays visible at 80 columns.
 type statusBar struct {
-	styles statusStyles
+	styles *statusStyles // set by SetStyles, never written through (copies may share it)
 	width  int
 	items  []statusItem
 	count  string
 }
 
 // SetStyles sets the bar's styles.
-func (s *statusBar) SetStyles(st statusStyles) { s.styles = st }
+func (s *statusBar) SetStyles(st statusStyles) { s.styles = &st }
 
 // SetWidth sets the bar's width in cells.
 func (s *statusBar) SetWidth(w int) { s.width = w }

@@ -12,7 +12,9 @@ import (
 // (which the user's theme already makes readable) with a light and a dark
 // variant where it matters; selection is reverse video, which reads
 // everywhere. Components do not share it: each takes the styles it draws
-// with as a value (tableStyles, treeStyles…) through its SetStyles.
+// with as a value (tableStyles, treeStyles…) through its SetStyles, and
+// keeps its own copy (behind a pointer it never writes through, so that
+// the Model, copied on every message, stays small).
 type theme struct {
 	Title     lipgloss.Style
 	Faint     lipgloss.Style

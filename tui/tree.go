@@ -95,7 +95,7 @@ func buildTreeIndex(r *triage.Result) treeIndex {
 // its row list, and only the rows on screen are rendered.
 type processTree struct {
 	KeyMap treeKeyMap
-	styles treeStyles
+	styles *treeStyles // set by SetStyles, never written through (copies may share it)
 
 	roots    []*triage.Process
 	index    treeIndex
@@ -121,10 +121,12 @@ type procStats struct {
 }
 
 // newProcessTree returns an empty tree; its styles are set with SetStyles.
-func newProcessTree() processTree { return processTree{KeyMap: defaultTreeKeyMap()} }
+func newProcessTree() processTree {
+	return processTree{KeyMap: defaultTreeKeyMap(), styles: new(treeStyles)}
+}
 
 // SetStyles sets the tree's styles.
-func (t *processTree) SetStyles(s treeStyles) { t.styles = s }
+func (t *processTree) SetStyles(s treeStyles) { t.styles = &s }
 
 // SetSize sets the tree's size in cells.
 func (t *processTree) SetSize(w, h int) {
