@@ -169,22 +169,22 @@ func (w *detailWriter) text(s string) {
 
 // field writes a label and an evidence value, cleaned and wrapped.
 func (w *detailWriter) field(label, value string) {
-	w.fieldStyled(label, CleanLimit(value, maxDetailValue))
+	w.fieldStyled(label, cleanLimit(value, maxDetailValue))
 }
 
 // fieldStyled writes a label and already-clean text, wrapped.
-func (w *detailWriter) fieldStyled(label, clean string) {
+func (w *detailWriter) fieldStyled(label, text string) {
 	vw := max(w.width-labelWidth-3, 10)
-	if clean == "" {
-		clean = "–"
+	if text == "" {
+		text = "–"
 	}
-	wrapped := strings.Split(ansi.Wrap(clean, vw, ""), "\n")
+	wrapped := strings.Split(ansi.Wrap(text, vw, ""), "\n")
 	for i, l := range wrapped {
 		lab := ""
 		if i == 0 {
 			lab = label
 		}
-		w.lines = append(w.lines, "  "+w.st.Label.Render(fit(Clean(lab), labelWidth))+" "+l)
+		w.lines = append(w.lines, "  "+w.st.Label.Render(fit(clean(lab), labelWidth))+" "+l)
 	}
 }
 
@@ -231,7 +231,7 @@ func procLabel(p *triage.Process) string {
 	if name == "" {
 		name = "?"
 	}
-	return Clean(name) + " " + strconv.FormatUint(uint64(p.PID), 10)
+	return clean(name) + " " + strconv.FormatUint(uint64(p.PID), 10)
 }
 
 // processLines renders a process: identity, lineage, children, fields,
@@ -273,7 +273,7 @@ func processLines(st detailStyles, width int, p *triage.Process, visible []bool)
 		w.fieldStyled("Note", "not created in these logs; known from a child's parent fields")
 	}
 	if p.Link != "" && p.Parent != nil {
-		w.fieldStyled("Parent link", Clean(p.Link))
+		w.fieldStyled("Parent link", clean(p.Link))
 	}
 	if n := len(p.Merged); n > 0 {
 		w.fieldStyled("Merged", fmt.Sprintf("%d more create event(s) of this process (Sysmon and 4688, or repeats)", n))
@@ -308,16 +308,16 @@ func processLines(st detailStyles, width int, p *triage.Process, visible []bool)
 			if f.ID < 0 || f.ID >= len(visible) || !visible[f.ID] {
 				mark = "· "
 			}
-			line := mark + st.Levels.of(f.Rule.Level).Render(fit(levelShort(f.Rule.Level), 5)) + " " + Clean(f.Rule.Title)
+			line := mark + st.Levels.of(f.Rule.Level).Render(fit(levelShort(f.Rule.Level), 5)) + " " + clean(f.Rule.Title)
 			if len(f.Suppressed) > 0 {
-				line += st.Faint.Render("  (suppressed by " + Clean(strings.Join(f.Suppressed, ", ")) + ")")
+				line += st.Faint.Render("  (suppressed by " + clean(strings.Join(f.Suppressed, ", ")) + ")")
 			}
 			w.text(line)
 			for _, m := range f.Match {
 				w.text("        " + matchText(m))
 			}
 			if c := f.Correlation; c != nil {
-				w.text("        correlation: " + CleanLimit(c.Summary(), maxDetailValue))
+				w.text("        correlation: " + cleanLimit(c.Summary(), maxDetailValue))
 			}
 		}
 	}
@@ -341,7 +341,7 @@ func matchText(m rules.MatchDetail) string {
 	if m.Modifier != "" {
 		field += "|" + m.Modifier
 	}
-	return Clean(m.Selection) + ": " + Clean(field) + " = '" + CleanLimit(m.Value, maxDetailValue) + "'"
+	return clean(m.Selection) + ": " + clean(field) + " = '" + cleanLimit(m.Value, maxDetailValue) + "'"
 }
 
 // refList writes a titled list of activity events, one line each,
@@ -377,9 +377,9 @@ func loadLines(w *detailWriter, loads []*triage.EventRef) {
 		if v, _ := e.Field("Signed"); strings.EqualFold(strings.TrimSpace(v), "false") {
 			mark = w.st.Warn.Render("! unsigned ")
 		}
-		s := mark + Clean(path)
+		s := mark + clean(path)
 		if sig != "" {
-			s += w.st.Faint.Render("  (" + Clean(sig) + ")")
+			s += w.st.Faint.Render("  (" + clean(sig) + ")")
 		}
 		return s
 	})
@@ -402,7 +402,7 @@ func netLines(w *detailWriter, refs []*triage.EventRef) {
 		if h := get("DestinationHostname"); h != "" {
 			s += " (" + h + ")"
 		}
-		return Clean(s)
+		return clean(s)
 	})
 }
 
@@ -410,7 +410,7 @@ func dnsLines(w *detailWriter, refs []*triage.EventRef) {
 	refList(w, fmt.Sprintf("DNS queries (%d)", len(refs)), refs, func(e *parser.Event) string {
 		q, _ := e.Field("QueryName")
 		res, _ := e.Field("QueryResults")
-		return Clean(fmt.Sprintf("  %s %s → %s", fmtClock(e.Time), q, res))
+		return clean(fmt.Sprintf("  %s %s → %s", fmtClock(e.Time), q, res))
 	})
 }
 
@@ -455,7 +455,7 @@ func findingLines(st detailStyles, width int, f *triage.Finding) []string {
 	if r == nil {
 		r = &rules.Rule{Title: "(no rule)"}
 	}
-	w.heading(st.Levels.of(r.Level).Render(levelShort(r.Level)) + " " + Clean(r.Title))
+	w.heading(st.Levels.of(r.Level).Render(levelShort(r.Level)) + " " + clean(r.Title))
 	w.field("Rule ID", r.ID)
 	w.fieldStyled("Level", r.Level.String())
 	if r.Status != "" {
@@ -498,7 +498,7 @@ func findingLines(st detailStyles, width int, f *triage.Finding) []string {
 		}
 	}
 	if len(f.Suppressed) > 0 {
-		w.text("  " + st.Warn.Render("hidden by the rule's own filter: "+Clean(strings.Join(f.Suppressed, ", "))) +
+		w.text("  " + st.Warn.Render("hidden by the rule's own filter: "+clean(strings.Join(f.Suppressed, ", "))) +
 			" — shown because that filter is switched off")
 	}
 	if p := f.Process; p != nil {
@@ -571,7 +571,7 @@ func correlationLines(w *detailWriter, c *triage.CorrelationHit) {
 		if ce.Rule != nil {
 			title = ce.Rule.Title
 		}
-		w.text(Clean(fmt.Sprintf("  %s  %s #%d  EID %d  %s  %s", fmtTime(e.Time), baseName(ce.Ref.File), e.RecordID, e.EventID,
+		w.text(clean(fmt.Sprintf("  %s  %s #%d  EID %d  %s  %s", fmtTime(e.Time), baseName(ce.Ref.File), e.RecordID, e.EventID,
 			e.Computer, title)))
 	}
 }

@@ -98,7 +98,7 @@ func (m *Model) render() string {
 
 func (m *Model) headerLine() string {
 	st := m.styles
-	left := st.Title.Render("evtriage") + "  " + Clean(m.cfg.Title)
+	left := st.Title.Render("evtriage") + "  " + clean(m.cfg.Title)
 	if m.res != nil {
 		if n := len(m.res.Sources); n > 0 {
 			left += fmt.Sprintf(" · %d file%s", n, plural(n))
@@ -139,7 +139,7 @@ func (m *Model) tabLine() string {
 	}
 	right := ""
 	if s := m.search.result; s != nil {
-		right = st.Match.Render(fmt.Sprintf("/%s", Clean(s.query))) +
+		right = st.Match.Render(fmt.Sprintf("/%s", clean(s.query))) +
 			st.Faint.Render(fmt.Sprintf(" %d findings, %d processes", s.nFind, s.nProc))
 	} else if m.view == viewFindings && m.overlay == overlayNone {
 		by, desc := m.table.Sort()

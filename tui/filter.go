@@ -287,7 +287,7 @@ func (m *Model) applySearch(s searchResult) tea.Cmd {
 	m.search.result = &s
 	m.table.SetHighlight(s.query)
 	m.tree.SetSearch(s.query, s.procs)
-	m.setMessage(fmt.Sprintf("%q: %d findings, %d processes match — n/N to step", Clean(s.query), s.nFind, s.nProc), false)
+	m.setMessage(fmt.Sprintf("%q: %d findings, %d processes match — n/N to step", clean(s.query), s.nFind, s.nProc), false)
 	return m.refilter()
 }
 

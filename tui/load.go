@@ -45,7 +45,7 @@ func (l *loadState) text() string {
 		s += fmt.Sprintf(" %d/%d", l.progress.file+1, l.progress.files)
 	}
 	if p.File != "" {
-		s += " " + Clean(baseName(p.File))
+		s += " " + clean(baseName(p.File))
 	}
 	if p.Total > 0 {
 		s += fmt.Sprintf(" %d%%", p.Bytes*100/p.Total)

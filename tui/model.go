@@ -175,9 +175,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmd = m.applySearch(msg.searchResult)
 	case exportedMsg:
 		if msg.err != nil {
-			m.setMessage("export failed: "+Clean(msg.err.Error()), true)
+			m.setMessage("export failed: "+clean(msg.err.Error()), true)
 		} else {
-			m.setMessage(fmt.Sprintf("wrote %d findings to %s", msg.n, Clean(msg.path)), false)
+			m.setMessage(fmt.Sprintf("wrote %d findings to %s", msg.n, clean(msg.path)), false)
 		}
 	case exportRequest:
 		cmd = m.startExport(msg.subtree)

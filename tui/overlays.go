@@ -154,29 +154,29 @@ func (m *Model) refreshProblems() {
 	w := &detailWriter{st: *m.problems.styles, width: m.width}
 	n := 0
 	for _, e := range m.load.errs {
-		w.text(w.st.Warn.Render("input: ") + Clean(e.Error()))
+		w.text(w.st.Warn.Render("input: ") + clean(e.Error()))
 		n++
 	}
 	for _, s := range m.cfg.Notes {
-		w.text(Clean(s))
+		w.text(clean(s))
 		n++
 	}
 	if m.res != nil {
 		for _, s := range m.res.Sources {
-			w.heading(fmt.Sprintf("%s — %d records, %d recovered, %d problem%s", Clean(s.Path), s.Records, s.Recovered, len(s.Problems), plural(len(s.Problems))))
+			w.heading(fmt.Sprintf("%s — %d records, %d recovered, %d problem%s", clean(s.Path), s.Records, s.Recovered, len(s.Problems), plural(len(s.Problems))))
 			for i, p := range s.Problems {
 				if i == 10*maxListed {
 					w.text(fmt.Sprintf("  … %d more", len(s.Problems)-i))
 					break
 				}
-				w.text(fmt.Sprintf("  offset %d: %s", p.Offset, Clean(p.Reason)))
+				w.text(fmt.Sprintf("  offset %d: %s", p.Offset, clean(p.Reason)))
 				n++
 			}
 		}
 		if len(m.res.Rejected) > 0 {
 			w.heading(fmt.Sprintf("Rejected rules (%d)", len(m.res.Rejected)))
 			for _, r := range m.res.Rejected {
-				w.text(fmt.Sprintf("  %s:%d: %s", Clean(r.Path), r.Line, Clean(r.Reason)))
+				w.text(fmt.Sprintf("  %s:%d: %s", clean(r.Path), r.Line, clean(r.Reason)))
 				n++
 			}
 		}

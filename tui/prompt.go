@@ -66,4 +66,4 @@ func (p prompt) Update(msg tea.Msg) prompt {
 }
 
 // View renders the prompt with a block cursor.
-func (p prompt) View() string { return p.Prefix + Clean(string(p.value)) + "█" }
+func (p prompt) View() string { return p.Prefix + clean(string(p.value)) + "█" }

@@ -10,12 +10,12 @@ import (
 // shows; the rest is summarised as a byte count.
 const maxDetailValue = 4096
 
-// Clean is termsafe.Clean, under the name the screen's code calls it by:
+// clean is termsafe.Clean, under the name the screen's code calls it by:
 // every text from evidence goes through it before it is drawn.
-func Clean(s string) string { return termsafe.Clean(s) }
+func clean(s string) string { return termsafe.Clean(s) }
 
-// CleanLimit is termsafe.CleanLimit (see Clean).
-func CleanLimit(s string, max int) string { return termsafe.CleanLimit(s, max) }
+// cleanLimit is termsafe.CleanLimit (see clean).
+func cleanLimit(s string, max int) string { return termsafe.CleanLimit(s, max) }
 
 // cell cleans the part of s that can show in w cells: a cell never needs
 // more than 4 bytes of input, so a 1 MiB command line costs no more to
@@ -27,5 +27,5 @@ func cell(s string, w int) string {
 		}
 		s = s[:n] + "…" // the row is cut anyway; the mark stays if it fits
 	}
-	return Clean(s)
+	return clean(s)
 }

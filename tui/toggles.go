@@ -156,7 +156,7 @@ func defaultToggles() toggleTable {
 			if f.Host == "" {
 				return "all", false
 			}
-			return Clean(f.Host), true
+			return clean(f.Host), true
 		}}
 	ts[toggleTime] = toggle{label: "time", short: "time",
 		keys: []toggleKey{

@@ -126,14 +126,14 @@ func (m *Model) step(forward, here bool) {
 	}
 	if m.view == viewTree {
 		if !m.tree.jump(s.procMarks, forward, here) && !here {
-			m.setMessage("no process matches "+strconv.Quote(Clean(s.query)), true)
+			m.setMessage("no process matches "+strconv.Quote(clean(s.query)), true)
 		}
 		return
 	}
 	rows := m.shown.matchRows
 	if len(rows) == 0 {
 		if !here {
-			m.setMessage("no shown finding matches "+strconv.Quote(Clean(s.query)), true)
+			m.setMessage("no shown finding matches "+strconv.Quote(clean(s.query)), true)
 		}
 		return
 	}
