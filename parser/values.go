@@ -62,8 +62,10 @@ func fixedSize(typ uint8) int {
 	return 0
 }
 
-// appendValue renders a value the way evtxexport prints it in XML text
-// (before XML escaping).
+// appendValue renders a value as text (before XML escaping): HexInt32 and
+// HexInt64 as Windows renders them in event XML, which Sigma rules are
+// written against (0x3e7: lower case, no zero padding; libyal's evtxexport
+// pads them to 0x000003e7), every other type as evtxexport prints it.
 func appendValue(dst []byte, typ uint8, data []byte) []byte {
 	if typ&typArray != 0 {
 		return appendArray(dst, typ&^typArray, data)
@@ -125,9 +127,9 @@ func appendValue(dst []byte, typ uint8, data []byte) []byte {
 	case typSID:
 		return appendSID(dst, data)
 	case typHexInt32:
-		return appendHexNum(dst, uint64(le.Uint32(data)), 8)
+		return appendHexInt(dst, uint64(le.Uint32(data)))
 	case typHexInt64:
-		return appendHexNum(dst, le.Uint64(data), 16)
+		return appendHexInt(dst, le.Uint64(data))
 	}
 	// binary, handles, EvtXml and unknown types: hexadecimal bytes
 	return appendHex(dst, data)
@@ -269,7 +271,14 @@ func appendHex(dst []byte, b []byte) []byte {
 	return dst
 }
 
-// appendHexNum appends 0x and v in lower-case hex, zero-padded to width.
+// appendHexInt appends a HexInt32/HexInt64 value the way Windows renders
+// it: 0x and lower-case hex digits without zero padding (0x3e7, 0x0).
+func appendHexInt(dst []byte, v uint64) []byte {
+	return strconv.AppendUint(append(dst, '0', 'x'), v, 16)
+}
+
+// appendHexNum appends 0x and v in lower-case hex, zero-padded to width
+// (a SID's 48-bit identifier authority, as ConvertSidToStringSid writes it).
 func appendHexNum(dst []byte, v uint64, width int) []byte {
 	dst = append(dst, '0', 'x')
 	for i := width - 1; i >= 0; i-- {

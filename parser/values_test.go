@@ -25,8 +25,9 @@ func sidBytes(auth uint64, subs ...uint32) []byte {
 
 var guidBytes = []byte{0x72, 0xbb, 0x5a, 0x36, 0x59, 0x67, 0xd8, 0x5c, 0, 0, 0, 0x10, 0xe2, 0xd5, 0x0f, 0}
 
-// valueCases are values of every type with how they must render (what
-// libyal's evtxexport prints for them).
+// valueCases are values of every type with how they must render: what
+// libyal's evtxexport prints for them, except HexInt32/HexInt64, which
+// render as Windows writes them in event XML (evtxexport pads them).
 var valueCases = []struct {
 	name string
 	typ  byte
@@ -62,12 +63,16 @@ var valueCases = []struct {
 	{"FILETIME", 0x11, u64b(132021597057809493), "2019-05-12T18:35:05.780949300Z"},
 	{"SYSTEMTIME", 0x12, append(append(append(append(append(append(append(u16b(2021), u16b(6)...), u16b(4)...), u16b(3)...), u16b(13)...), u16b(5)...), u16b(20)...), u16b(242)...), "2021-06-03T13:05:20.242Z"},
 	{"SID", 0x13, sidBytes(5, 21, 2555720767, 1205513275, 3893744289, 1001), "S-1-5-21-2555720767-1205513275-3893744289-1001"},
-	{"HexInt32", 0x14, u32b(0x3e7), "0x000003e7"},
-	{"HexInt64", 0x15, u64b(0x13eee), "0x0000000000013eee"},
+	// HexInt as Windows renders it in event XML: no zero padding.
+	{"HexInt32", 0x14, u32b(0x3e7), "0x3e7"},
+	{"HexInt32Zero", 0x14, u32b(0), "0x0"},
+	{"HexInt32Max", 0x14, u32b(0xffffffff), "0xffffffff"},
+	{"HexInt64", 0x15, u64b(0x13eee), "0x13eee"},
+	{"HexInt64High", 0x15, u64b(0x8020000000000000), "0x8020000000000000"},
 	{"StringArray", 0x81, appendUTF16LE(nil, "a\x00bb\x00"), "a,bb"},
 	{"UInt16Array", 0x86, append(u16b(1), u16b(2)...), "1,2"},
 	{"UInt32Array", 0x88, append(u32b(7), u32b(8)...), "7,8"},
-	{"HexInt64Array", 0x95, append(u64b(1), u64b(255)...), "0x0000000000000001,0x00000000000000ff"},
+	{"HexInt64Array", 0x95, append(u64b(1), u64b(255)...), "0x1,0xff"},
 	{"GUIDArray", 0x8f, append(append([]byte(nil), guidBytes...), guidBytes...), "{365ABB72-6759-5CD8-0000-0010E2D50F00},{365ABB72-6759-5CD8-0000-0010E2D50F00}"},
 }
 
@@ -177,10 +182,10 @@ func TestValuesMatchEvtxexport(t *testing.T) {
 	}
 	evs, _ := read(t, valuesFileOf(idx), Options{})
 	want := wantFields(evtxexportDiffers)
-	if !equalFields(xevs[0].fields, want) {
+	if !sameAsEvtxexport(want, xevs[0].fields) {
 		t.Errorf("evtxexport prints\n %q\nthe test expects\n %q", xevs[0].fields, want)
 	}
-	if !equalFields(evs[0].Fields, xevs[0].fields) {
+	if !sameAsEvtxexport(evs[0].Fields, xevs[0].fields) {
 		t.Errorf("reader gives\n %q\nevtxexport prints\n %q", evs[0].Fields, xevs[0].fields)
 	}
 }

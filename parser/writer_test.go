@@ -146,19 +146,19 @@ func TestWriterValuesRoundTrip(t *testing.T) {
 			Field{"RuleName", "-"}, Field{"UtcTime", "2026-03-02 09:15:30.123"},
 			Field{"ProcessGuid", "{365ABB72-6759-5CD8-0000-0010E2D50F00}"}, Field{"ProcessId", "1420"},
 			Field{"Image", `C:\Windows\System32\regsvr32.exe`}, Field{"Product", "Microsoft® Windows® Operating System"},
-			Field{"LogonId", "0x0000000000013eee"}, Field{"TerminalSessionId", "1"})},
+			Field{"LogonId", "0x13eee"}, Field{"TerminalSessionId", "1"})},
 		{"sysmon 3 ports and bools", wtSysmon(Field{"Initiated", "true"}, Field{"SourceIsIpv6", "false"},
 			Field{"SourcePort", "65535"}, Field{"DestinationPort", "443"}, Field{"ProcessId", "4294967295"})},
 		{"non-canonical typed values are strings", wtSysmon(Field{"ProcessId", "0012"}, Field{"ProcessGuid", "{365abb72-6759-5cd8-0000-0010e2d50f00}"},
-			Field{"LogonId", "0x13eee"}, Field{"Initiated", "True"}, Field{"SourcePort", "70000"}, Field{"TerminalSessionId", "-1"},
+			Field{"LogonId", "0x0000000000013eee"}, Field{"GrantedAccess", "0x1FFFFF"}, Field{"Initiated", "True"}, Field{"SourcePort", "70000"}, Field{"TerminalSessionId", "-1"},
 			Field{"ParentProcessGuid", "365ABB72-6759-5CD8-0000-0010E2D50F00"})},
-		{"security 4688 v1", wtSecurity(1, Field{"SubjectUserSid", "S-1-5-18"}, Field{"SubjectLogonId", "0x00000000000003e7"},
-			Field{"NewProcessId", "0x00000ea0"}, Field{"NewProcessName", `C:\Windows\duKhLYUX.exe`}, Field{"TokenElevationType", "%%1936"},
-			Field{"ProcessId", "0x000001e8"}, Field{"CommandLine", ""})},
+		{"security 4688 v1", wtSecurity(1, Field{"SubjectUserSid", "S-1-5-18"}, Field{"SubjectLogonId", "0x3e7"},
+			Field{"NewProcessId", "0xea0"}, Field{"NewProcessName", `C:\Windows\duKhLYUX.exe`}, Field{"TokenElevationType", "%%1936"},
+			Field{"ProcessId", "0x1e8"}, Field{"CommandLine", ""})},
 		{"security 4688 v2", wtSecurity(2, Field{"SubjectUserSid", "S-1-5-21-3623811015-3361044348-30300820-1013"},
-			Field{"NewProcessId", "0x00000000000021a4"}, Field{"ProcessId", "0x0000000000002480"},
-			Field{"TargetUserSid", "S-1-0-0"}, Field{"MandatoryLabel", "S-1-16-12288"}, Field{"TargetLogonId", "0x0000000000000000"})},
-		{"v1 id in v2 width is a string", wtSecurity(1, Field{"NewProcessId", "0x00000000000021a4"}, Field{"SubjectUserSid", "S-1-5-18-x"})},
+			Field{"NewProcessId", "0x21a4"}, Field{"ProcessId", "0x2480"},
+			Field{"TargetUserSid", "S-1-0-0"}, Field{"MandatoryLabel", "S-1-16-12288"}, Field{"TargetLogonId", "0x0"})},
+		{"v1 id wider than 32 bits is a string", wtSecurity(1, Field{"NewProcessId", "0x1000021a4"}, Field{"SubjectUserSid", "S-1-5-18-x"})},
 		{"unicode and escapes", &Event{Time: wtT0, Provider: "Custom-Provider", Channel: "Application", Computer: "Ünïcødé-ホスト",
 			EventID: 1000, Qualifiers: 16384, Level: 2, Fields: []Field{{"Text", "emoji 😀 <tag> & \"quotes\" \t tab\r\nnewline"},
 				{"Bad", "in\xffvalid"}, {"Nul", "before\x00after"}, {"Empty", ""}}}},
@@ -184,10 +184,10 @@ func TestWriterValuesRoundTrip(t *testing.T) {
 func TestWriterValueTypes(t *testing.T) {
 	evs := []*Event{
 		wtSysmon(Field{"ProcessGuid", "{365ABB72-6759-5CD8-0000-0010E2D50F00}"}, Field{"ProcessId", "1420"},
-			Field{"LogonId", "0x0000000000013eee"}, Field{"Initiated", "true"}, Field{"SourcePort", "443"},
+			Field{"LogonId", "0x13eee"}, Field{"Initiated", "true"}, Field{"SourcePort", "443"},
 			Field{"Image", "x"}, Field{"ParentProcessId", "07"}),
-		wtSecurity(1, Field{"SubjectUserSid", "S-1-5-18"}, Field{"NewProcessId", "0x00000ea0"}, Field{"SubjectLogonId", "0x00000000000003e7"}),
-		wtSecurity(2, Field{"NewProcessId", "0x00000000000021a4"}, Field{"MandatoryLabel", "S-1-16-8192"}),
+		wtSecurity(1, Field{"SubjectUserSid", "S-1-5-18"}, Field{"NewProcessId", "0xea0"}, Field{"SubjectLogonId", "0x3e7"}),
+		wtSecurity(2, Field{"NewProcessId", "0x21a4"}, Field{"MandatoryLabel", "S-1-16-8192"}),
 	}
 	want := []map[string]string{
 		{"ProcessGuid": "string", "ProcessId": "uint32", "LogonId": "uint64", "Initiated": "bool", "SourcePort": "uint16", "Image": "string", "ParentProcessId": "string"},
@@ -548,7 +548,7 @@ func wtRunTool(name string, args ...string) (string, error) {
 // the event is refused as too large.
 func FuzzWriterRoundTrip(f *testing.F) {
 	f.Add("WS-1", "ProcessId", "1420", "CommandLine", "regsvr32 /s x.dll", uint16(1), "Microsoft-Windows-Sysmon")
-	f.Add("DC", "NewProcessId", "0x00000ea0", "SubjectUserSid", "S-1-5-18", uint16(4688), "Microsoft-Windows-Security-Auditing")
+	f.Add("DC", "NewProcessId", "0xea0", "SubjectUserSid", "S-1-5-18", uint16(4688), "Microsoft-Windows-Security-Auditing")
 	f.Add("h\xff", "LogonId", "0x13eee", "ProcessGuid", "{365abb72-6759-5cd8-0000-0010e2d50f00}", uint16(7), "Microsoft-Windows-Sysmon")
 	f.Fuzz(func(t *testing.T, computer, n1, v1, n2, v2 string, id uint16, provider string) {
 		for _, s := range []string{n1, n2, computer, provider} {

@@ -81,11 +81,11 @@ func wEncodeField(ev *Event, name, value string) (byte, []byte) {
 	return wTypeString, b
 }
 
-// wEncodeTyped encodes s as typ when s is exactly how readers render that
-// type (as this package's reader and libyal's evtxexport print it): decimal
-// integers without sign or leading zeros, "0x" and lower-case hex zero-padded
-// to 8 (HexInt32) or 16 (HexInt64) digits, "true"/"false", "{GUID}" in upper
-// case, "S-1-…" SIDs.
+// wEncodeTyped encodes s as typ when s is exactly how this package's
+// reader renders that type: decimal integers without sign or leading zeros,
+// "0x" and lower-case hex without zero padding (HexInt32, HexInt64, as
+// Windows renders them: 0x3e7), "true"/"false", "{GUID}" in upper case,
+// "S-1-…" SIDs.
 func wEncodeTyped(typ byte, s string) ([]byte, bool) {
 	le := binary.LittleEndian
 	switch typ {
@@ -124,12 +124,9 @@ func wEncodeTyped(typ byte, s string) ([]byte, bool) {
 		if !ok {
 			return nil, false
 		}
-		if len(h) != bits/4 || strings.ToLower(h) != h {
-			return nil, false
-		}
 		v, err := strconv.ParseUint(h, 16, bits)
-		if err != nil {
-			return nil, false
+		if err != nil || strconv.FormatUint(v, 16) != h {
+			return nil, false // padded, upper case or signed: not how Windows renders it
 		}
 		b := make([]byte, bits/8)
 		if bits == 32 {

@@ -338,7 +338,7 @@ func (h *host) sysmon1(p *proc) *parser.Event {
 		{Name: "CurrentDirectory", Value: p.cwd},
 		{Name: "User", Value: p.acct.qualified()},
 		{Name: "LogonGuid", Value: p.acct.logonGUID},
-		{Name: "LogonId", Value: hex64(p.acct.logon)},
+		{Name: "LogonId", Value: hexInt(p.acct.logon)},
 		{Name: "TerminalSessionId", Value: u32(p.acct.session)},
 		{Name: "IntegrityLevel", Value: p.integrity},
 		{Name: "Hashes", Value: h.g.hashesOf(p.img)},
@@ -374,19 +374,15 @@ func (h *host) sec4688(p *proc) *parser.Event {
 	if !h.form.cmdline {
 		cmd = ""
 	}
-	pidText := hex32
-	if h.form.security >= 2 {
-		pidText = func(v uint32) string { return hex64(uint64(v)) }
-	}
 	ev.Fields = []parser.Field{
 		{Name: "SubjectUserSid", Value: creator.sid},
 		{Name: "SubjectUserName", Value: subjName},
 		{Name: "SubjectDomainName", Value: subjDom},
-		{Name: "SubjectLogonId", Value: hex64(creator.logon)},
-		{Name: "NewProcessId", Value: pidText(p.pid)},
+		{Name: "SubjectLogonId", Value: hexInt(creator.logon)},
+		{Name: "NewProcessId", Value: hexInt(uint64(p.pid))},
 		{Name: "NewProcessName", Value: p.img},
 		{Name: "TokenElevationType", Value: elevation(p)},
-		{Name: "ProcessId", Value: pidText(p.parent.pid)},
+		{Name: "ProcessId", Value: hexInt(uint64(p.parent.pid))},
 		{Name: "CommandLine", Value: cmd},
 	}
 	if h.form.security >= 2 {
@@ -394,7 +390,7 @@ func (h *host) sec4688(p *proc) *parser.Event {
 			parser.Field{Name: "TargetUserSid", Value: "S-1-0-0"},
 			parser.Field{Name: "TargetUserName", Value: "-"},
 			parser.Field{Name: "TargetDomainName", Value: "-"},
-			parser.Field{Name: "TargetLogonId", Value: hex64(0)},
+			parser.Field{Name: "TargetLogonId", Value: hexInt(0)},
 			parser.Field{Name: "ParentProcessName", Value: p.parent.img},
 			parser.Field{Name: "MandatoryLabel", Value: mandatoryLabel(p.integrity)},
 		)
@@ -414,9 +410,9 @@ func (h *host) sec4689(p *proc) *parser.Event {
 		{Name: "SubjectUserSid", Value: a.sid},
 		{Name: "SubjectUserName", Value: name},
 		{Name: "SubjectDomainName", Value: dom},
-		{Name: "SubjectLogonId", Value: hex64(a.logon)},
-		{Name: "Status", Value: hex32(0)},
-		{Name: "ProcessId", Value: hex64(uint64(p.pid))},
+		{Name: "SubjectLogonId", Value: hexInt(a.logon)},
+		{Name: "Status", Value: hexInt(0)},
+		{Name: "ProcessId", Value: hexInt(uint64(p.pid))},
 		{Name: "ProcessName", Value: p.img},
 	}
 	return ev
@@ -462,9 +458,10 @@ func utc(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000") 
 
 func u32(v uint32) string { return strconv.FormatUint(uint64(v), 10) }
 
-// hex32 and hex64 render HexInt values as readers print them.
-func hex32(v uint32) string { return fmt.Sprintf("0x%08x", v) }
-func hex64(v uint64) string { return fmt.Sprintf("0x%016x", v) }
+// hexInt renders a HexInt32/HexInt64 value as Windows does in event XML:
+// 0x and lower-case hex without zero padding (0x3e7). The writer stores
+// such a value with the HexInt type Windows uses for the field.
+func hexInt(v uint64) string { return "0x" + strconv.FormatUint(v, 16) }
 
 // userDir returns the user's profile folder.
 func (h *host) userDir() string { return `C:\Users\` + h.user.name }

@@ -59,7 +59,7 @@ func s7(host string, rec uint64, when time.Time, g, pid int, image, loaded, sign
 func n4688(host string, rec uint64, when time.Time, pid int, image string, ppid int, pname string) *parser.Event {
 	kv := []string{"SubjectUserName", "user", "SubjectDomainName", "HOST",
 		"NewProcessId", fmt.Sprintf("0x%x", pid), "NewProcessName", image,
-		"ProcessId", fmt.Sprintf("0x%08x", ppid), "CommandLine", winpath.Base(image) + " args"}
+		"ProcessId", fmt.Sprintf("0x%x", ppid), "CommandLine", winpath.Base(image) + " args"}
 	if pname != "" {
 		kv = append(kv, "ParentProcessName", pname)
 	}
@@ -359,7 +359,11 @@ func TestParsePID(t *testing.T) {
 		ok   bool
 	}{
 		{"1420", 1420, true},
-		{"0x00000ea0", 0xea0, true},
+		{"0x1a2c", 0x1a2c, true}, // as Windows renders NewProcessId
+		{"0x0", 0, true},
+		{"0xffffffff", 0xffffffff, true},
+		{"0x00000ea0", 0xea0, true}, // padded, as evtxexport prints it
+		{"0X1A2C", 0x1a2c, true},
 		{"0x00000000000021A4", 0x21a4, true},
 		{"", 0, false},
 		{"0x", 0, false},
