@@ -83,7 +83,8 @@ const dumpTimeLayout = "2006-01-02T15:04:05.0000000Z"
 
 // appendEventJSON appends one event as a JSON object and a newline. Keys:
 // file, record_id, event_id, channel, provider, computer, time, fields (in
-// document order; a repeated name gets "#2", "#3"…), and recovered when set.
+// document order, under the names the reader gives them: an unnamed <Data>
+// is Data, a repeated name gets "#2", "#3"…), and recovered when set.
 func appendEventJSON(b []byte, file string, ev *parser.Event) []byte {
 	b = append(b, `{"file":`...)
 	b = termsafe.AppendJSONString(b, file)
@@ -104,11 +105,7 @@ func appendEventJSON(b []byte, file string, ev *parser.Event) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		name := f.Name
-		if n := countName(ev.Fields[:i], name); n > 0 {
-			name += "#" + strconv.Itoa(n+1)
-		}
-		b = termsafe.AppendJSONString(b, name)
+		b = termsafe.AppendJSONString(b, f.Name) // distinct: the reader names fields (parser.Namer)
 		b = append(b, ':')
 		b = termsafe.AppendJSONString(b, f.Value)
 	}
@@ -117,14 +114,4 @@ func appendEventJSON(b []byte, file string, ev *parser.Event) []byte {
 		b = append(b, `,"recovered":true`...)
 	}
 	return append(b, "}\n"...)
-}
-
-func countName(fields []parser.Field, name string) int {
-	n := 0
-	for _, f := range fields {
-		if f.Name == name {
-			n++
-		}
-	}
-	return n
 }

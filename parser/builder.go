@@ -1,7 +1,6 @@
 package parser
 
 import (
-	"strconv"
 	"strings"
 	"time"
 )
@@ -60,7 +59,7 @@ type builder struct {
 	tbuf     []byte
 	dataName string
 	hasName  bool
-	unnamed  int
+	named    Namer // the names the event's fields get (see Namer)
 
 	// attribute capture
 	inAttr    bool
@@ -90,7 +89,7 @@ func (b *builder) begin(ev *Event) {
 	b.capture, b.inAttr = false, false
 	b.tbuf, b.abuf, b.vals = b.tbuf[:0], b.abuf[:0], b.vals[:0]
 	b.spans = b.spans[:0]
-	b.unnamed = 0
+	b.named.Reset()
 	b.err = nil
 	b.arrSet = false
 }
@@ -315,7 +314,7 @@ func (b *builder) endAttr() {
 		}
 		start := len(b.vals)
 		b.vals = append(b.vals, v...)
-		b.spans = append(b.spans, fieldSpan{name: b.attrField, start: start, end: len(b.vals)})
+		b.spans = append(b.spans, fieldSpan{name: b.named.Name(b.attrField), start: start, end: len(b.vals)})
 	case tgtDataName:
 		if b.apieces == 1 && b.alit != "" {
 			b.dataName = b.alit // the usual case: a literal in the template
@@ -379,18 +378,12 @@ func (b *builder) system(tgt uint8, v []byte) {
 }
 
 // field appends the current leaf element as a Field (one per item when
-// its value is an array).
+// its value is an array), named by b.named: an unnamed <Data> is Data, a
+// repeated name gets #2, #3….
 func (b *builder) field() error {
 	name := b.names[b.depth]
-	if b.depth == 3 && b.names[2] == "EventData" && name == "Data" {
-		if b.hasName {
-			name = b.dataName
-		} else {
-			if b.unnamed > 0 {
-				name = "Data" + strconv.Itoa(b.unnamed)
-			}
-			b.unnamed++
-		}
+	if b.depth == 3 && b.names[2] == "EventData" && name == "Data" && b.hasName {
+		name = b.dataName // "" (an empty Name) counts as unnamed
 	}
 	if len(b.spans) >= maxFields {
 		return errOutput
@@ -398,7 +391,7 @@ func (b *builder) field() error {
 	if !b.arrSet {
 		start := len(b.vals)
 		b.vals = append(b.vals, b.tbuf...)
-		b.spans = append(b.spans, fieldSpan{name: name, start: start, end: len(b.vals)})
+		b.spans = append(b.spans, fieldSpan{name: b.named.Name(name), start: start, end: len(b.vals)})
 		return nil
 	}
 	b.arrSet = false
@@ -407,7 +400,7 @@ func (b *builder) field() error {
 		start := len(b.vals)
 		b.vals = append(b.vals, b.tbuf...)
 		b.vals = appendValue(b.vals, elem, item)
-		b.spans = append(b.spans, fieldSpan{name: name, start: start, end: len(b.vals)})
+		b.spans = append(b.spans, fieldSpan{name: b.named.Name(name), start: start, end: len(b.vals)})
 		if len(b.vals) > maxRecordOutput || len(b.spans) > maxFields {
 			return errOutput
 		}

@@ -120,7 +120,6 @@ func veloDataList(r *evtx.EventRecord) []Field {
 		return nil
 	}
 	var out []Field
-	unnamed := 0
 	for _, item := range list {
 		var name, value string
 		switch x := item.(type) {
@@ -138,16 +137,9 @@ func veloDataList(r *evtx.EventRecord) []Field {
 		default:
 			return nil
 		}
-		if name == "" {
-			name = "Data"
-			if unnamed > 0 {
-				name += strconv.Itoa(unnamed)
-			}
-			unnamed++
-		}
 		out = append(out, Field{name, value})
 	}
-	return out
+	return distinctNames(out)
 }
 
 func veloRecordID(r *evtx.EventRecord) uint64 {
@@ -208,7 +200,6 @@ func evtxexportEvents(t testing.TB, path string) ([]xEvent, bool) {
 	var dataName string
 	var hasName bool
 	var leaf []bool
-	unnamed := 0
 	for {
 		tok, err := dec.Token()
 		if err == io.EOF {
@@ -229,7 +220,6 @@ func evtxexportEvents(t testing.TB, path string) ([]xEvent, bool) {
 			if len(stack) == 1 {
 				evs = append(evs, xEvent{})
 				cur = &evs[len(evs)-1]
-				unnamed = 0
 			}
 			if len(stack) == 3 {
 				hasName = false
@@ -252,15 +242,8 @@ func evtxexportEvents(t testing.TB, path string) ([]xEvent, bool) {
 			isLeaf := leaf[n-1]
 			if n >= 3 && stack[1] != "System" && stack[1] != "RenderingInfo" && isLeaf {
 				name := stack[n-1]
-				if n == 3 && stack[1] == "EventData" && name == "Data" {
-					if hasName {
-						name = dataName
-					} else {
-						if unnamed > 0 {
-							name = "Data" + strconv.Itoa(unnamed)
-						}
-						unnamed++
-					}
+				if n == 3 && stack[1] == "EventData" && name == "Data" && hasName {
+					name = dataName
 				}
 				cur.fields = append(cur.fields, Field{Name: name, Value: text.String()})
 			}
@@ -272,7 +255,35 @@ func evtxexportEvents(t testing.TB, path string) ([]xEvent, bool) {
 			text.Reset()
 		}
 	}
+	for i := range evs {
+		evs[i].fields = distinctNames(evs[i].fields)
+	}
 	return evs, true
+}
+
+// distinctNames names flattened fields as the parser documents, written
+// here independently of Namer: an unnamed <Data> (empty name) is Data; a
+// name an earlier field has gets #2, #3…, the first suffix no earlier
+// field has.
+func distinctNames(fs []Field) []Field {
+	taken := func(n string, upto int) bool {
+		for _, f := range fs[:upto] {
+			if f.Name == n {
+				return true
+			}
+		}
+		return false
+	}
+	for i := range fs {
+		if fs[i].Name == "" {
+			fs[i].Name = "Data"
+		}
+		base := fs[i].Name
+		for k := 2; taken(fs[i].Name, i); k++ {
+			fs[i].Name = base + "#" + strconv.Itoa(k)
+		}
+	}
+	return fs
 }
 
 func lookEvtxexport() (string, error) { return exec.LookPath("evtxexport") }

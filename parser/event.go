@@ -42,7 +42,10 @@ type Event struct {
 	ThreadID     uint32
 	UserID       string
 
-	// Fields holds EventData (Data Name=) or UserData leaf values, in order.
+	// Fields holds EventData (Data Name=) or UserData leaf values, in
+	// document order, each under a name of its own (see Namer): an unnamed
+	// <Data> is Data, a repeated name gets #2, #3…, so three unnamed values
+	// are Data, Data#2, Data#3.
 	Fields []Field
 
 	// Recovered marks a record carved from slack space or a damaged chunk.
@@ -98,6 +101,27 @@ func (e *Event) Get(name string) (string, bool) {
 		return e.UserID, e.UserID != ""
 	}
 	return "", false
+}
+
+// Values appends to dst every value of a field and returns it: the value
+// Get returns first, then those of the field's repeats (name#2, name#3…,
+// see Namer). A name the log repeats is one field with several values:
+// Values("Data") gives every unnamed <Data> value of a classic log, what
+// Sigma's Data means ("the container for the event data as a whole");
+// Values("Data#3") gives the third alone. System values have one value.
+func (e *Event) Values(name string, dst []string) []string {
+	n := len(dst)
+	for i := range e.Fields {
+		if isRepeatOf(e.Fields[i].Name, name) {
+			dst = append(dst, e.Fields[i].Value)
+		}
+	}
+	if len(dst) == n {
+		if v, ok := e.Get(name); ok {
+			dst = append(dst, v)
+		}
+	}
+	return dst
 }
 
 // Each calls fn with every EventData/UserData field until fn returns false.

@@ -127,7 +127,8 @@ func recordArea(file []byte) []byte {
 // FuzzReader reads arbitrary bytes as a file (when they start with the file
 // magic) or as the record area of a well-formed chunk, with and without
 // carving, and checks the Reader's promises: no panic, no hang, counts that
-// add up, valid UTF-8 values, events in file order.
+// add up, valid UTF-8 values, distinct non-empty field names, events in
+// file order.
 func FuzzReader(f *testing.F) {
 	// Seeds stay small (the fuzzer minimises interesting inputs byte by
 	// byte): whole files are cut after the first chunk's records, which the
@@ -169,10 +170,15 @@ func FuzzReader(f *testing.F) {
 					t.Fatalf("event at 0x%x after 0x%x: not in file order", e.Offset, last)
 				}
 				last = e.Offset
+				names := make(map[string]bool, len(e.Fields))
 				for _, fl := range e.Fields {
 					if !utf8.ValidString(fl.Value) || !utf8.ValidString(fl.Name) {
 						t.Fatalf("invalid UTF-8 in field %q", fl.Name)
 					}
+					if names[fl.Name] || fl.Name == "" {
+						t.Fatalf("field name %q given twice or empty: %q", fl.Name, e.Fields)
+					}
+					names[fl.Name] = true
 				}
 				if e.Recovered && !carve {
 					t.Fatal("recovered event without carving")

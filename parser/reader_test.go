@@ -146,7 +146,7 @@ func TestTemplatelessRecord(t *testing.T) {
 	if got := e.Time.Format(time.RFC3339Nano); got != "2021-06-03T13:05:20.2428373Z" {
 		t.Errorf("time %s", got)
 	}
-	want := []Field{{"Payload", "a &!<>"}, {"Data", "first"}, {"Data1", "second"}, {"SubjectUserName", "bob"},
+	want := []Field{{"Payload", "a &!<>"}, {"Data", "first"}, {"Data#2", "second"}, {"SubjectUserName", "bob"},
 		{"Info_Kind", "wipe"}, {"Info", ""}}
 	if !equalFields(e.Fields, want) {
 		t.Errorf("fields %q, want %q", e.Fields, want)

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 )
 
@@ -127,7 +128,8 @@ var evtxexportDiffers = map[string]bool{
 }
 
 // wantFields is how the reader flattens valueCases: arrays become one
-// field per item (the element repeated, as Windows renders it).
+// field per item (the element repeated, as Windows renders it), the
+// repeats named #2, #3….
 func wantFields(skip map[string]bool) []Field {
 	var out []Field
 	for _, c := range valueCases {
@@ -135,8 +137,12 @@ func wantFields(skip map[string]bool) []Field {
 			continue
 		}
 		if c.typ&0x80 != 0 {
-			for _, item := range splitArray(c.typ&^0x80, c.data) {
-				out = append(out, Field{c.name, string(appendValue(nil, c.typ&^0x80, item))})
+			for i, item := range splitArray(c.typ&^0x80, c.data) {
+				name := c.name
+				if i > 0 {
+					name += "#" + strconv.Itoa(i+1)
+				}
+				out = append(out, Field{name, string(appendValue(nil, c.typ&^0x80, item))})
 			}
 			continue
 		}

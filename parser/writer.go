@@ -492,7 +492,9 @@ func writeSystemTemplate(e *wEnc, computer string) {
 }
 
 // writeEventDataTemplate writes the inner template's root element:
-// EventData with one Data element per field.
+// EventData with one Data element per field. A field without a name, or
+// named Data, Data#2… (as the reader names unnamed values), is written as
+// an unnamed <Data>, so a read event written back reads the same.
 func writeEventDataTemplate(e *wEnc, fields []Field, vals []wValue) {
 	ed := e.open("EventData", false)
 	if len(fields) == 0 {
@@ -501,7 +503,7 @@ func writeEventDataTemplate(e *wEnc, fields []Field, vals []wValue) {
 	}
 	e.closeAttrs(ed)
 	for i, f := range fields {
-		hasName := f.Name != ""
+		hasName := f.Name != "" && !isRepeatOf(f.Name, UnnamedData)
 		d := e.open("Data", hasName)
 		if hasName {
 			e.attrText("Name", f.Name, true)

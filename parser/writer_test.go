@@ -164,6 +164,8 @@ func TestWriterValuesRoundTrip(t *testing.T) {
 				{"Bad", "in\xffvalid"}, {"Nul", "before\x00after"}, {"Empty", ""}}}},
 		{"no fields, no guid, no user, zero time", &Event{Provider: "P", Channel: "C", Computer: "H", EventID: 1}},
 		{"unnamed data", &Event{Time: wtT0, Provider: "P", Channel: "C", Computer: "H", EventID: 2, Fields: []Field{{"", "a"}, {"", "b"}}}},
+		{"unnamed data as read", &Event{Time: wtT0, Provider: "P", Channel: "C", Computer: "H", EventID: 2,
+			Fields: []Field{{"Data", "a"}, {"Data#2", "b"}, {"Data#3", "c"}, {"Datum", "d"}}}},
 		{"record id zero takes the record number", &Event{Time: wtT0, Provider: "P", Channel: "C", Computer: "H", EventID: 3, Fields: []Field{{"X", "1"}}}},
 	}
 	var evs []*Event

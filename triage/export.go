@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/evtriage/evtriage/internal/termsafe"
+	"github.com/evtriage/evtriage/parser"
 	"github.com/evtriage/evtriage/rules"
 )
 
@@ -271,32 +271,14 @@ func sourceNames(k SourceKind) []string {
 	return out
 }
 
-// fieldMap flattens event fields into an object. Unnamed values are named
-// "Data"; a repeated name gets "#2", "#3"… so no value is lost.
+// fieldMap flattens event fields into an object, under the names
+// parser.Namer gives them (what the reader gives; unnamed values are Data,
+// a repeated name gets "#2", "#3"…), so no value is lost.
 func fieldMap(ref *EventRef) map[string]string {
 	m := make(map[string]string, len(ref.Event.Fields))
-	var next map[string]int // per repeated name: the suffix to try next
+	var names parser.Namer
 	for _, f := range ref.Event.Fields {
-		name := f.Name
-		if name == "" {
-			name = "Data"
-		}
-		key := name
-		if _, dup := m[key]; dup {
-			if next == nil {
-				next = make(map[string]int)
-			}
-			i := max(next[name], 2)
-			for {
-				key = name + "#" + strconv.Itoa(i)
-				i++
-				if _, taken := m[key]; !taken {
-					break
-				}
-			}
-			next[name] = i
-		}
-		m[key] = f.Value
+		m[names.Name(f.Name)] = f.Value
 	}
 	return m
 }
