@@ -466,6 +466,9 @@ func (g *gateIndex) mark(c *evalCtx, bits []uint64) {
 			continue
 		}
 		fg.markValue(c.lowered(p), bits, set)
+		for _, v := range c.lowMore(p) { // the other values of a repeated field
+			fg.markValue(v, bits, set)
+		}
 	}
 }
 

@@ -44,6 +44,23 @@ func (e *mapEvent) Get(name string) (string, bool) {
 	return "", false
 }
 
+// Values gives name's value and those of name#2, name#3… (how
+// *parser.Event names the repeats of a field).
+func (e *mapEvent) Values(name string, dst []string) []string {
+	v, ok := e.Get(name)
+	if !ok {
+		return dst
+	}
+	dst = append(dst, v)
+	for i := 2; ; i++ {
+		v, ok := e.fields[name+"#"+strconv.Itoa(i)]
+		if !ok {
+			return dst
+		}
+		dst = append(dst, v)
+	}
+}
+
 func (e *mapEvent) Each(fn func(name, value string) bool) {
 	keys := make([]string, 0, len(e.fields))
 	for k := range e.fields {

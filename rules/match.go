@@ -43,6 +43,12 @@ type evalCtx struct {
 	low   []string
 	flags []uint8
 	remap []int32
+	// more holds a field's values after the first (a field the event
+	// repeats, or a logsource's value aliases), moreLow them lower-cased;
+	// both are used only when the field's flags have fMulti.
+	more    [][]string
+	moreLow [][]string
+	vbuf    []string // scratch for Event.Values
 
 	spacedOK bool              // spaced is computed for this event
 	spaced   map[string]string // fields whose names hold spaces, by name without them
@@ -62,11 +68,14 @@ type evalCtx struct {
 const (
 	fPresent uint8 = 1 << iota
 	fLowered
+	fMulti       // the field has more than one value (evalCtx.more)
+	fMoreLowered // evalCtx.moreLow is filled
 )
 
 func newEvalCtx(s *Set) any {
 	n := len(s.fields)
-	c := &evalCtx{set: s, stamp: make([]uint32, n), raw: make([]string, n), low: make([]string, n), flags: make([]uint8, n)}
+	c := &evalCtx{set: s, stamp: make([]uint32, n), raw: make([]string, n), low: make([]string, n), flags: make([]uint8, n),
+		more: make([][]string, n), moreLow: make([][]string, n)}
 	c.identFn = c.ident
 	return c
 }
@@ -93,18 +102,44 @@ func (c *evalCtx) load(fid int) int {
 		fid = int(c.remap[fid])
 	}
 	if c.stamp[fid] != c.gen {
-		v, ok := c.ev.Get(c.set.fields[fid])
-		if !ok {
-			v, ok = c.spacedField(c.set.fields[fid])
+		name := c.set.fields[fid]
+		vals := c.ev.Values(name, c.vbuf[:0])
+		c.vbuf = vals[:0]
+		var v string
+		ok := len(vals) > 0
+		if ok {
+			v = vals[0]
+		} else {
+			v, ok = c.spacedField(name)
 		}
 		c.raw[fid] = v
 		c.flags[fid] = 0
 		if ok {
 			c.flags[fid] = fPresent
 		}
+		if len(vals) > 1 {
+			c.more[fid] = append(c.more[fid][:0], vals[1:]...)
+			c.flags[fid] |= fMulti
+		}
 		c.stamp[fid] = c.gen
 	}
 	return fid
+}
+
+// lowMore returns field p's values after the first, lower-cased (nil for
+// a field with one value).
+func (c *evalCtx) lowMore(p int) []string {
+	if c.flags[p]&fMulti == 0 {
+		return nil
+	}
+	if c.flags[p]&fMoreLowered == 0 {
+		c.moreLow[p] = c.moreLow[p][:0]
+		for _, v := range c.more[p] {
+			c.moreLow[p] = append(c.moreLow[p], strings.ToLower(v))
+		}
+		c.flags[p] |= fMoreLowered
+	}
+	return c.moreLow[p]
 }
 
 // spacedField finds a field whose name in the log has spaces ("Threat
@@ -235,6 +270,28 @@ func (c *evalCtx) matchGroup(g *valGroup, raw, low string, present bool) bool {
 	return false
 }
 
+// fieldHolds reports whether g accepts any value of field p (a field with
+// several values holds when one of them does).
+func (c *evalCtx) fieldHolds(p int, g *valGroup) bool {
+	present := c.flags[p]&fPresent != 0
+	low := ""
+	if present {
+		low = c.lowered(p)
+	}
+	if c.matchGroup(g, c.raw[p], low, present) {
+		return true
+	}
+	if c.flags[p]&fMulti != 0 {
+		lows := c.lowMore(p)
+		for i, v := range c.more[p] {
+			if c.matchGroup(g, v, lows[i], true) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // matchItem evaluates one field item; when det is non-nil it appends the
 // groups that matched.
 func (c *evalCtx) matchItem(it *fieldItem, sel string, det *[]MatchDetail) bool {
@@ -242,11 +299,7 @@ func (c *evalCtx) matchItem(it *fieldItem, sel string, det *[]MatchDetail) bool 
 		return c.matchKeywords(it, sel, det)
 	}
 	p := c.load(it.fid)
-	raw, present := c.raw[p], c.flags[p]&fPresent != 0
-	low := ""
-	if present {
-		low = c.lowered(p)
-	}
+	present := c.flags[p]&fPresent != 0
 	add := func(g *valGroup) {
 		if det != nil {
 			*det = append(*det, MatchDetail{Selection: sel, Field: it.field, Modifier: it.mods, Value: g.raw})
@@ -258,7 +311,7 @@ func (c *evalCtx) matchItem(it *fieldItem, sel string, det *[]MatchDetail) bool 
 			return false
 		}
 		for i := range it.vals {
-			if c.matchGroup(&it.vals[i], raw, low, present) {
+			if c.fieldHolds(p, &it.vals[i]) {
 				return false
 			}
 		}
@@ -272,7 +325,7 @@ func (c *evalCtx) matchItem(it *fieldItem, sel string, det *[]MatchDetail) bool 
 		return true
 	case it.all:
 		for i := range it.vals {
-			if !c.matchGroup(&it.vals[i], raw, low, present) {
+			if !c.fieldHolds(p, &it.vals[i]) {
 				return false
 			}
 		}
@@ -282,7 +335,7 @@ func (c *evalCtx) matchItem(it *fieldItem, sel string, det *[]MatchDetail) bool 
 		return true
 	default:
 		for i := range it.vals {
-			if c.matchGroup(&it.vals[i], raw, low, present) {
+			if c.fieldHolds(p, &it.vals[i]) {
 				add(&it.vals[i])
 				return true
 			}
