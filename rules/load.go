@@ -50,10 +50,13 @@ type Set struct {
 
 	fields   []string
 	fieldIdx map[string]int
+	aliased  []*aliasedField // by field id: set for the fields of value aliases
 
-	table []logsourceEntry
-	exact map[srcKey]*bucket
-	wild  map[string]*bucket // channel (lower-case) -> rules for every event ID
+	table    []logsourceEntry
+	exact    map[srcKey]*bucket
+	wild     map[string]*bucket // channel (lower-case) -> rules for every event ID
+	anyExact map[uint32]*bucket // event ID -> rules for that ID in every channel
+	anyWild  *bucket            // rules for every event of every channel (nil: none)
 
 	corrByRef map[*Rule][]*Rule
 	pool      sync.Pool

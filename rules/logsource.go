@@ -15,6 +15,11 @@ var defaultLogsources []byte
 // ErrConfig wraps problems with the --config file.
 var ErrConfig = errors.New("rules: config")
 
+// AnyChannel, as a logsource entry's only channel, makes the entry cover
+// every channel: what a rule whose logsource is only product: windows
+// applies to (every Windows event log).
+const AnyChannel = "*"
+
 // logsourceEntry maps one Sigma logsource to Windows events.
 type logsourceEntry struct {
 	Name          string            `yaml:"name"`
@@ -25,8 +30,33 @@ type logsourceEntry struct {
 	EventIDs      []uint32          `yaml:"eventids"`
 	Conditions    map[string]string `yaml:"conditions"`
 	FieldMappings map[string]string `yaml:"fieldmappings"`
+	// ValueAliases gives, per rule field, other values the rule may name
+	// for a value of these events (case-insensitive): with IntegrityLevel
+	// {S-1-16-12288: High}, a 4688's MandatoryLabel S-1-16-12288 also
+	// reads as High.
+	ValueAliases map[string]map[string]string `yaml:"valuealiases"`
 
-	remap []int32 // logical field id -> renamed field id; built by the Set
+	remap []int32 // logical field id -> renamed (or aliased) field id; built by the Set
+}
+
+// aliasedField is a field a logsource entry gives value aliases: the
+// engine reads the event's field phys and adds the alias of each value.
+type aliasedField struct {
+	phys    string
+	aliases [][2]string // event value (any case) -> the value it also reads as
+}
+
+// add appends to vals the aliases of the values it holds.
+func (a *aliasedField) add(vals []string) []string {
+	n := len(vals)
+	for _, v := range vals[:n] {
+		for _, al := range a.aliases {
+			if strings.EqualFold(v, al[0]) {
+				vals = append(vals, al[1])
+			}
+		}
+	}
+	return vals
 }
 
 // Config is the optional --config file: placeholder values for the expand
@@ -94,6 +124,9 @@ func entriesFor(ls Logsource, table []logsourceEntry) []*logsourceEntry {
 		}
 		if ls.Category == "" && e.Category != "" {
 			continue
+		}
+		if ls.Category == "" && ls.Service == "" && e.Service != "" {
+			continue // product only: the entries for a whole product
 		}
 		if ls.Product != "" && !strings.EqualFold(e.Product, ls.Product) {
 			continue

@@ -103,7 +103,14 @@ func (c *evalCtx) load(fid int) int {
 	}
 	if c.stamp[fid] != c.gen {
 		name := c.set.fields[fid]
+		al := c.set.aliased[fid]
+		if al != nil {
+			name = al.phys
+		}
 		vals := c.ev.Values(name, c.vbuf[:0])
+		if al != nil {
+			vals = al.add(vals)
+		}
 		c.vbuf = vals[:0]
 		var v string
 		ok := len(vals) > 0
@@ -479,7 +486,7 @@ func (c *evalCtx) explain(r *Rule, off func(string) bool) []MatchDetail {
 func (c *evalCtx) entryApplies(e *logsourceEntry, channel string, eventID uint32) bool {
 	ok := false
 	for _, ch := range e.Channels {
-		if strings.EqualFold(ch, channel) {
+		if ch == AnyChannel || strings.EqualFold(ch, channel) {
 			ok = true
 			break
 		}
@@ -512,25 +519,49 @@ func (c *evalCtx) conditionsHold(e *logsourceEntry) bool {
 	return true
 }
 
-func (s *Set) remapFor(e *logsourceEntry) []int32 {
-	if len(e.FieldMappings) == 0 {
-		return nil
-	}
-	return e.remap
-}
+func (s *Set) remapFor(e *logsourceEntry) []int32 { return e.remap }
 
 // buildIndex indexes rules by channel and event ID and prepares each
-// logsource entry's field renames.
+// logsource entry's field renames and value aliases.
 func (s *Set) buildIndex() {
-	// Intern renamed fields first so remap tables cover every id.
+	// Intern renamed fields first so remap tables cover every id. A field
+	// with value aliases under an entry gets an id of its own for that
+	// entry (its values there are the event's plus their aliases).
+	aliased := map[int]*aliasedField{}
+	virtual := make([]map[string]int, len(s.table))
 	for i := range s.table {
-		for _, phys := range s.table[i].FieldMappings {
+		e := &s.table[i]
+		for _, phys := range e.FieldMappings {
 			s.intern(phys)
 		}
+		for logical, m := range e.ValueAliases {
+			if _, used := s.fieldIdx[logical]; !used || len(m) == 0 {
+				continue // no rule reads it
+			}
+			phys := logical
+			if p, ok := e.FieldMappings[logical]; ok {
+				phys = p
+			}
+			al := &aliasedField{phys: phys}
+			for from, to := range m {
+				al.aliases = append(al.aliases, [2]string{from, to})
+			}
+			sort.Slice(al.aliases, func(a, b int) bool { return al.aliases[a][0] < al.aliases[b][0] })
+			id := s.intern(phys + "\x00" + e.Name) // a key only: load reads al.phys
+			aliased[id] = al
+			if virtual[i] == nil {
+				virtual[i] = map[string]int{}
+			}
+			virtual[i][logical] = id
+		}
+	}
+	s.aliased = make([]*aliasedField, len(s.fields))
+	for id, al := range aliased {
+		s.aliased[id] = al
 	}
 	for i := range s.table {
 		e := &s.table[i]
-		if len(e.FieldMappings) == 0 {
+		if len(e.FieldMappings) == 0 && virtual[i] == nil {
 			continue
 		}
 		e.remap = make([]int32, len(s.fields))
@@ -542,40 +573,82 @@ func (s *Set) buildIndex() {
 				e.remap[id] = int32(s.fieldIdx[phys])
 			}
 		}
+		for logical, vid := range virtual[i] {
+			e.remap[s.fieldIdx[logical]] = int32(vid)
+		}
 	}
+	// Rules by channel and event ID, by channel (every event ID), and for
+	// every channel (an entry whose channels are "*": product-only rules),
+	// by event ID or for every event.
 	exact := map[srcKey][]ruleRef{}
 	wild := map[string][]ruleRef{}
+	anyExact := map[uint32][]ruleRef{}
+	var anyWild []ruleRef
 	for _, r := range s.rules {
 		if r.compiled == nil {
 			continue
 		}
 		for _, e := range r.compiled.sources {
 			for _, ch := range e.Channels {
+				ref := ruleRef{r, e}
+				if ch == AnyChannel {
+					if len(e.EventIDs) == 0 {
+						anyWild = appendRef(anyWild, ref)
+					}
+					for _, id := range e.EventIDs {
+						anyExact[id] = appendRef(anyExact[id], ref)
+					}
+					continue
+				}
 				lc := strings.ToLower(ch)
 				if len(e.EventIDs) == 0 {
-					wild[lc] = appendRef(wild[lc], ruleRef{r, e})
+					wild[lc] = appendRef(wild[lc], ref)
 					continue
 				}
 				for _, id := range e.EventIDs {
 					k := srcKey{lc, id}
-					exact[k] = appendRef(exact[k], ruleRef{r, e})
+					exact[k] = appendRef(exact[k], ref)
 				}
 			}
 		}
 	}
-	// An exact bucket also carries its channel's every-event rules, so a
-	// lookup needs one bucket.
-	s.exact = map[srcKey]*bucket{}
-	for k, refs := range exact {
-		for _, w := range wild[k.channel] {
-			refs = appendRef(refs, w)
+	// A channel's every-event rules meet its events of an ID that only
+	// every-channel rules name: give that pair a bucket of its own.
+	for ch := range wild {
+		for id := range anyExact {
+			if k := (srcKey{ch, id}); exact[k] == nil {
+				exact[k] = []ruleRef{}
+			}
+		}
+	}
+	// A bucket carries every rule an event of its kind can meet, so that a
+	// lookup needs one bucket: an exact bucket also its channel's
+	// every-event rules and the every-channel rules of its ID.
+	merge := func(lists ...[]ruleRef) *bucket {
+		var refs []ruleRef
+		for _, l := range lists {
+			for _, r := range l {
+				refs = appendRef(refs, r)
+			}
 		}
 		sort.SliceStable(refs, func(i, j int) bool { return refs[i].rule.index < refs[j].rule.index })
-		s.exact[k] = &bucket{refs: refs, gate: buildGate(refs)}
+		return &bucket{refs: refs, gate: buildGate(refs)}
+	}
+	s.exact = map[srcKey]*bucket{}
+	for k, refs := range exact {
+		s.exact[k] = merge(refs, wild[k.channel], anyExact[k.eventID], anyWild)
 	}
 	s.wild = map[string]*bucket{}
 	for ch, refs := range wild {
-		s.wild[ch] = &bucket{refs: refs, gate: buildGate(refs)}
+		s.wild[ch] = merge(refs, anyWild)
+	}
+	s.anyExact = map[uint32]*bucket{}
+	for id, refs := range anyExact {
+		s.anyExact[id] = merge(refs, anyWild)
+	}
+	s.anyWild = nil
+	if len(anyWild) > 0 {
+		s.anyWild = merge(anyWild)
 	}
 }
 
@@ -603,7 +676,13 @@ func (s *Set) lookup(channel string, eventID uint32) *bucket {
 	if b, ok := s.exact[srcKey{lc, eventID}]; ok {
 		return b
 	}
-	return s.wild[lc]
+	if b, ok := s.wild[lc]; ok {
+		return b
+	}
+	if b, ok := s.anyExact[eventID]; ok {
+		return b
+	}
+	return s.anyWild
 }
 
 func (s *Set) getCtx(ev Event) *evalCtx {
