@@ -202,10 +202,14 @@ func expandPaths(paths []string, s *Set) []string {
 
 var yamlLineRE = regexp.MustCompile(`line (\d+)`)
 
-// readDocs splits a file into its YAML documents.
+// readDocs splits a file into its YAML documents, refusing a document
+// that writes a key twice in one map, and applies the file's rule
+// collection actions (see collection).
 func (s *Set) readDocs(docs []doc, path string, data []byte, builtin bool) []doc {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	before := len(docs)
+	var coll collection
+	actions := 0
 	for n := 0; ; n++ {
 		if n >= maxDocuments {
 			s.reject(path, 0, fmt.Sprintf("more than %d YAML documents", maxDocuments))
@@ -214,7 +218,7 @@ func (s *Set) readDocs(docs []doc, path string, data []byte, builtin bool) []doc
 		var node yaml.Node
 		err := decodeSafe(dec, &node)
 		if errors.Is(err, io.EOF) {
-			if len(docs) == before {
+			if len(docs) == before && actions == 0 {
 				s.skipped = append(s.skipped, Rejection{Path: path, Reason: "the file holds no YAML document"})
 			}
 			return docs
@@ -232,7 +236,28 @@ func (s *Set) readDocs(docs []doc, path string, data []byte, builtin bool) []doc
 			if root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" {
 				continue // an empty document ("---" at the end of a file)
 			}
-			docs = append(docs, doc{path: path, line: root.Line, builtin: builtin, node: root})
+			if k, first := duplicateKey(root, 0); k != nil {
+				s.reject(path, k.Line, fmt.Sprintf("duplicate key %q (first at line %d): YAML keys of a map must differ", k.Value, first.Line))
+				if root.Kind == yaml.MappingNode {
+					coll.refused(root)
+				}
+				continue
+			}
+			if root.Kind == yaml.MappingNode {
+				if mapGet(root, "action") != nil {
+					actions++
+				}
+				rule, err := coll.apply(root)
+				if err != nil {
+					s.rejectErr(doc{path: path, line: root.Line}, err)
+					continue
+				}
+				if rule == nil {
+					continue // an action document
+				}
+				root = rule
+			}
+			docs = append(docs, doc{path: path, line: node.Content[0].Line, builtin: builtin, node: root})
 		}
 	}
 }
@@ -388,10 +413,19 @@ func (s *Set) compileAll(docs []doc, ph map[string][]string) {
 		}
 		later = rest
 	}
+	stuck := map[string]*pending{} // correlations whose references never resolved, by id and name
+	for i := range later {
+		if r := later[i].rule; r != nil {
+			for _, ref := range []string{r.ID, r.Name} {
+				if ref != "" {
+					stuck[ref] = &later[i]
+				}
+			}
+		}
+	}
 	for _, p := range later {
 		if p.rule != nil {
-			_, missing, _ := compileCorrelation(p.corr, byRef)
-			s.reject(p.d.path, p.d.line, fmt.Sprintf("correlation refers to rule %q, which is not loaded", missing))
+			s.reject(p.d.path, p.d.line, unresolvedReason(p, stuck, byRef))
 			continue
 		}
 		var targets []*Rule
