@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 
@@ -54,11 +53,11 @@ func runDump(e *env, args []string) int {
 		})
 		f.Close()
 		if err != nil {
+			// Events fails only when writing the output does (a closed
+			// pipe, a full disk; what is wrong in the file goes to
+			// OnProblem): there is no point going on.
 			fmt.Fprintf(e.stderr, "evtriage dump: %s: %s\n", termsafe.Clean(path), termsafe.Clean(err.Error()))
-			code = exitPartial
-			if isWriteError(err) {
-				return code
-			}
+			return exitPartial
 		}
 		if bad {
 			code = exitPartial
@@ -69,13 +68,6 @@ func runDump(e *env, args []string) int {
 		return exitPartial
 	}
 	return code
-}
-
-// isWriteError reports whether err came from writing the output (a closed
-// pipe, a full disk): there is no point going on.
-func isWriteError(err error) bool {
-	var pe *parser.FormatError
-	return !errors.As(err, &pe) && !errors.Is(err, context.Canceled)
 }
 
 // dumpTimeLayout is RFC 3339 in UTC with the format's 100 ns precision.

@@ -199,7 +199,7 @@ func reportProblems(warn func(string, ...any), res *triage.Result) int {
 				warn("%s: … %d more problems (all are in the JSON export)", s.Path, len(s.Problems)-3)
 				break
 			}
-			warn("%s: offset 0x%x: %s", s.Path, p.Offset, p.Reason)
+			warn("%s: %s", s.Path, p.String())
 		}
 	}
 	return status

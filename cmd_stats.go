@@ -18,12 +18,6 @@ func statsCommand() command {
 	return command{name: "stats", summary: "count records, chunks, problems and events per channel/ID", run: runStats}
 }
 
-// statsProblem is one unreadable part of a file.
-type statsProblem struct {
-	Offset int64  `json:"offset"`
-	Reason string `json:"reason"`
-}
-
 // eidCount is how many events of one channel and event ID were read.
 type eidCount struct {
 	Channel string `json:"channel"`
@@ -33,23 +27,23 @@ type eidCount struct {
 
 // fileStats is the per-file part of `stats --format json`.
 type fileStats struct {
-	File        string         `json:"file"`
-	Error       string         `json:"error,omitempty"` // the file could not be opened as EVTX
-	Version     string         `json:"version,omitempty"`
-	HeaderChunk int            `json:"header_chunks"` // chunk count the file header states (not trusted)
-	Dirty       bool           `json:"dirty"`
-	Full        bool           `json:"full"`
-	Chunks      int            `json:"chunks"`
-	EmptyChunks int            `json:"empty_chunks"`
-	BadChunks   int            `json:"bad_chunks"`
-	Records     int            `json:"records"`
-	Recovered   int            `json:"recovered"`
-	Duplicates  int            `json:"duplicates"`
-	Skipped     int            `json:"skipped"`
-	CarveFailed int            `json:"carve_failed"`
-	Problems    []statsProblem `json:"problems"`       // the first 10,000
-	ProblemsAll int            `json:"problems_total"` // all problems found
-	EventIDs    []eidCount     `json:"event_ids"`
+	File        string           `json:"file"`
+	Error       string           `json:"error,omitempty"` // the file could not be opened as EVTX
+	Version     string           `json:"version,omitempty"`
+	HeaderChunk int              `json:"header_chunks"` // chunk count the file header states (not trusted)
+	Dirty       bool             `json:"dirty"`
+	Full        bool             `json:"full"`
+	Chunks      int              `json:"chunks"`
+	EmptyChunks int              `json:"empty_chunks"`
+	BadChunks   int              `json:"bad_chunks"`
+	Records     int              `json:"records"`
+	Recovered   int              `json:"recovered"`
+	Duplicates  int              `json:"duplicates"`
+	Skipped     int              `json:"skipped"`
+	CarveFailed int              `json:"carve_failed"`
+	Problems    []parser.Problem `json:"problems"`       // the first 10,000
+	ProblemsAll int              `json:"problems_total"` // all problems found
+	EventIDs    []eidCount       `json:"event_ids"`
 }
 
 // statsTotals sums all files.
@@ -126,7 +120,7 @@ type eidKey struct {
 // statsFile reads one file and counts what it holds; total accumulates
 // counts per channel and event ID across files.
 func statsFile(path string, carve bool, workers int, total map[eidKey]int) fileStats {
-	fst := fileStats{File: path, Problems: []statsProblem{}, EventIDs: []eidCount{}}
+	fst := fileStats{File: path, Problems: []parser.Problem{}, EventIDs: []eidCount{}}
 	f, err := parser.Open(path, parser.Options{Carve: carve, Workers: workers})
 	if err != nil {
 		fst.Error = err.Error()
@@ -146,9 +140,7 @@ func statsFile(path string, carve bool, workers int, total map[eidKey]int) fileS
 	fst.Chunks, fst.EmptyChunks, fst.BadChunks = st.Chunks, st.EmptyChunks, st.BadChunks
 	fst.Records, fst.Recovered, fst.Duplicates = st.Records, st.Recovered, st.Duplicates
 	fst.Skipped, fst.CarveFailed, fst.ProblemsAll = st.Skipped, st.CarveFailed, st.Problems
-	for _, p := range f.Problems() {
-		fst.Problems = append(fst.Problems, statsProblem{p.Offset, p.Reason})
-	}
+	fst.Problems = append(fst.Problems, f.Problems()...)
 	for k, n := range counts {
 		total[k] += n
 	}
@@ -199,7 +191,7 @@ func writeStatsTable(w io.Writer, rep *statsReport) error {
 		}
 		fmt.Fprintf(w, "\nProblems in %s:\n", termsafe.Clean(f.File))
 		for _, p := range f.Problems {
-			fmt.Fprintf(w, "  0x%08x  %s\n", p.Offset, termsafe.Clean(p.Reason))
+			fmt.Fprintf(w, "  0x%08x  %s\n", p.Offset, termsafe.Clean(p.Reason()))
 		}
 		if n := f.ProblemsAll - len(f.Problems); n > 0 {
 			fmt.Fprintf(w, "  … and %d more\n", n)

@@ -3,7 +3,6 @@ package parser
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"slices"
 )
 
@@ -221,7 +220,7 @@ func (d *decoder) internAt(tgt uint8, b []byte) string {
 
 // formatErr reports malformed data at a chunk offset (as a file offset).
 func (d *decoder) formatErr(off int, format string, args ...any) error {
-	return &FormatError{Offset: d.base + int64(off), Msg: fmt.Sprintf(format, args...)}
+	return formatErrorf(d.base+int64(off), format, args...)
 }
 
 // record decodes the binary XML in [start, end) of the chunk into a new
@@ -529,7 +528,14 @@ func (d *decoder) template(off uint32, nest int) (*template, error) {
 	}
 	t.busy = false
 	if err != nil {
-		t.err = fmt.Errorf("template at 0x%x: %w", off, err)
+		// Where the definition is broken is the error's offset; the message
+		// says it is in a template (no second offset).
+		var fe *FormatError
+		if errors.As(err, &fe) {
+			t.err = &FormatError{Offset: fe.Offset, Msg: "in a template definition: " + fe.Msg, Err: fe.Err}
+		} else {
+			t.err = &FormatError{Offset: d.base + int64(off), Msg: "in the template definition here: " + err.Error(), Err: err}
+		}
 		t.ops = nil
 		return t, t.err
 	}

@@ -68,7 +68,7 @@ func (w *worker) chunk(idx int) *chunkResult {
 	buf := w.buf[:chunkSize]
 	n, err := w.r.r.ReadAt(buf[:avail], base)
 	if err != nil && !errors.Is(err, io.EOF) {
-		res.problems = append(res.problems, Problem{base, "read chunk: " + err.Error()})
+		res.problems = append(res.problems, Problem{Offset: base, Err: fmt.Errorf("read chunk: %w", err)})
 		res.bad = true
 		if n <= 0 {
 			return res
@@ -100,7 +100,7 @@ type chunkDecode struct {
 }
 
 func (c *chunkDecode) problem(off int, format string, args ...any) {
-	c.res.problems = append(c.res.problems, Problem{c.base + int64(off), fmt.Sprintf(format, args...)})
+	c.res.problems = append(c.res.problems, problemAt(c.base+int64(off), format, args...))
 }
 
 func (c *chunkDecode) run() {
@@ -284,7 +284,15 @@ func (c *chunkDecode) decodeRecord(pos, size int, recovered bool) {
 			return
 		}
 		c.res.skipped++
-		c.problem(pos, "record %d skipped: %v", head.RecordNum, err)
+		// The problem is where decoding failed when the decoder says
+		// (a FormatError), else at the record.
+		var fe *FormatError
+		if errors.As(err, &fe) {
+			c.res.problems = append(c.res.problems, Problem{Offset: fe.Offset,
+				Err: &FormatError{Offset: fe.Offset, Msg: fmt.Sprintf("record %d skipped: %s", head.RecordNum, fe.Msg), Err: fe.Err}})
+		} else {
+			c.problem(pos, "record %d skipped: %v", head.RecordNum, err)
+		}
 		return
 	}
 	c.res.events = append(c.res.events, ev)

@@ -18,6 +18,7 @@ package parser
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -53,25 +54,66 @@ var ErrStop = errors.New("parser: stop")
 // neither a file header nor a chunk.
 var ErrNotEVTX = errors.New("parser: not an evtx file")
 
-// FormatError reports malformed data at an offset, like debug/elf.FormatError.
+// FormatError reports malformed data at an offset of the file, like
+// debug/elf.FormatError. Problems carry it.
 type FormatError struct {
-	Offset int64  // byte offset in the file (or in the chunk for decoding errors)
-	Msg    string // what is wrong
+	Offset int64  // byte offset in the file
+	Msg    string // what is wrong (it includes Err's text)
+	Err    error  // the error behind it, if any (a decoding limit); see Unwrap
 }
 
 func (e *FormatError) Error() string {
 	return "parser: " + e.Msg + " at offset 0x" + strconv.FormatInt(e.Offset, 16)
 }
 
-// Problem is a part of the input that could not be read (or was read with a
-// doubt, such as a CRC mismatch). Offset is the byte offset in the file.
-type Problem struct {
-	Offset int64
-	Reason string
+// Unwrap returns the error behind this one, if any.
+func (e *FormatError) Unwrap() error { return e.Err }
+
+// formatErrorf returns a *FormatError at off.
+func formatErrorf(off int64, format string, args ...any) *FormatError {
+	return &FormatError{Offset: off, Msg: fmt.Sprintf(format, args...)}
 }
 
+// Problem is a part of the input that could not be read (or was read with a
+// doubt, such as a CRC mismatch): where, and the error. Err is a
+// *FormatError at Offset for malformed data (errors.As finds it), or the
+// error reading the file gave.
+type Problem struct {
+	Offset int64 // byte offset in the file
+	Err    error
+}
+
+// Reason says what is wrong, without the offset: the FormatError's
+// message, or the error's text.
+func (p Problem) Reason() string {
+	var fe *FormatError
+	switch {
+	case p.Err == nil:
+		return ""
+	case errors.As(p.Err, &fe) && fe.Offset == p.Offset:
+		return fe.Msg
+	}
+	return p.Err.Error()
+}
+
+// String gives the offset once, then the reason: "offset 0x11000: chunk
+// header magic missing; chunk skipped".
 func (p Problem) String() string {
-	return "offset 0x" + strconv.FormatInt(p.Offset, 16) + ": " + p.Reason
+	return "offset 0x" + strconv.FormatInt(p.Offset, 16) + ": " + p.Reason()
+}
+
+// MarshalJSON writes {"offset": …, "reason": …}, the form exports and
+// `evtriage stats` give.
+func (p Problem) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Offset int64  `json:"offset"`
+		Reason string `json:"reason"`
+	}{p.Offset, p.Reason()})
+}
+
+// problemAt is a Problem for malformed data at off.
+func problemAt(off int64, format string, args ...any) Problem {
+	return Problem{Offset: off, Err: formatErrorf(off, format, args...)}
 }
 
 // MaxWorkers caps Options.Workers.
@@ -148,20 +190,20 @@ func NewReader(r io.ReaderAt, size int64, opts Options) (*Reader, error) {
 	if len(hdr) >= 8 && string(hdr[:8]) == string(fileMagic) {
 		rd.headerOK = true
 		if len(hdr) < 0x80 {
-			rd.headerProbs = append(rd.headerProbs, Problem{0, "file header truncated"})
+			rd.headerProbs = append(rd.headerProbs, problemAt(0, "file header truncated"))
 		} else {
 			le := binary.LittleEndian
 			minor, major := le.Uint16(hdr[0x24:]), le.Uint16(hdr[0x26:])
 			rd.version = strconv.Itoa(int(major)) + "." + strconv.Itoa(int(minor))
 			if major != 3 || (minor != 1 && minor != 2) {
-				rd.headerProbs = append(rd.headerProbs, Problem{0x24, "unknown format version " + rd.version})
+				rd.headerProbs = append(rd.headerProbs, problemAt(0x24, "unknown format version %s", rd.version))
 			}
 			rd.headerChunks = int(le.Uint16(hdr[0x2a:]))
 			flags := le.Uint32(hdr[0x78:])
 			rd.dirty = flags&1 != 0
 			rd.full = flags&2 != 0
 			if got, want := crc32.ChecksumIEEE(hdr[:0x78]), le.Uint32(hdr[0x7c:]); got != want {
-				rd.headerProbs = append(rd.headerProbs, Problem{0x7c, fmt.Sprintf("file header CRC mismatch (stored 0x%08x, computed 0x%08x)", want, got)})
+				rd.headerProbs = append(rd.headerProbs, problemAt(0x7c, "file header CRC mismatch (stored 0x%08x, computed 0x%08x)", want, got))
 			}
 		}
 	} else {
@@ -174,10 +216,10 @@ func NewReader(r io.ReaderAt, size int64, opts Options) (*Reader, error) {
 		if _, err := r.ReadAt(m[:], fileHeaderSize); err != nil || string(m[:]) != string(chunkMagic) {
 			return nil, fmt.Errorf("%w: no file header", ErrNotEVTX)
 		}
-		rd.headerProbs = append(rd.headerProbs, Problem{0, "file header magic missing; reading chunks"})
+		rd.headerProbs = append(rd.headerProbs, problemAt(0, "file header magic missing; reading chunks"))
 	}
 	if size < fileHeaderSize {
-		rd.headerProbs = append(rd.headerProbs, Problem{size, "file ends inside the file header; no chunks"})
+		rd.headerProbs = append(rd.headerProbs, problemAt(size, "file ends inside the file header; no chunks"))
 	}
 	rd.stats.Version, rd.stats.Dirty, rd.stats.Full, rd.stats.HeaderChunks = rd.version, rd.dirty, rd.full, rd.headerChunks
 	return rd, nil

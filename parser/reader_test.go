@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"hash/crc32"
+	"io"
 	"runtime"
 	"strings"
 	"testing"
@@ -310,11 +313,18 @@ func TestHostileInputs(t *testing.T) {
 			probs := r.Problems()
 			found := c.problem == ""
 			for _, p := range probs {
-				if strings.Contains(p.Reason, c.problem) {
+				if strings.Contains(p.Reason(), c.problem) {
 					found = true
 				}
 				if p.Offset < 0 || p.Offset > int64(len(c.data)) {
 					t.Errorf("problem offset %d outside the file", p.Offset)
+				}
+				// Malformed data is a FormatError at the problem's offset,
+				// and its reason does not repeat an offset.
+				var fe *FormatError
+				if !errors.As(p.Err, &fe) || fe.Offset != p.Offset || strings.Contains(p.Reason(), "at offset") ||
+					strings.Count(p.String(), "offset 0x") != 1+strings.Count(p.Reason(), "offset 0x") {
+					t.Errorf("problem %v: error %#v", p, p.Err)
 				}
 			}
 			if !found {
@@ -455,7 +465,7 @@ func TestFileHeader(t *testing.T) {
 			switch {
 			case tc.problem == "" && len(probs) != 0:
 				t.Errorf("unexpected problems %v", probs)
-			case tc.problem != "" && (len(probs) != 1 || !strings.Contains(probs[0].Reason, tc.problem)):
+			case tc.problem != "" && (len(probs) != 1 || !strings.Contains(probs[0].Reason(), tc.problem)):
 				t.Errorf("problems %v, want %q", probs, tc.problem)
 			}
 		})
@@ -511,6 +521,46 @@ func TestWorkersCapped(t *testing.T) {
 		runtime.ReadMemStats(&after)
 		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
 			t.Errorf("workers %d: %d bytes allocated for %d bytes of log", workers, alloc, len(data))
+		}
+	}
+}
+
+// TestProblemForms: a Problem gives its offset once (String, JSON) and
+// carries its error for errors.As.
+func TestProblemForms(t *testing.T) {
+	tests := []struct {
+		name       string
+		p          Problem
+		reason     string
+		str        string
+		json       string
+		formatErr  bool
+		wrapsLimit bool
+	}{
+		{"format error", problemAt(0x11000, "chunk header magic missing; chunk skipped"),
+			"chunk header magic missing; chunk skipped", "offset 0x11000: chunk header magic missing; chunk skipped",
+			`{"offset":69632,"reason":"chunk header magic missing; chunk skipped"}`, true, false},
+		{"read error", Problem{Offset: 0x1000, Err: fmt.Errorf("read chunk: %w", io.ErrUnexpectedEOF)},
+			"read chunk: unexpected EOF", "offset 0x1000: read chunk: unexpected EOF",
+			`{"offset":4096,"reason":"read chunk: unexpected EOF"}`, false, false},
+		{"a limit behind a format error", Problem{Offset: 0x1200, Err: &FormatError{Offset: 0x1200, Msg: "record 3 skipped: " + errBudget.Error(), Err: errBudget}},
+			"record 3 skipped: decoding work limit exceeded", "offset 0x1200: record 3 skipped: decoding work limit exceeded",
+			`{"offset":4608,"reason":"record 3 skipped: decoding work limit exceeded"}`, true, true},
+	}
+	for _, tc := range tests {
+		var fe *FormatError
+		b, err := json.Marshal(tc.p)
+		switch {
+		case tc.p.Reason() != tc.reason:
+			t.Errorf("%s: Reason %q", tc.name, tc.p.Reason())
+		case tc.p.String() != tc.str:
+			t.Errorf("%s: String %q", tc.name, tc.p.String())
+		case err != nil || string(b) != tc.json:
+			t.Errorf("%s: JSON %s, %v", tc.name, b, err)
+		case errors.As(tc.p.Err, &fe) != tc.formatErr:
+			t.Errorf("%s: errors.As FormatError = %v", tc.name, !tc.formatErr)
+		case errors.Is(tc.p.Err, errBudget) != tc.wrapsLimit:
+			t.Errorf("%s: errors.Is limit = %v", tc.name, !tc.wrapsLimit)
 		}
 	}
 }

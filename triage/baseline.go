@@ -181,7 +181,7 @@ func (h *Hunter) LoadBaseline(ctx context.Context) error {
 	}
 	for _, s := range h.base.sources {
 		if len(s.Problems) > 0 {
-			return fmt.Errorf("%w: %s: %s", ErrBaseline, s.Path, s.Problems[0].Reason)
+			return fmt.Errorf("%w: %s: %w", ErrBaseline, s.Path, s.Problems[0].Err)
 		}
 	}
 	return nil
@@ -200,7 +200,7 @@ func readBaseline(ctx context.Context, opts Options) *baseline {
 			n, err := b.readExport(p, opts.NewKey)
 			src.Records = n
 			if err != nil {
-				src.Problems = append(src.Problems, Problem{Reason: err.Error()})
+				src.Problems = append(src.Problems, Problem{Err: err})
 				b.unusable = true
 			}
 			b.sources = append(b.sources, src)
@@ -216,7 +216,7 @@ func readBaseline(ctx context.Context, opts Options) *baseline {
 			if errors.As(err, &ie) {
 				path = ie.Path
 			}
-			b.sources = append(b.sources, Source{Path: path, Problems: []Problem{{Reason: err.Error()}}})
+			b.sources = append(b.sources, Source{Path: path, Problems: []Problem{{Err: err}}})
 			b.unusable = true
 		}
 		sub := NewHunter(Options{Rules: opts.Rules, Workers: opts.Workers, NewKey: opts.NewKey, NoCarve: opts.NoCarve,

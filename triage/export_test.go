@@ -58,7 +58,7 @@ func handResult(t *testing.T) *Result {
 	add(3, child)
 	add(4, seed)
 	res := &Result{
-		Sources:     []Source{{Path: "t.evtx", SHA256: strings.Repeat("ab", 32), Records: 5, Problems: []Problem{{Offset: 0x11000, Reason: "chunk 1: bad CRC"}}}},
+		Sources:     []Source{{Path: "t.evtx", SHA256: strings.Repeat("ab", 32), Records: 5, Problems: []Problem{{Offset: 0x11000, Err: &parser.FormatError{Offset: 0x11000, Msg: "chunk 1: bad CRC"}}}}},
 		Loaded:      []*rules.Rule{seed, child, unsignedRule},
 		Rejected:    []rules.Rejection{{Path: "bad.yml", Line: 3, Reason: "unknown modifier"}},
 		Hosts:       []string{"WS1"},

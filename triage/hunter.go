@@ -161,13 +161,13 @@ func NewHunter(opts Options) *Hunter {
 func (h *Hunter) AddFile(ctx context.Context, path string, progress func(Progress)) error {
 	f, err := infile.Open(path)
 	if err != nil {
-		h.addSource(Source{Path: path, Problems: []Problem{{Reason: err.Error()}}})
+		h.addSource(Source{Path: path, Problems: []Problem{{Err: err}}})
 		return fmt.Errorf("%w: %w", ErrOpen, err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		h.addSource(Source{Path: path, Problems: []Problem{{Reason: err.Error()}}})
+		h.addSource(Source{Path: path, Problems: []Problem{{Err: err}}})
 		return fmt.Errorf("%w: %w", ErrOpen, err)
 	}
 	return h.AddReader(ctx, path, f, fi.Size(), progress)
@@ -190,7 +190,7 @@ func (h *Hunter) AddReader(ctx context.Context, name string, r io.ReaderAt, size
 	rd, err := parser.NewReader(r, size, parser.Options{Workers: h.opts.Workers, Carve: !h.opts.NoCarve})
 	if err != nil {
 		src.SHA256 = <-sum
-		src.Problems = []Problem{{Reason: err.Error()}}
+		src.Problems = []Problem{{Err: err}}
 		h.addSource(src)
 		return fmt.Errorf("%w: %s: %w", ErrOpen, name, err)
 	}
@@ -206,11 +206,9 @@ func (h *Hunter) AddReader(ctx context.Context, name string, r io.ReaderAt, size
 	})
 	st := rd.Stats()
 	src.Records, src.Recovered = st.Records, st.Recovered
-	for _, p := range rd.Problems() {
-		src.Problems = append(src.Problems, Problem{Offset: p.Offset, Reason: p.Reason})
-	}
+	src.Problems = append(src.Problems, rd.Problems()...)
 	if err != nil && ctx.Err() == nil {
-		src.Problems = append(src.Problems, Problem{Reason: err.Error()})
+		src.Problems = append(src.Problems, Problem{Err: err})
 	}
 	src.SHA256 = <-sum
 	h.mu.Lock()
@@ -255,7 +253,7 @@ func hashOf(ctx context.Context, r io.ReaderAt, size int64) string {
 // not exist, a pipe refused, a folder without .evtx files) as a source
 // holding one problem, so that the result and its exports list it.
 func (h *Hunter) AddProblem(path string, err error) {
-	h.addSource(Source{Path: path, Problems: []Problem{{Reason: err.Error()}}})
+	h.addSource(Source{Path: path, Problems: []Problem{{Err: err}}})
 }
 
 func (h *Hunter) addSource(s Source) {

@@ -527,10 +527,11 @@ func TestHuntHostileInput(t *testing.T) {
 		name    string
 		data    []byte
 		wantErr error
+		format  bool // the problems are the parser's FormatErrors
 	}{
-		{"empty", nil, ErrOpen},
-		{"not evtx", bytes.Repeat([]byte("MZ garbage "), 1000), ErrOpen},
-		{"truncated mid chunk", good[:0x1000+3000], ErrRead},
+		{"empty", nil, ErrOpen, false},
+		{"not evtx", bytes.Repeat([]byte("MZ garbage "), 1000), ErrOpen, false},
+		{"truncated mid chunk", good[:0x1000+3000], ErrRead, true},
 	}
 	for _, tc := range tests {
 		h := NewHunter(Options{Rules: builtin(t)})
@@ -541,6 +542,15 @@ func TestHuntHostileInput(t *testing.T) {
 		res := h.Result()
 		if len(res.Sources) != 1 || len(res.Sources[0].Problems) == 0 || !res.Partial() {
 			t.Errorf("%s: sources %+v", tc.name, res.Sources)
+		}
+		for _, p := range res.Sources[0].Problems {
+			// A problem carries its error: the parser's FormatError at the
+			// problem's offset for damage, ErrNotEVTX when not a log at all.
+			var fe *parser.FormatError
+			isFormat := errors.As(p.Err, &fe) && fe.Offset == p.Offset
+			if isFormat != tc.format || (!tc.format && tc.data != nil && !errors.Is(p.Err, parser.ErrNotEVTX)) {
+				t.Errorf("%s: problem %v carries %#v", tc.name, p, p.Err)
+			}
 		}
 	}
 }

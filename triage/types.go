@@ -10,11 +10,11 @@ import (
 	"github.com/evtriage/evtriage/rules"
 )
 
-// Problem is a part of an input that could not be read.
-type Problem struct {
-	Offset int64  `json:"offset"`
-	Reason string `json:"reason"`
-}
+// Problem is a part of an input that could not be read: the parser's
+// Problem (offset in the file and the error; JSON {offset, reason}), also
+// for an input that could not be opened at all (offset 0). The file is the
+// Source's Path.
+type Problem = parser.Problem
 
 // Source is one input file and what reading it gave.
 type Source struct {

@@ -120,7 +120,7 @@ func fixture() *triage.Result {
 	b.r.Sources = []triage.Source{
 		{Path: "evidence/IEWIN7.evtx", SHA256: strings.Repeat("ab", 32), Records: 11},
 		{Path: "evidence/WS02.evtx", SHA256: strings.Repeat("cd", 32), Records: 4, Recovered: 1,
-			Problems: []triage.Problem{{Offset: 0x31000, Reason: "chunk 3: bad record size 0x0 \x1b[31m"}}},
+			Problems: []triage.Problem{{Offset: 0x31000, Err: &parser.FormatError{Offset: 0x31000, Msg: "chunk 3: bad record size 0x0 \x1b[31m"}}}},
 	}
 	sec := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Second) }
 

@@ -169,7 +169,7 @@ func (m *Model) refreshProblems() {
 					w.text(fmt.Sprintf("  … %d more", len(s.Problems)-i))
 					break
 				}
-				w.text(fmt.Sprintf("  offset %d: %s", p.Offset, clean(p.Reason)))
+				w.text(fmt.Sprintf("  offset %d: %s", p.Offset, clean(p.Reason())))
 				n++
 			}
 		}
