@@ -2,6 +2,8 @@ package rules
 
 import (
 	"fmt"
+	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -197,12 +199,35 @@ type CorrelationMatch struct {
 	Rule  *Rule
 	Group []string // the group-by values, in GroupBy order
 	Count int      // events (event_count), distinct values (value_count) or rules (temporal*)
+	// Start and End bound the firing: the earliest contributing event's
+	// time (or where the window that fired starts, if that is earlier) and
+	// the time of the event that completed it.
 	Start time.Time
 	End   time.Time
+	// Events are the events that made it fire, in time order, the
+	// completing one last: those of the group's window from Start (for a
+	// chained correlation, the events of the firings it chains on). At
+	// most the Correlator's MaxEvents are listed, the latest; Total counts
+	// them all. An event two referenced rules match counts once.
+	Events []Contribution
+	Total  int
+}
+
+// Contribution is an event that contributed to a correlation firing: the
+// event as fed, the time it was fed with, and the referenced detection rule
+// it matched.
+type Contribution struct {
+	Event Event
+	Time  time.Time
+	Rule  *Rule
 }
 
 // maxWindow bounds the events one group's window keeps.
 const maxWindow = 1 << 20
+
+// DefaultMaxEvents is how many contributing events a CorrelationMatch
+// lists when the Correlator's MaxEvents is 0.
+const DefaultMaxEvents = 1000
 
 // Correlator evaluates correlation rules over a stream of matches. Feed it
 // every event's Match results in time order (Set.Match over each event, in
@@ -212,6 +237,9 @@ const maxWindow = 1 << 20
 // reported once, not once per further event. A Correlator is not safe for
 // concurrent use.
 type Correlator struct {
+	// MaxEvents bounds CorrelationMatch.Events (0: DefaultMaxEvents).
+	MaxEvents int
+
 	set    *Set
 	groups map[*Rule]map[string]*corrGroup
 	feeds  int
@@ -230,6 +258,14 @@ type corrGroup struct {
 	last   []time.Time    // temporal: last time each rule matched
 	chain  []time.Time    // temporal_ordered: start of the chain ending at each rule
 	seen   time.Time
+	// contrib are the events that entered the window, each at the time
+	// it entered (an event of a chained firing enters when that fires).
+	contrib []contribAt
+}
+
+type contribAt struct {
+	at time.Time
+	c  Contribution
 }
 
 // NewCorrelator returns a correlator for the set's correlation rules.
@@ -242,7 +278,8 @@ func (s *Set) NewCorrelator() *Correlator {
 func (c *Correlator) Feed(ev Event, t time.Time, matches []Match) []CorrelationMatch {
 	var out []CorrelationMatch
 	for i := range matches {
-		out = c.feedRule(ev, t, matches[i].Rule, &matches[i], out, 0)
+		self := []Contribution{{Event: ev, Time: t, Rule: matches[i].Rule}}
+		out = c.feedRule(ev, t, matches[i].Rule, &matches[i], self, out, 0)
 	}
 	c.feeds++
 	if c.feeds%4096 == 0 {
@@ -251,14 +288,16 @@ func (c *Correlator) Feed(ev Event, t time.Time, matches []Match) []CorrelationM
 	return out
 }
 
-func (c *Correlator) feedRule(ev Event, t time.Time, r *Rule, m *Match, out []CorrelationMatch, depth int) []CorrelationMatch {
+// feedRule feeds a match of r (m nil for a firing of correlation r, whose
+// contributing events are evs) to the correlations that reference r.
+func (c *Correlator) feedRule(ev Event, t time.Time, r *Rule, m *Match, evs []Contribution, out []CorrelationMatch, depth int) []CorrelationMatch {
 	if depth > 16 {
 		return out
 	}
 	for _, cr := range c.set.corrByRef[r] {
-		if cm, ok := c.update(cr, ev, t, r, m); ok {
+		if cm, all, ok := c.update(cr, ev, t, r, m, evs); ok {
 			out = append(out, cm)
-			out = c.feedRule(ev, t, cr, nil, out, depth+1)
+			out = c.feedRule(ev, t, cr, nil, all, out, depth+1)
 		}
 	}
 	return out
@@ -280,7 +319,10 @@ func fieldOf(ev Event, m *Match, corr *Correlation, r *Rule, name string) string
 	return v
 }
 
-func (c *Correlator) update(cr *Rule, ev Event, t time.Time, r *Rule, m *Match) (CorrelationMatch, bool) {
+// update counts a match of r (with its contributing events evs) in
+// correlation cr's group; when cr fires it returns the firing and all of
+// its contributing events.
+func (c *Correlator) update(cr *Rule, ev Event, t time.Time, r *Rule, m *Match, evs []Contribution) (CorrelationMatch, []Contribution, bool) {
 	corr := cr.Correlation
 	vals := make([]string, len(corr.GroupBy))
 	for i, g := range corr.GroupBy {
@@ -299,6 +341,7 @@ func (c *Correlator) update(cr *Rule, ev Event, t time.Time, r *Rule, m *Match) 
 	}
 	g.seen = t
 	from := t.Add(-corr.Timespan)
+	g.addContrib(t, from, evs)
 	count := 0
 	switch corr.Type {
 	case "event_count", "value_count":
@@ -364,7 +407,7 @@ func (c *Correlator) update(cr *Rule, ev Event, t time.Time, r *Rule, m *Match) 
 	}
 	for _, k := range corr.Conditions {
 		if !k.holds(count) {
-			return CorrelationMatch{}, false
+			return CorrelationMatch{}, nil, false
 		}
 	}
 	start := t
@@ -381,7 +424,57 @@ func (c *Correlator) update(cr *Rule, ev Event, t time.Time, r *Rule, m *Match) 
 		}
 	}
 	delete(gm, key) // the window starts again empty
-	return CorrelationMatch{Rule: cr, Group: vals, Count: count, Start: start, End: t}, true
+	all := g.firing(start)
+	// A chained correlation's events can predate the firing it chains on,
+	// where its window starts.
+	if len(all) > 0 && all[0].Time.Before(start) {
+		start = all[0].Time
+	}
+	limit := c.MaxEvents
+	if limit <= 0 {
+		limit = DefaultMaxEvents
+	}
+	listed := slices.Clone(all[max(len(all)-limit, 0):])
+	return CorrelationMatch{Rule: cr, Group: vals, Count: count, Start: start, End: t, Events: listed, Total: len(all)}, all, true
+}
+
+// addContrib puts events into the group's window at time t and drops
+// those the window (from on, and at most maxWindow) has left behind.
+func (g *corrGroup) addContrib(t, from time.Time, evs []Contribution) {
+	for _, e := range evs {
+		g.contrib = append(g.contrib, contribAt{at: t, c: e})
+	}
+	drop := 0
+	for drop < len(g.contrib) && (g.contrib[drop].at.Before(from) || len(g.contrib)-drop > maxWindow) {
+		drop++
+	}
+	if drop > 0 {
+		g.contrib = append(g.contrib[:0], g.contrib[drop:]...)
+	}
+}
+
+// firing returns the distinct events in the window from start, in the
+// order of their times (the first contribution of an event kept).
+func (g *corrGroup) firing(start time.Time) []Contribution {
+	out := make([]Contribution, 0, len(g.contrib))
+	var seen map[Event]bool
+	for _, e := range g.contrib {
+		if e.at.Before(start) {
+			continue
+		}
+		if ev := e.c.Event; ev != nil && reflect.TypeOf(ev).Comparable() {
+			if seen[ev] {
+				continue
+			}
+			if seen == nil {
+				seen = make(map[Event]bool, len(g.contrib))
+			}
+			seen[ev] = true
+		}
+		out = append(out, e.c)
+	}
+	slices.SortStableFunc(out, func(a, b Contribution) int { return a.Time.Compare(b.Time) })
+	return out
 }
 
 // sweep forgets groups not seen within their window.

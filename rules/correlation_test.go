@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -248,5 +249,128 @@ detection:
 		"Correlation - Multiple Failed Logins Followed by Successful Login:bob:2"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("got %q\nwant %q", got, want)
+	}
+}
+
+// TestCorrelationEvents: a firing names the events that made it (the
+// group's window from its start, distinct, in time order, the completing
+// one last), bounded by MaxEvents with Total counting them all; a chained
+// firing names the events of the firings it chains on.
+func TestCorrelationEvents(t *testing.T) {
+	logon := func(id uint32, user, label string) *mapEvent {
+		return newEvent("Security", id, "TargetUserName", user, "Label", label)
+	}
+	both := `title: any logon
+name: any_logon
+logsource:
+    product: windows
+    service: security
+detection:
+    s:
+        EventID: [4624, 4625]
+    condition: s
+`
+	cases := []struct {
+		name      string
+		corr      []string
+		maxEvents int
+		evs       []timedEvent
+		// firings as "title:count:total:start-end:labels"
+		want []string
+	}{
+		{"event_count names the window", []string{`title: brute
+correlation:
+    type: event_count
+    rules: [failed_logon]
+    group-by: [TargetUserName]
+    timespan: 1m
+    condition: {gte: 3}
+`}, 0, []timedEvent{
+			{0, logon(4625, "bob", "b0")}, {70 * time.Second, logon(4625, "bob", "b70")}, // b0 leaves the window
+			{80 * time.Second, logon(4625, "alice", "a80")}, {90 * time.Second, logon(4625, "bob", "b90")},
+			{100 * time.Second, logon(4625, "bob", "b100")},
+		}, []string{"brute:3:3:1m10s-1m40s:b70 b90 b100"}},
+		{"temporal names the events from the window's start", []string{`title: fail and success
+correlation:
+    type: temporal
+    rules: [failed_logon, good_logon]
+    group-by: [TargetUserName]
+    timespan: 1m
+`}, 0, []timedEvent{
+			{0, logon(4625, "bob", "f0")}, {20 * time.Second, logon(4625, "bob", "f20")},
+			{30 * time.Second, logon(4624, "bob", "s30")},
+		}, []string{"fail and success:2:2:20s-30s:f20 s30"}},
+		{"an event two referenced rules match counts once", []string{`title: twice
+correlation:
+    type: event_count
+    rules: [failed_logon, any_logon]
+    group-by: [TargetUserName]
+    timespan: 1m
+    condition: {gte: 4}
+`}, 0, []timedEvent{
+			{0, logon(4625, "bob", "f0")}, {10 * time.Second, logon(4625, "bob", "f10")},
+		}, []string{"twice:4:2:0s-10s:f0 f10"}},
+		{"bounded by MaxEvents, the latest listed", []string{`title: brute
+correlation:
+    type: event_count
+    rules: [failed_logon]
+    timespan: 1h
+    condition: {gte: 5}
+`}, 2, []timedEvent{
+			{0, logon(4625, "a", "e0")}, {1 * time.Second, logon(4625, "b", "e1")}, {2 * time.Second, logon(4625, "c", "e2")},
+			{3 * time.Second, logon(4625, "d", "e3")}, {4 * time.Second, logon(4625, "e", "e4")},
+		}, []string{"brute:5:5:0s-4s:e3 e4"}},
+		{"a chained firing names the inner firing's events", []string{`title: repeated failures
+name: repeated_failures
+correlation:
+    type: event_count
+    rules: [failed_logon]
+    group-by: [TargetUserName]
+    timespan: 1m
+    condition: {gte: 2}
+`, `title: failures then success
+correlation:
+    type: temporal_ordered
+    rules: [repeated_failures, good_logon]
+    group-by: [TargetUserName]
+    timespan: 5m
+`}, 0, []timedEvent{
+			{0, logon(4625, "bob", "f0")}, {10 * time.Second, logon(4625, "bob", "f10")},
+			{60 * time.Second, logon(4624, "bob", "s60")},
+		}, []string{"repeated failures:2:2:0s-10s:f0 f10", "failures then success:2:3:0s-1m0s:f0 f10 s60"}},
+	}
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			files := map[string]string{"a.yml": baseA, "b.yml": baseB, "any.yml": both}
+			for i, c := range tc.corr {
+				files[fmt.Sprintf("c%d.yml", i)] = c
+			}
+			s := loadRules(t, files, "")
+			if len(s.Rejected()) != 0 {
+				t.Fatal(s.Rejected())
+			}
+			c := s.NewCorrelator()
+			c.MaxEvents = tc.maxEvents
+			var got []string
+			for _, te := range tc.evs {
+				for _, cm := range c.Feed(te.ev, t0.Add(te.at), s.Match(te.ev, nil)) {
+					var labels []string
+					for _, e := range cm.Events {
+						l, _ := e.Event.Get("Label")
+						labels = append(labels, l)
+					}
+					last := cm.Events[len(cm.Events)-1]
+					if last.Event != Event(te.ev) || !cm.End.Equal(t0.Add(te.at)) {
+						t.Errorf("%s: the completing event is not listed last", cm.Rule.Title)
+					}
+					got = append(got, fmt.Sprintf("%s:%d:%d:%s-%s:%s", cm.Rule.Title, cm.Count, cm.Total,
+						cm.Start.Sub(t0), cm.End.Sub(t0), strings.Join(labels, " ")))
+				}
+			}
+			if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+				t.Errorf("got  %q\nwant %q", got, tc.want)
+			}
+		})
 	}
 }

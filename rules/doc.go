@@ -46,8 +46,9 @@
 // Correlation rules (event_count, value_count, temporal, temporal_ordered,
 // with group-by, aliases, chaining and sliding windows) are evaluated by a
 // Correlator: feed it each event, its time and its Set.Match results, in
-// time order; it returns the correlations completed by that event. A
-// group's window starts again empty after it fires. Rules referenced by a
+// time order; it returns the correlations completed by that event, each
+// with the events that made it fire (bounded by Correlator.MaxEvents, the
+// total counted). A group's window starts again empty after it fires. Rules referenced by a
 // correlation without generate: true are marked CorrelationOnly: they
 // appear in Match results (the Correlator needs them) but are not meant to
 // be reported alone.

@@ -15,17 +15,13 @@ import (
 // chunks, so only the whole of what was read can be put in event-time
 // order, across files and hosts. The hunter keeps the matches of the rules
 // correlations reference (corrFeed) and, at Result/Finish, feeds them to a
-// rules.Correlator sorted by time. Alongside the correlator it keeps, per
-// correlation and group, the events in the window, so that a firing names
-// the events that made it.
+// rules.Correlator sorted by time. A firing names the events that made it
+// (rules.CorrelationMatch.Events): the correlator hands back the EventRefs
+// it was fed.
 
 // corrPlan is what the hunter needs to know of a rule set's correlations.
 type corrPlan struct {
 	set *rules.Set
-	// refs maps a referenced rule (detection or correlation) to the
-	// correlation rules that reference it, once per mention, as the
-	// correlator does.
-	refs map[*rules.Rule][]*rules.Rule
 	// feed holds the detection rules whose matches are fed.
 	feed map[*rules.Rule]bool
 	// quiet holds the correlation rules only other correlations use
@@ -43,10 +39,9 @@ func newCorrPlan(set *rules.Set) *corrPlan {
 	if len(corrs) == 0 {
 		return nil
 	}
-	p := &corrPlan{set: set, refs: map[*rules.Rule][]*rules.Rule{}, feed: map[*rules.Rule]bool{}, quiet: map[*rules.Rule]bool{}}
+	p := &corrPlan{set: set, feed: map[*rules.Rule]bool{}, quiet: map[*rules.Rule]bool{}}
 	for _, cr := range corrs {
 		for _, r := range cr.Correlation.Rules {
-			p.refs[r] = append(p.refs[r], cr)
 			switch {
 			case r.Correlation == nil:
 				p.feed[r] = true
@@ -73,124 +68,20 @@ type corrFeed struct {
 	seq int         // order read, the last tie-breaker
 }
 
-// corrEntry is one event in a tracked window: its time (for an event that
-// reached the window through a chained correlation, the time that
-// correlation fired) and the event.
-type corrEntry struct {
-	t  time.Time
-	ev CorrelationEvent
-}
+// refEvent is an EventRef as the correlator sees it: a rules.Event that
+// it hands back among a firing's contributing events.
+type refEvent EventRef
 
-// corrTrack is one correlation group's window as the tracker sees it.
-type corrTrack struct {
-	entries []corrEntry
-	seen    time.Time
-}
-
-// tracker mirrors the correlator's windows with the events in them.
-type tracker struct {
-	groups map[*rules.Rule]map[string]*corrTrack
-}
-
-// groupKey computes a correlation group the way the correlator does: the
-// group-by fields (through the correlation's aliases for rule r) read with
-// the match's field renames, or from the event itself for a chained
-// correlation (m nil), joined by NUL.
-func groupKey(cr, r *rules.Rule, ev rules.Event, m *rules.Match) string {
-	corr := cr.Correlation
-	vals := make([]string, len(corr.GroupBy))
-	for i, name := range corr.GroupBy {
-		if a, ok := corr.Aliases[name]; ok {
-			if f, ok := a[r]; ok {
-				name = f
-			}
-		}
-		if m != nil {
-			vals[i], _ = m.Field(ev, name)
-		} else {
-			vals[i], _ = ev.Get(name)
-		}
-	}
-	return strings.Join(vals, "\x00")
-}
-
-// add puts events into a group's window at time t and drops what the
-// window has left behind.
-func (tr *tracker) add(cr *rules.Rule, key string, t time.Time, evs []CorrelationEvent) {
-	gm := tr.groups[cr]
-	if gm == nil {
-		gm = map[string]*corrTrack{}
-		tr.groups[cr] = gm
-	}
-	g := gm[key]
-	if g == nil {
-		g = &corrTrack{}
-		gm[key] = g
-	}
-	g.seen = t
-	for _, e := range evs {
-		g.entries = append(g.entries, corrEntry{t: t, ev: e})
-	}
-	from := t.Add(-cr.Correlation.Timespan)
-	drop := 0
-	for drop < len(g.entries) && g.entries[drop].t.Before(from) {
-		drop++
-	}
-	if drop > 0 {
-		g.entries = append(g.entries[:0], g.entries[drop:]...)
-	}
-}
-
-// take empties the window of a firing's group (the correlator starts it
-// again empty) and returns the distinct events in it from the firing's
-// start, in time order.
-func (tr *tracker) take(cm rules.CorrelationMatch) []CorrelationEvent {
-	key := strings.Join(cm.Group, "\x00")
-	g := tr.groups[cm.Rule][key]
-	if g == nil {
-		return nil
-	}
-	delete(tr.groups[cm.Rule], key)
-	var out []CorrelationEvent
-	seen := make(map[*EventRef]bool, len(g.entries))
-	for _, e := range g.entries {
-		if e.t.Before(cm.Start) || seen[e.ev.Ref] {
-			continue
-		}
-		seen[e.ev.Ref] = true
-		out = append(out, e.ev)
-	}
-	slices.SortStableFunc(out, func(a, b CorrelationEvent) int { return a.Ref.Event.Time.Compare(b.Ref.Event.Time) })
-	return out
-}
-
-// sweep forgets groups not seen within their window.
-func (tr *tracker) sweep(now time.Time) {
-	for cr, gm := range tr.groups {
-		from := now.Add(-cr.Correlation.Timespan)
-		for k, g := range gm {
-			if g.seen.Before(from) {
-				delete(gm, k)
-			}
-		}
-	}
-}
-
-// sweepEvery is how many feeds pass between two sweeps of stale groups.
-const sweepEvery = 4096
+func (r *refEvent) Get(name string) (string, bool)                { return r.Event.Get(name) }
+func (r *refEvent) Values(name string, dst []string) []string     { return r.Event.Values(name, dst) }
+func (r *refEvent) Each(fn func(name, value string) bool)         { r.Event.Each(fn) }
+func (r *refEvent) Source() (channel, provider string, id uint32) { return r.Event.Source() }
 
 // run sorts feeds by event time (then file, record and reading order) and
-// evaluates the correlations over them. It returns one pending finding per
-// firing of a correlation that reports on its own, tied to the event that
-// completed it.
-//
-// Each match is fed on its own, so that the tracked windows follow the
-// correlator's exactly when one event matches several referenced rules.
-// One corner is approximate: when a correlation references both a rule and
-// a correlation over that same rule, the events listed for it may include
-// the rule's match of the firing event even if the correlator counted it
-// after the firing; which firings occur and their counts are the
-// correlator's.
+// evaluates the correlations over them, each event's matches together. It
+// returns one pending finding per firing of a correlation that reports on
+// its own, tied to the event that completed it, with the events the
+// correlator names as having made it fire.
 func (p *corrPlan) run(feeds []corrFeed) []pending {
 	slices.SortStableFunc(feeds, func(a, b corrFeed) int {
 		ea, eb := a.ref.Event, b.ref.Event
@@ -206,39 +97,27 @@ func (p *corrPlan) run(feeds []corrFeed) []pending {
 		return cmp.Compare(a.seq, b.seq)
 	})
 	c := p.set.NewCorrelator()
-	tr := &tracker{groups: map[*rules.Rule]map[string]*corrTrack{}}
+	c.MaxEvents = MaxCorrelationEvents
 	var out []pending
-	for i := range feeds {
-		f := &feeds[i]
-		ev := f.ref.Event
-		t := ev.Time
-		self := CorrelationEvent{Ref: f.ref, Rule: f.m.Rule}
-		for _, cr := range p.refs[f.m.Rule] {
-			tr.add(cr, groupKey(cr, f.m.Rule, ev, &f.m), t, []CorrelationEvent{self})
+	var ms []rules.Match
+	for i := 0; i < len(feeds); {
+		ref := feeds[i].ref // an event's matches are adjacent (same seq)
+		ms = ms[:0]
+		for ; i < len(feeds) && feeds[i].ref == ref; i++ {
+			ms = append(ms, feeds[i].m)
 		}
-		one := [1]rules.Match{f.m}
-		for _, cm := range c.Feed(ev, t, one[:]) {
-			evs := tr.take(cm)
-			if len(evs) == 0 {
-				evs = []CorrelationEvent{self}
-			}
-			for _, outer := range p.refs[cm.Rule] {
-				tr.add(outer, groupKey(outer, cm.Rule, ev, nil), t, evs)
-			}
+		for _, cm := range c.Feed((*refEvent)(ref), ref.Event.Time, ms) {
 			if p.quiet[cm.Rule] {
 				continue
 			}
-			out = append(out, pending{ref: f.ref, rule: cm.Rule, corr: newHit(cm, evs)})
-		}
-		if i%sweepEvery == sweepEvery-1 {
-			tr.sweep(t)
+			out = append(out, pending{ref: ref, rule: cm.Rule, corr: newHit(cm)})
 		}
 	}
 	return out
 }
 
 // newHit describes a firing with its contributing events.
-func newHit(cm rules.CorrelationMatch, evs []CorrelationEvent) *CorrelationHit {
+func newHit(cm rules.CorrelationMatch) *CorrelationHit {
 	corr := cm.Rule.Correlation
 	h := &CorrelationHit{
 		Type:     corr.Type,
@@ -248,13 +127,12 @@ func newHit(cm rules.CorrelationMatch, evs []CorrelationEvent) *CorrelationHit {
 		Count:    cm.Count,
 		Start:    cm.Start,
 		End:      cm.End,
-		Total:    len(evs),
-		Events:   slices.Clone(evs[max(len(evs)-MaxCorrelationEvents, 0):]),
+		Total:    cm.Total,
 	}
-	// A chained correlation's events can predate the firing of the
-	// correlation it chains on, where the correlator starts its window.
-	if first := evs[0].Ref.Event.Time; first.Before(h.Start) {
-		h.Start = first
+	for _, e := range cm.Events {
+		if r, ok := e.Event.(*refEvent); ok {
+			h.Events = append(h.Events, CorrelationEvent{Ref: (*EventRef)(r), Rule: e.Rule})
+		}
 	}
 	return h
 }
