@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io"
 	"slices"
+	"strings"
 )
 
 // maxRecordsPerChunk bounds the records taken from one chunk; a 64 KiB chunk
@@ -293,6 +294,21 @@ func (c *chunkDecode) decodeRecord(pos, size int, recovered bool) {
 		} else {
 			c.problem(pos, "record %d skipped: %v", head.RecordNum, err)
 		}
+		return
+	}
+	if recovered && (ev.RecordID == 0 || ev.Time.IsZero() || len(ev.Fields) == 0) {
+		// A shell: what decoded is not a record an analyst could use.
+		var missing []string
+		if ev.RecordID == 0 {
+			missing = append(missing, "no record id")
+		}
+		if ev.Time.IsZero() {
+			missing = append(missing, "no time")
+		}
+		if len(ev.Fields) == 0 {
+			missing = append(missing, "no event data")
+		}
+		c.problem(pos, "carved record %d (event %d) has %s: not a record, not kept", head.RecordNum, ev.EventID, strings.Join(missing, ", "))
 		return
 	}
 	c.res.events = append(c.res.events, ev)

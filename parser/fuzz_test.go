@@ -183,6 +183,9 @@ func FuzzReader(f *testing.F) {
 				if e.Recovered && !carve {
 					t.Fatal("recovered event without carving")
 				}
+				if e.Recovered && (e.RecordID == 0 || e.Time.IsZero() || len(e.Fields) == 0) {
+					t.Fatalf("a carved shell was delivered: %+v", e)
+				}
 				return nil
 			})
 			if err != nil {

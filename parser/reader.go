@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"hash/maphash"
 	"io"
 	"os"
 	"runtime"
@@ -132,8 +133,11 @@ type Options struct {
 	// Carve recovers records from chunk slack space (after the last record)
 	// and from chunks whose header is damaged; such events have Recovered
 	// set. A carved record whose record number lies in the range of an
-	// intact chunk, or that was already carved, is counted in
-	// Stats.Duplicates and not delivered. Off by default in the library;
+	// intact chunk, that was already carved, or that is identical to a
+	// live record read before it (same EventRecordID, time and content) is
+	// counted in Stats.Duplicates and not delivered. A carved candidate
+	// that decodes to no record (no EventRecordID, no time or no event
+	// data) is a Problem, never an event. Off by default in the library;
 	// the evtriage commands turn it on.
 	Carve bool
 }
@@ -150,7 +154,7 @@ type Stats struct {
 	BadChunks    int    // chunks whose header could not be used
 	Records      int    // events delivered, including recovered ones
 	Recovered    int    // events carved from slack space or damaged chunks
-	Duplicates   int    // carved records dropped as copies of other records
+	Duplicates   int    // carved records dropped as copies of other records (see Options.Carve)
 	Skipped      int    // records found but not decodable (each is a Problem)
 	CarveFailed  int    // carved record frames whose content did not decode (stale slack)
 	Problems     int    // problems reported (Problems lists the first 10,000)
@@ -318,6 +322,9 @@ func (r *Reader) Events(ctx context.Context, fn func(*Event) error) error {
 		cov = r.scanCoverage(n)
 	}
 	d := &deliverer{r: r, fn: fn, cov: cov}
+	if cov != nil {
+		d.seed = maphash.MakeSeed()
+	}
 	workers := r.opts.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -424,6 +431,37 @@ type deliverer struct {
 	fn     func(*Event) error
 	cov    *coverage
 	carved map[uint64]bool
+	// uncovered holds the fingerprints of the live records delivered from
+	// chunks the coverage does not vouch for (a damaged header), so that
+	// a carved copy of one is known; live records of intact chunks need
+	// none (their record numbers are in the coverage).
+	uncovered map[uint64]struct{}
+	seed      maphash.Seed
+}
+
+// fingerprint hashes what makes two records the same record: the
+// EventRecordID, the time and the content.
+func (d *deliverer) fingerprint(ev *Event) uint64 {
+	var h maphash.Hash
+	h.SetSeed(d.seed)
+	var b [26]byte
+	binary.LittleEndian.PutUint64(b[0:], ev.RecordID)
+	binary.LittleEndian.PutUint64(b[8:], uint64(ev.Time.Unix()))
+	binary.LittleEndian.PutUint32(b[16:], uint32(ev.Time.Nanosecond()))
+	binary.LittleEndian.PutUint16(b[20:], ev.EventID)
+	binary.LittleEndian.PutUint32(b[22:], uint32(len(ev.Fields)))
+	h.Write(b[:])
+	for _, s := range []string{ev.Provider, ev.Channel, ev.Computer, ev.UserID} {
+		h.WriteString(s)
+		h.WriteByte(0)
+	}
+	for _, f := range ev.Fields {
+		h.WriteString(f.Name)
+		h.WriteByte(0)
+		h.WriteString(f.Value)
+		h.WriteByte(0)
+	}
+	return h.Sum64()
 }
 
 func (d *deliverer) deliver(res *chunkResult) error {
@@ -454,8 +492,13 @@ func (d *deliverer) deliver(res *chunkResult) error {
 			r.report(res.problems[pi])
 			pi++
 		}
-		if ev.Recovered {
+		switch {
+		case ev.Recovered:
 			if d.cov.covers(ev.RecordNum) || d.carved[ev.RecordNum] {
+				dups++
+				continue
+			}
+			if _, same := d.uncovered[d.fingerprint(ev)]; same {
 				dups++
 				continue
 			}
@@ -464,6 +507,11 @@ func (d *deliverer) deliver(res *chunkResult) error {
 			}
 			d.carved[ev.RecordNum] = true
 			recovered++
+		case d.cov != nil && !d.cov.covers(ev.RecordNum):
+			if d.uncovered == nil {
+				d.uncovered = make(map[uint64]struct{})
+			}
+			d.uncovered[d.fingerprint(ev)] = struct{}{}
 		}
 		records++
 		if err := d.fn(ev); err != nil {

@@ -564,3 +564,59 @@ func TestProblemForms(t *testing.T) {
 		}
 	}
 }
+
+// TestCarvedRecords: a carved candidate that decodes to no record (no
+// record id, no time or no event data) is a problem, never an event; a
+// carved copy of a live record is dropped and counted, also when the live
+// record's chunk has a damaged header (outside the coverage).
+func TestCarvedRecords(t *testing.T) {
+	good := rec{num: 1, body: sysmonBody(1, 1, sampleFields)}
+	other := []Field{{"Image", `C:\Windows\System32\cmd.exe`}}
+	tests := []struct {
+		name       string
+		data       []byte
+		events     int // delivered
+		recovered  int
+		duplicates int
+		problem    string // a problem containing this ("" none)
+	}{
+		{"a deleted record is recovered", mkFile(mkChunk([]rec{good}, chunkOpts{slack: []rec{{num: 9, body: sysmonBody(9, 1, other)}}})),
+			2, 1, 0, ""},
+		{"a shell without event data or record id", mkFile(mkChunk([]rec{good}, chunkOpts{slack: []rec{{num: 9, body: sysmonBody(0, 2, nil)}}})),
+			1, 0, 0, "carved record 9 (event 2) has no record id, no event data: not a record"},
+		{"a shell without event data", mkFile(mkChunk([]rec{good}, chunkOpts{slack: []rec{{num: 9, body: sysmonBody(9, 2, nil)}}})),
+			1, 0, 0, "carved record 9 (event 2) has no event data"},
+		{"a copy of a live record of an intact chunk", mkFile(mkChunk([]rec{good}, chunkOpts{slack: []rec{good}})),
+			1, 0, 1, ""},
+		{"a copy of a live record of a chunk with a damaged header",
+			mkFile(mkChunk([]rec{good}, chunkOpts{badHeaderCRC: true}),
+				mkChunk([]rec{{num: 2, body: sysmonBody(2, 1, other)}}, chunkOpts{slack: []rec{good}})),
+			2, 0, 1, "chunk header CRC mismatch"},
+		{"the same record number with other content is kept",
+			mkFile(mkChunk([]rec{good}, chunkOpts{badHeaderCRC: true}),
+				mkChunk([]rec{{num: 2, body: sysmonBody(2, 1, other)}}, chunkOpts{slack: []rec{{num: 1, body: sysmonBody(1, 1, other)}}})),
+			3, 1, 0, "chunk header CRC mismatch"},
+	}
+	for _, tc := range tests {
+		for _, workers := range []int{1, 2} {
+			evs, r := read(t, tc.data, Options{Carve: true, Workers: workers})
+			st := r.Stats()
+			if len(evs) != tc.events || st.Recovered != tc.recovered || st.Duplicates != tc.duplicates {
+				t.Errorf("%s: %d events, %d recovered, %d duplicates; want %d, %d, %d", tc.name, len(evs), st.Recovered, st.Duplicates,
+					tc.events, tc.recovered, tc.duplicates)
+			}
+			found := tc.problem == ""
+			for _, p := range r.Problems() {
+				found = found || strings.Contains(p.Reason(), tc.problem)
+			}
+			if !found || (tc.problem == "" && len(r.Problems()) > 0) {
+				t.Errorf("%s: problems %v, want one with %q", tc.name, r.Problems(), tc.problem)
+			}
+			for _, e := range evs {
+				if e.Recovered && (e.RecordID == 0 || e.Time.IsZero() || len(e.Fields) == 0) {
+					t.Errorf("%s: a shell was delivered: %+v", tc.name, e)
+				}
+			}
+		}
+	}
+}

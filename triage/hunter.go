@@ -441,7 +441,9 @@ func (h *Hunter) build(release bool) *Result {
 		res.Rejected = h.opts.Rules.Rejected()
 	}
 	for host := range h.hosts {
-		res.Hosts = append(res.Hosts, host)
+		if host != "" { // a filter's "" is every host: an event naming none is among them
+			res.Hosts = append(res.Hosts, host)
+		}
 	}
 	sort.Strings(res.Hosts)
 	ms := h.matches

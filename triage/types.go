@@ -166,7 +166,7 @@ type Result struct {
 	Sources    []Source
 	Loaded     []*rules.Rule
 	Rejected   []rules.Rejection
-	Hosts      []string
+	Hosts      []string // computers the events name, sorted ("" is not listed: a Filter's "" means every host)
 	Processes  []*Process
 	Roots      []*Process // processes without a known parent, by host then time
 	Findings   []*Finding // ordered by event time, then file and record
