@@ -213,6 +213,11 @@ func (h *Hunter) AddReader(ctx context.Context, name string, r io.ReaderAt, size
 	src.SHA256 = <-sum
 	h.mu.Lock()
 	finished = h.finished
+	if !finished {
+		// Carved copies of live records, which the reader dropped, are
+		// duplicates too (not among the events read: never delivered).
+		h.dups += st.Duplicates
+	}
 	h.mu.Unlock()
 	if finished {
 		return fmt.Errorf("%w: %s was still being read", ErrFinished, name)

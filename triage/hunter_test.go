@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -260,6 +261,45 @@ func TestHuntSameRecordIDDistinctEvents(t *testing.T) {
 	res := h.Result()
 	if res.Events != 3 || res.Duplicates != 1 || len(res.Processes) != 3 {
 		t.Errorf("events %d duplicates %d processes %d, want 3 1 3", res.Events, res.Duplicates, len(res.Processes))
+	}
+}
+
+// TestHuntCountsCarvedCopies: a carved copy of a live record, which the
+// parser drops, counts among the hunt's duplicates (not among the events
+// read: it was never delivered).
+func TestHuntCountsCarvedCopies(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "slack.evtx")
+	writeLog(t, path, []*parser.Event{
+		s1("WS1", 1, at(1), 10, 1010, sys32Reg, 9, 1009, sys32Cmd),
+		s1("WS1", 2, at(2), 11, 1011, sys32Cmd, 10, 1010, sys32Reg),
+	})
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Copy the second record (it refers to the template the first
+	// defines) into the chunk's slack, after its free-space offset: what a
+	// reused chunk buffer leaves behind.
+	const chunk, header = 0x1000, 0x200
+	le := binary.LittleEndian
+	free := int(le.Uint32(data[chunk+0x30:]))
+	second := header + int(le.Uint32(data[chunk+header+4:]))
+	size := int(le.Uint32(data[chunk+second+4:]))
+	copy(data[chunk+free:], data[chunk+second:chunk+second+size])
+	for _, carve := range []bool{true, false} {
+		h := NewHunter(Options{Rules: builtin(t), NoCarve: !carve})
+		if err := h.AddReader(context.Background(), "slack.evtx", bytes.NewReader(data), int64(len(data)), nil); err != nil {
+			t.Fatal(err)
+		}
+		res := h.Finish()
+		want := 0
+		if carve {
+			want = 1
+		}
+		if res.Events != 2 || res.Duplicates != want || len(res.Processes) != 3 || res.Sources[0].Recovered != 0 {
+			t.Errorf("carve=%v: events %d duplicates %d processes %d recovered %d", carve, res.Events, res.Duplicates,
+				len(res.Processes), res.Sources[0].Recovered)
+		}
 	}
 }
 

@@ -170,8 +170,8 @@ type Result struct {
 	Processes  []*Process
 	Roots      []*Process // processes without a known parent, by host then time
 	Findings   []*Finding // ordered by event time, then file and record
-	Events     int        // events read in all
-	Duplicates int        // records seen twice (same computer, channel, EventRecordID, time, event id) and dropped
+	Events     int        // events read in all (the hunt's duplicates included)
+	Duplicates int        // records dropped as copies: seen twice by the hunt (same computer, channel, EventRecordID, time, event id; among Events), or carved copies of live records the reader dropped (not among Events)
 
 	// Orphans counts process events naming no process of the log: exits of
 	// processes created before it began (they create no node).
