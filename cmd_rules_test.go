@@ -54,7 +54,7 @@ func TestRulesCommand(t *testing.T) {
 		stderr []string
 	}{
 		{"builtin table", []string{"rules"}, exitOK,
-			[]string{"LEVEL", "ce2c44b5-a6ac-412a-afba-9e89326fa972", "bc399179-15fa-4ca9-a55b-d46b526bf897", "builtin:", "10 rules loaded"}, nil},
+			[]string{"LEVEL", "ce2c44b5-a6ac-412a-afba-9e89326fa972", "bc399179-15fa-4ca9-a55b-d46b526bf897", "builtin:", "13 rules loaded"}, nil},
 		{"no builtin", []string{"rules", "--no-builtin", "--rules", good}, exitOK,
 			[]string{"Good rule", "1 rules loaded", "0 rejected"}, nil},
 		{"rejected rule exits 1", []string{"rules", "--no-builtin", "--rules", mixed}, exitPartial,
@@ -103,8 +103,8 @@ func TestRulesCommandJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Loaded) != 11 {
-		t.Errorf("%d loaded, want 10 built-in + 1", len(rep.Loaded))
+	if len(rep.Loaded) != 14 {
+		t.Errorf("%d loaded, want 13 built-in + 1", len(rep.Loaded))
 	}
 	last := rep.Loaded[len(rep.Loaded)-1]
 	if last.ID != "5d0c1a9e-0000-4000-8000-000000000001" || last.Level != "high" || !strings.HasSuffix(last.Path, "good.yml") {

@@ -788,28 +788,92 @@ func (c *evalCtx) suppressedBy(r *Rule) []string {
 	return out
 }
 
-// Eval evaluates the rule on ev with the identifiers for which off returns
-// true switched off (they evaluate false; an attached filter document
-// switched off is not applied). It returns false for an event the rule's
+// Candidate evaluates the rule alone on ev as Set.Candidates does: a match
+// as written, or a match that only the rule's filter identifiers prevent
+// (Suppressed names them). It reports false for an event the rule's
 // logsource does not cover, and for correlation rules.
-func (r *Rule) Eval(ev Event, off func(ident string) bool) (bool, []MatchDetail) {
+func (r *Rule) Candidate(ev Event) (m Match, ok bool) {
+	r.onEvent(ev, func(c *evalCtx, e *logsourceEntry) {
+		switch {
+		case c.evalRule(r, nil):
+			m, ok = Match{Rule: r, Details: c.explain(r, nil), entry: e}, true
+		case r.hasFilters() && c.evalRule(r, isFilterIdent):
+			m, ok = Match{Rule: r, Details: c.explain(r, isFilterIdent), Suppressed: c.suppressedBy(r), entry: e}, true
+		}
+	})
+	return m, ok
+}
+
+// onEvent calls fn with an evaluation context for ev set up under the
+// first of the rule's logsource entries that covers ev (none for an event
+// outside them, or a correlation rule).
+func (r *Rule) onEvent(ev Event, fn func(c *evalCtx, e *logsourceEntry)) {
 	cr := r.compiled
 	if cr == nil || cr.set == nil {
-		return false, nil
+		return
 	}
 	s := cr.set
 	c := s.getCtx(ev)
 	defer s.putCtx(c)
 	channel, _, eventID := ev.Source()
 	for _, e := range cr.sources {
-		if !c.entryApplies(e, channel, eventID) {
-			continue
+		if c.entryApplies(e, channel, eventID) {
+			c.remap = s.remapFor(e)
+			fn(c, e)
+			return
 		}
-		c.remap = s.remapFor(e)
-		if c.evalRule(r, off) {
-			return true, c.explain(r, off)
-		}
-		return false, nil
 	}
-	return false, nil
+}
+
+// Fields returns the event fields the rule's detection reads (its
+// selections' fields and fieldref targets, attached filter documents
+// included), sorted and distinct: nil for a correlation rule or a rule of
+// keywords only.
+func (r *Rule) Fields() []string {
+	cr := r.compiled
+	if cr == nil || cr.set == nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	add := func(c *compiledRule) {
+		for _, s := range c.searches {
+			for _, alt := range s.alts {
+				for _, it := range alt {
+					if it.field != "" {
+						seen[it.field] = true
+					}
+					for _, g := range it.vals {
+						for _, m := range g.ms {
+							if m.kind == mRef {
+								seen[cr.set.fields[m.ref]] = true
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	add(cr)
+	for _, f := range cr.filters {
+		add(f.cr)
+	}
+	out := make([]string, 0, len(seen))
+	for f := range seen {
+		out = append(out, f)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Eval evaluates the rule on ev with the identifiers for which off returns
+// true switched off (they evaluate false; an attached filter document
+// switched off is not applied). It returns false for an event the rule's
+// logsource does not cover, and for correlation rules.
+func (r *Rule) Eval(ev Event, off func(ident string) bool) (ok bool, details []MatchDetail) {
+	r.onEvent(ev, func(c *evalCtx, _ *logsourceEntry) {
+		if c.evalRule(r, off) {
+			ok, details = true, c.explain(r, off)
+		}
+	})
+	return ok, details
 }

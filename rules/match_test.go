@@ -604,6 +604,17 @@ func builtinCases() []builtinCase {
 		{"0f58a7c3-42e9-4b87-aa21-e78a0b368adc",
 			sysmon(1, "Image", sys32, "CommandLine", `regsvr32 C:\Users\bob\AppData\Local\Temp\x.dll`),
 			sysmon(1, "Image", sys32, "CommandLine", `regsvr32 C:\Program Files\App\x.dll`)},
+		{"b35b64dd-fc5e-4e0a-b6fd-9b320bb4411b",
+			sysmon(1, "Image", sys32, "CommandLine", `regsvr32.exe /s /u /i:C:\AtomicRedTeam\atomics\T1117\RegSvr32.sct scrobj.dll`),
+			sysmon(1, "Image", sys32, "CommandLine", `regsvr32.exe /s /i:U "C:\Program Files\Vendor\component.dll"`)},
+		{"5620af46-b689-4f09-8926-be37ab5e2e42",
+			sysmon(1, "Image", `C:\Windows\SysWOW64\regsvr32.exe`, "ParentImage", `C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`,
+				"CommandLine", `"C:\Windows\syswow64\regsvr32.exe" /s C:\AtomicRedTeam\atomics\T1218.010\bin\AllTheThingsx86.dll`),
+			sysmon(1, "Image", `C:\Windows\SysWOW64\regsvr32.exe`, "ParentImage", `C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`,
+				"CommandLine", `"C:\Windows\syswow64\regsvr32.exe" /s "C:\Program Files (x86)\Vendor\x86.dll"`)},
+		{"00eb5cf4-f58c-4d55-9463-758f6a5085e0",
+			sysmon(1, "Image", `C:\Windows\System32\cmd.exe`, "ParentImage", `C:\ProgramData\jabber.exe`, "ParentRegsvr32", "renamed"),
+			sysmon(1, "Image", `C:\Windows\System32\cmd.exe`, "ParentImage", sys32, "ParentRegsvr32", "named")},
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/evtriage/evtriage/internal/winpath"
 	"github.com/evtriage/evtriage/parser"
+	"github.com/evtriage/evtriage/rules"
 )
 
 // Channels and providers the process model reads.
@@ -158,3 +159,72 @@ func (a *Activity) add(k eventKind) {
 		a.Other++
 	}
 }
+
+// Tree fields: what the process tree knows about a process creation event
+// (Sysmon 1, Security 4688) that the event does not say. A rule that reads
+// one (a "tree rule") is not matched as events are read, when the tree is
+// not known yet, but when the tree is built (Result, Finish): on the
+// creation event of every process whose event is kept in memory, with the
+// tree fields added. An event's own field of that name is never read.
+const (
+	// FieldParentRegsvr32 is "named" when the process's parent, as the tree
+	// links it (ProcessGuid, or process id and time), is regsvr32 under its
+	// own name, "renamed" when it is regsvr32 running under another name
+	// (Process.Renamed: OriginalFileName REGSVR32.EXE or the PE
+	// description), and absent otherwise.
+	FieldParentRegsvr32 = "ParentRegsvr32"
+)
+
+// treeFields lists the tree fields.
+var treeFields = [...]string{FieldParentRegsvr32}
+
+// isTreeRule reports whether r reads a tree field.
+func isTreeRule(r *rules.Rule) bool {
+	for _, f := range r.Fields() {
+		for _, tf := range treeFields {
+			if f == tf {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// treeEvent is a process's creation event as tree rules see it: the event
+// with the process's tree fields.
+type treeEvent struct {
+	ev             *parser.Event
+	parentRegsvr32 string
+}
+
+func newTreeEvent(p *Process) *treeEvent {
+	t := &treeEvent{ev: p.Create.Event}
+	if par := p.Parent; par != nil && par.Regsvr32 {
+		t.parentRegsvr32 = "named"
+		if par.Renamed {
+			t.parentRegsvr32 = "renamed"
+		}
+	}
+	return t
+}
+
+func (t *treeEvent) Get(name string) (string, bool) {
+	if name == FieldParentRegsvr32 {
+		return t.parentRegsvr32, t.parentRegsvr32 != ""
+	}
+	return t.ev.Get(name)
+}
+
+func (t *treeEvent) Values(name string, dst []string) []string {
+	if name == FieldParentRegsvr32 {
+		if t.parentRegsvr32 != "" {
+			dst = append(dst, t.parentRegsvr32)
+		}
+		return dst
+	}
+	return t.ev.Values(name, dst)
+}
+
+func (t *treeEvent) Each(fn func(name, value string) bool) { t.ev.Each(fn) }
+
+func (t *treeEvent) Source() (channel, provider string, eventID uint32) { return t.ev.Source() }

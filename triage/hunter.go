@@ -97,6 +97,12 @@ type Hunter struct {
 	matches    []pending
 	plan       *corrPlan  // nil without correlation rules
 	feeds      []corrFeed // matches the correlations need
+	treeRules  []*rules.Rule
+	isTree     map[*rules.Rule]bool
+	// regPIDs holds the process ids of regsvr32 processes (renamed ones
+	// included) per host, when tree rules are loaded: a 4688 those start is
+	// kept for them (4688 names its creator by id only).
+	regPIDs    map[pidKey]bool
 	corrOnly   int
 	counts     map[procKey]*Activity
 	interest   map[procKey]bool
@@ -142,15 +148,28 @@ func NewHunter(opts Options) *Hunter {
 	if opts.NewKey == "" {
 		opts.NewKey = KeyCommandLine
 	}
+	var treeRules []*rules.Rule
+	isTree := map[*rules.Rule]bool{}
+	if opts.Rules != nil {
+		for _, r := range opts.Rules.Rules() {
+			if r.Correlation == nil && isTreeRule(r) {
+				treeRules = append(treeRules, r)
+				isTree[r] = true
+			}
+		}
+	}
 	return &Hunter{
-		opts:     opts,
-		plan:     newCorrPlan(opts.Rules),
-		counts:   make(map[procKey]*Activity),
-		interest: make(map[procKey]bool),
-		seen:     make(map[uint64]struct{}),
-		seed:     maphash.MakeSeed(),
-		hosts:    make(map[string]bool),
-		intern:   make(interner),
+		treeRules: treeRules,
+		isTree:    isTree,
+		regPIDs:   make(map[pidKey]bool),
+		opts:      opts,
+		plan:      newCorrPlan(opts.Rules),
+		counts:    make(map[procKey]*Activity),
+		interest:  make(map[procKey]bool),
+		seen:      make(map[uint64]struct{}),
+		seed:      maphash.MakeSeed(),
+		hosts:     make(map[string]bool),
+		intern:    make(interner),
 	}
 }
 
@@ -279,6 +298,16 @@ func (h *Hunter) consume(buf []rules.Match, file string, ev *parser.Event) []rul
 	if h.opts.Rules != nil {
 		buf = h.opts.Rules.Candidates(ev, buf[:0])
 		matches = buf
+		if len(h.treeRules) > 0 {
+			// Tree rules are matched when the tree is built (see treeMatches).
+			kept := matches[:0]
+			for _, m := range matches {
+				if !h.isTree[m.Rule] {
+					kept = append(kept, m)
+				}
+			}
+			matches = kept
+		}
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -328,6 +357,16 @@ func (h *Hunter) consume(buf []rules.Match, file string, ev *parser.Event) []rul
 		keep := h.opts.AllActivity || len(matches) > 0 || rec.regsvr32
 		if rec.createInfo != nil {
 			if pis, _ := classifyRegsvr32(rec.parentImage, "", ""); pis {
+				keep = true
+			}
+		}
+		if len(h.treeRules) > 0 && rec.createInfo != nil {
+			// Tree rules judge a process by its parent: keep the creation
+			// events of regsvr32's children, renamed regsvr32 included.
+			if rec.regsvr32 && rec.hasPID {
+				h.regPIDs[pidKey{rec.host, rec.pid}] = true
+			}
+			if kind == kindSecCreate && rec.hasPPID && h.regPIDs[pidKey{rec.host, rec.ppid}] {
 				keep = true
 			}
 		}
@@ -451,9 +490,16 @@ func (h *Hunter) build(release bool) *Result {
 		}
 	}
 	sort.Strings(res.Hosts)
-	ms := h.matches
-	if h.plan != nil && len(h.feeds) > 0 {
-		ms = append(slices.Clip(h.matches), h.plan.run(h.feeds)...)
+	ms, feeds := h.matches, h.feeds
+	if len(h.treeRules) > 0 {
+		tms, tfeeds, unkept, corrOnly := h.treeMatches(t)
+		ms = append(slices.Clip(ms), tms...)
+		feeds = append(slices.Clip(feeds), tfeeds...)
+		res.Unkept += unkept
+		res.CorrelationOnly += corrOnly
+	}
+	if h.plan != nil && len(feeds) > 0 {
+		ms = append(slices.Clip(ms), h.plan.run(feeds)...)
 	}
 	if release {
 		h.feeds = nil
@@ -462,4 +508,46 @@ func (h *Hunter) build(release bool) *Result {
 	h.judge(res)
 	h.result = res
 	return res
+}
+
+// treeMatches matches the tree rules (rules reading a tree field, see
+// fields.go) against the creation event of every process of t kept in
+// memory, with its tree fields. It returns the pending findings, the
+// matches correlations need, and the counts consume would have kept:
+// suppressed candidates not kept (WrittenOnly) and correlation-only
+// matches. Called with h.mu held.
+func (h *Hunter) treeMatches(t *tree) (ms []pending, feeds []corrFeed, unkept, corrOnly int) {
+	seq := h.seq
+	for _, p := range t.procs {
+		if p.Create == nil {
+			continue
+		}
+		ev := newTreeEvent(p)
+		for _, r := range h.treeRules {
+			m, ok := r.Candidate(ev)
+			if !ok {
+				continue
+			}
+			if len(m.Suppressed) > 0 && h.opts.WrittenOnly {
+				if !r.CorrelationOnly {
+					unkept++
+				}
+				continue
+			}
+			if h.plan != nil && h.plan.feed[r] && len(m.Suppressed) == 0 {
+				fm := m
+				fm.Details, fm.Suppressed = nil, nil
+				feeds = append(feeds, corrFeed{ref: p.Create, m: fm, seq: seq})
+				seq++
+			}
+			if r.CorrelationOnly {
+				if len(m.Suppressed) == 0 {
+					corrOnly++
+				}
+				continue
+			}
+			ms = append(ms, pending{ref: p.Create, rule: r, details: m.Details, suppressed: m.Suppressed})
+		}
+	}
+	return ms, feeds, unkept, corrOnly
 }
