@@ -112,3 +112,53 @@ func TestTreeRuleOnSharedLog(t *testing.T) {
 		t.Errorf("findings %q", got)
 	}
 }
+
+// TestFileAndRegistryActivity: Sysmon 11 (file created) and 12/13/14
+// (registry key created or deleted, value set, key renamed) stay on their
+// process, in Files and Registry, with every field the event has; a
+// process the hunt does not follow has them counted in Seen.
+func TestFileAndRegistryActivity(t *testing.T) {
+	act := func(id uint16, rec uint64, s, g int, kv ...string) *parser.Event {
+		return ev(sysmonCh, id, "WS1", rec, at(s), append([]string{"ProcessGuid", guid(g), "ProcessId", fmt.Sprint(1000 + g)}, kv...)...)
+	}
+	const key = `HKU\S-1-5-21-1-2-3-1001\Software\Classes\CLSID\{0A29FF9E-7F9C-4437-8B11-F424491E3931}`
+	evs := []*parser.Event{
+		s1("WS1", 1, at(0), 10, 1010, sys32Reg, 9, 1009, sys32Cmd),
+		act(11, 2, 1, 10, "Image", sys32Reg, "TargetFilename", `C:\Users\bob\AppData\Local\Temp\x.sct`, "CreationUtcTime", "2024-03-01 10:00:01.000"),
+		act(12, 3, 2, 10, "EventType", "CreateKey", "Image", sys32Reg, "TargetObject", key),
+		act(13, 4, 3, 10, "EventType", "SetValue", "Image", sys32Reg, "TargetObject", key+`\InprocServer32\(Default)`, "Details", `C:\Users\bob\x.dll`),
+		act(14, 5, 4, 10, "EventType", "RenameKey", "Image", sys32Reg, "TargetObject", key, "NewName", key+"-old"),
+		s1("WS1", 6, at(5), 20, 1020, `C:\Windows\System32\notepad.exe`, 9, 1009, sys32Cmd),
+		act(13, 7, 6, 20, "EventType", "SetValue", "Image", `C:\Windows\System32\notepad.exe`, "TargetObject", `HKCU\x`, "Details", "1"),
+	}
+	path := filepath.Join(t.TempDir(), "activity.evtx")
+	writeLog(t, path, evs)
+	h := NewHunter(Options{Rules: builtin(t)})
+	if err := h.AddFile(context.Background(), path, nil); err != nil {
+		t.Fatal(err)
+	}
+	res := h.Finish()
+	byImage := map[string]*Process{}
+	for _, p := range res.Processes {
+		byImage[winpath.Base(p.Image)] = p
+	}
+	reg := byImage["regsvr32.exe"]
+	if reg == nil || len(reg.Files) != 1 || len(reg.Registry) != 3 || reg.Seen.Files != 1 || reg.Seen.Registry != 3 {
+		t.Fatalf("regsvr32: %+v", reg)
+	}
+	if v := field(reg.Files[0].Event, "TargetFilename"); v != `C:\Users\bob\AppData\Local\Temp\x.sct` {
+		t.Errorf("file event TargetFilename %q", v)
+	}
+	var got []string
+	for _, r := range reg.Registry {
+		got = append(got, fmt.Sprintf("%d %s %s %s%s", r.Event.EventID, field(r.Event, "EventType"), field(r.Event, "TargetObject")[len(key):],
+			field(r.Event, "Details"), field(r.Event, "NewName")))
+	}
+	want := []string{"12 CreateKey  ", `13 SetValue \InprocServer32\(Default) C:\Users\bob\x.dll`, "14 RenameKey  " + key + "-old"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("registry events %q, want %q", got, want)
+	}
+	if n := byImage["notepad.exe"]; n == nil || len(n.Registry) != 0 || n.Seen.Registry != 1 {
+		t.Errorf("notepad: kept %d registry events, counted %+v", len(n.Registry), n.Seen)
+	}
+}
