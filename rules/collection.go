@@ -37,7 +37,12 @@ func (c *collection) apply(root *yaml.Node) (*yaml.Node, error) {
 			return nil, errAt(root, "the action: global document this rule takes content from (line %d) was refused", c.badGlobal)
 		}
 		if c.global != nil {
-			root = mergeNodes(root, c.global)
+			merged, err := mergeNodes(root, c.global)
+			if err != nil {
+				c.badPrev = root.Line
+				return nil, errAt(root, "%v", err)
+			}
+			root = merged
 		}
 		c.prev, c.badPrev = root, 0
 		return root, nil
@@ -46,7 +51,12 @@ func (c *collection) apply(root *yaml.Node) (*yaml.Node, error) {
 	name, _ := scalarString(act)
 	switch name {
 	case "global":
-		c.global = mergeNodes(c.global, body)
+		merged, err := mergeNodes(c.global, body)
+		if err != nil {
+			c.badGlobal = root.Line
+			return nil, errAt(act, "%v", err)
+		}
+		c.global = merged
 		return nil, nil
 	case "reset":
 		c.global, c.badGlobal = nil, 0
@@ -58,7 +68,12 @@ func (c *collection) apply(root *yaml.Node) (*yaml.Node, error) {
 		if c.prev == nil {
 			return nil, errAt(act, "action: repeat with no rule document before it in the file (a rule collection repeats the previous rule)")
 		}
-		c.prev = mergeNodes(c.prev, body)
+		merged, err := mergeNodes(c.prev, body)
+		if err != nil {
+			c.badPrev = root.Line
+			return nil, errAt(act, "%v", err)
+		}
+		c.prev = merged
 		return c.prev, nil
 	}
 	c.refused(root)
@@ -77,15 +92,30 @@ func (c *collection) refused(root *yaml.Node) {
 	}
 }
 
+// maxMergeWork bounds the map entries merging one document visits (YAML
+// aliases can make a small file's maps revisit each other exponentially).
+const maxMergeWork = 100000
+
+// errMergeWork is returned when merging a document exceeds maxMergeWork.
+var errMergeWork = fmt.Errorf("rule collection: merging the document visits more than %d map entries (YAML alias amplification)", maxMergeWork)
+
 // mergeNodes returns base with over merged into it: maps deeply, anything
 // else replaced by over's. Neither input is changed.
-func mergeNodes(base, over *yaml.Node) *yaml.Node {
+func mergeNodes(base, over *yaml.Node) (*yaml.Node, error) {
+	work := 0
+	return mergeWork(base, over, &work)
+}
+
+func mergeWork(base, over *yaml.Node, work *int) (*yaml.Node, error) {
 	if base == nil {
-		return over
+		return over, nil
 	}
 	base, over = resolveAlias(base), resolveAlias(over)
 	if base.Kind != yaml.MappingNode || over.Kind != yaml.MappingNode {
-		return over
+		return over, nil
+	}
+	if *work += len(base.Content) + len(over.Content); *work > maxMergeWork {
+		return nil, errMergeWork
 	}
 	out := *base
 	out.Content = append([]*yaml.Node(nil), base.Content...)
@@ -94,7 +124,11 @@ func mergeNodes(base, over *yaml.Node) *yaml.Node {
 		merged := false
 		for j := 0; j+1 < len(out.Content); j += 2 {
 			if out.Content[j].Value == k.Value {
-				out.Content[j+1] = mergeNodes(out.Content[j+1], v)
+				m, err := mergeWork(out.Content[j+1], v, work)
+				if err != nil {
+					return nil, err
+				}
+				out.Content[j+1] = m
 				merged = true
 				break
 			}
@@ -103,7 +137,7 @@ func mergeNodes(base, over *yaml.Node) *yaml.Node {
 			out.Content = append(out.Content, k, v)
 		}
 	}
-	return &out
+	return &out, nil
 }
 
 // withoutKey returns a copy of mapping m without key.

@@ -255,3 +255,24 @@ func TestCorrelationCycles(t *testing.T) {
 		})
 	}
 }
+
+// TestCollectionMergeBounded: a global and a rule whose maps reach each
+// other through YAML aliases (each level twice the one below) would make
+// merging exponential; the document is refused instead.
+func TestCollectionMergeBounded(t *testing.T) {
+	chain := func(p string) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s0: &%s0 {k: v}\n", p, p)
+		for i := 1; i <= 24; i++ {
+			fmt.Fprintf(&b, "%s%d: &%s%d {x: *%s%d, y: *%s%d}\n", p, i, p, i, p, i-1, p, i-1)
+		}
+		fmt.Fprintf(&b, "z: *%s24\n", p)
+		return b.String()
+	}
+	file := "action: global\n" + chain("a") + "---\ntitle: t\nid: 44444444-0000-4000-8000-0000000000ff\n" +
+		"logsource: {product: windows, category: process_creation}\ndetection: {s: {Image: x}, condition: s}\n" + chain("b")
+	s := loadRules(t, map[string]string{"c.yml": file}, "")
+	if len(s.Rules()) != 0 || len(s.Rejected()) != 1 || !strings.Contains(s.Rejected()[0].Reason, "alias amplification") {
+		t.Fatalf("rules %d, rejected %+v", len(s.Rules()), s.Rejected())
+	}
+}
