@@ -89,7 +89,6 @@ func (b *builder) begin(ev *Event) {
 	b.capture, b.inAttr = false, false
 	b.tbuf, b.abuf, b.vals = b.tbuf[:0], b.abuf[:0], b.vals[:0]
 	b.spans = b.spans[:0]
-	b.named.Reset()
 	b.err = nil
 	b.arrSet = false
 }
@@ -107,6 +106,7 @@ func (b *builder) finish() (*Event, error) {
 	if b.d.outLeft -= 256 + len(b.vals) + 32*len(b.spans); b.d.outLeft < 0 {
 		return nil, errChunkOut
 	}
+	b.nameFields()
 	ev, fields := newEvent(len(b.spans))
 	*ev = *b.ev
 	if len(b.spans) > 0 {
@@ -117,6 +117,39 @@ func (b *builder) finish() (*Event, error) {
 		ev.Fields = fields
 	}
 	return ev, nil
+}
+
+// nameFields gives the fields the names a Namer gives them. Most records'
+// names are already distinct and not empty, which a quick check tells
+// without the Namer's bookkeeping; the others go through b.named.
+func (b *builder) nameFields() {
+	if len(b.spans) <= 64 {
+		var bloom [2]uint64
+		plain := true
+		for i := 0; i < len(b.spans) && plain; i++ {
+			name := b.spans[i].name
+			k := bit(name)
+			switch {
+			case name == "":
+				plain = false
+			case bloom[k>>6]&(1<<(k&63)) != 0:
+				for _, p := range b.spans[:i] {
+					if p.name == name {
+						plain = false
+						break
+					}
+				}
+			}
+			bloom[k>>6] |= 1 << (k & 63)
+		}
+		if plain {
+			return
+		}
+	}
+	b.named.Reset()
+	for i := range b.spans {
+		b.spans[i].name = b.named.Name(b.spans[i].name)
+	}
 }
 
 // eventWith is an Event allocated together with room for its fields.
@@ -314,7 +347,7 @@ func (b *builder) endAttr() {
 		}
 		start := len(b.vals)
 		b.vals = append(b.vals, v...)
-		b.spans = append(b.spans, fieldSpan{name: b.named.Name(b.attrField), start: start, end: len(b.vals)})
+		b.spans = append(b.spans, fieldSpan{name: b.attrField, start: start, end: len(b.vals)})
 	case tgtDataName:
 		if b.apieces == 1 && b.alit != "" {
 			b.dataName = b.alit // the usual case: a literal in the template
@@ -378,8 +411,8 @@ func (b *builder) system(tgt uint8, v []byte) {
 }
 
 // field appends the current leaf element as a Field (one per item when
-// its value is an array), named by b.named: an unnamed <Data> is Data, a
-// repeated name gets #2, #3….
+// its value is an array), under its name in the document (Data for an
+// unnamed <Data>); finish makes the names distinct (see nameFields).
 func (b *builder) field() error {
 	name := b.names[b.depth]
 	if b.depth == 3 && b.names[2] == "EventData" && name == "Data" && b.hasName {
@@ -391,7 +424,7 @@ func (b *builder) field() error {
 	if !b.arrSet {
 		start := len(b.vals)
 		b.vals = append(b.vals, b.tbuf...)
-		b.spans = append(b.spans, fieldSpan{name: b.named.Name(name), start: start, end: len(b.vals)})
+		b.spans = append(b.spans, fieldSpan{name: name, start: start, end: len(b.vals)})
 		return nil
 	}
 	b.arrSet = false
@@ -400,7 +433,7 @@ func (b *builder) field() error {
 		start := len(b.vals)
 		b.vals = append(b.vals, b.tbuf...)
 		b.vals = appendValue(b.vals, elem, item)
-		b.spans = append(b.spans, fieldSpan{name: b.named.Name(name), start: start, end: len(b.vals)})
+		b.spans = append(b.spans, fieldSpan{name: name, start: start, end: len(b.vals)})
 		if len(b.vals) > maxRecordOutput || len(b.spans) > maxFields {
 			return errOutput
 		}

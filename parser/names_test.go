@@ -91,3 +91,44 @@ func BenchmarkNamer(b *testing.B) {
 		}
 	}
 }
+
+// TestReaderNamesFields: the reader gives every field of a record a name of
+// its own, for few fields and for many (past the quick check's 64).
+func TestReaderNamesFields(t *testing.T) {
+	many := func(n int) ([]Field, []string) {
+		var fs []Field
+		var want []string
+		for i := 0; i < n; i++ {
+			fs = append(fs, Field{fmt.Sprintf("F%d", i), "v"})
+			want = append(want, fmt.Sprintf("F%d", i))
+		}
+		return append(fs, Field{"F0", "again"}), append(want, "F0#2")
+	}
+	f10, w10 := many(10)
+	f70, w70 := many(70)
+	tests := []struct {
+		name   string
+		fields []Field
+		want   []string
+	}{
+		{"distinct", []Field{{"A", "1"}, {"B", "2"}}, []string{"A", "B"}},
+		{"unnamed", []Field{{"", "1"}, {"", "2"}, {"X", "3"}, {"", "4"}}, []string{"Data", "Data#2", "X", "Data#3"}},
+		{"a literal X#2 and repeats of X", []Field{{"X#2", "1"}, {"X", "2"}, {"X", "3"}}, []string{"X#2", "X", "X#3"}},
+		{"a repeat among few", f10, w10},
+		{"a repeat among many", f70, w70},
+	}
+	var evs []*Event
+	for i, tc := range tests {
+		evs = append(evs, &Event{Time: wtT0, Provider: "P", Channel: "C", Computer: "H", EventID: uint16(i + 1), Fields: tc.fields})
+	}
+	got := wtRead(t, wtWrite(t, evs))
+	for i, tc := range tests {
+		var names []string
+		for _, f := range got[i].Fields {
+			names = append(names, f.Name)
+		}
+		if !reflect.DeepEqual(names, tc.want) {
+			t.Errorf("%s: %q, want %q", tc.name, names, tc.want)
+		}
+	}
+}
