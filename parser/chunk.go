@@ -25,6 +25,19 @@ type chunkResult struct {
 	carveFailed int
 	empty       bool
 	bad         bool
+	// With worker.xml: the events' XML, events[i]'s at xmlSpans[i] in xml
+	// ({-1, -1} when it could not be rendered).
+	xml      []byte
+	xmlSpans [][2]int32
+}
+
+// eventXML returns the XML of events[i], or nil.
+func (res *chunkResult) eventXML(i int) []byte {
+	if i >= len(res.xmlSpans) || res.xmlSpans[i][0] < 0 {
+		return nil
+	}
+	s := res.xmlSpans[i]
+	return res.xml[s[0]:s[1]:s[1]]
 }
 
 // worker decodes chunks; each goroutine has its own buffer and decoder.
@@ -33,10 +46,15 @@ type worker struct {
 	buf  []byte
 	dec  *decoder
 	free chan *chunkResult // delivered results to reuse (may be nil)
+	// carve: carve records (Options.Carve unless set otherwise); xml:
+	// also render every event's XML (Reader.EventsXML).
+	carve bool
+	xml   bool
+	xw    xmlWriter
 }
 
 func newWorker(r *Reader, free chan *chunkResult) *worker {
-	return &worker{r: r, buf: make([]byte, chunkSize), dec: newDecoder(), free: free}
+	return &worker{r: r, buf: make([]byte, chunkSize), dec: newDecoder(), free: free, carve: r.opts.Carve}
 }
 
 // result returns an empty chunkResult, reusing a delivered one (its
@@ -44,7 +62,10 @@ func newWorker(r *Reader, free chan *chunkResult) *worker {
 func (w *worker) result() *chunkResult {
 	select {
 	case res := <-w.free:
-		*res = chunkResult{events: res.events[:0], problems: res.problems[:0]}
+		*res = chunkResult{events: res.events[:0], problems: res.problems[:0], xml: res.xml[:0], xmlSpans: res.xmlSpans[:0]}
+		if cap(res.xml) > maxRecordXML {
+			res.xml = nil // do not keep a hostile chunk's output alive
+		}
 		return res
 	default:
 		return &chunkResult{events: make([]*Event, 0, 64)}
@@ -75,15 +96,23 @@ func (w *worker) chunk(idx int) *chunkResult {
 			return res
 		}
 	}
-	avail = n
+	w.decodeChunk(res, base, buf, n)
+	return res
+}
+
+// decodeChunk decodes the chunk at file offset base held in buf (64 KiB;
+// the first avail bytes are in the file) into res.
+func (w *worker) decodeChunk(res *chunkResult, base int64, buf []byte, avail int) {
 	clear(buf[avail:])
-	c := chunkDecode{w: w, res: res, base: base, buf: buf, avail: avail, carve: w.r.opts.Carve}
+	c := chunkDecode{w: w, res: res, base: base, buf: buf, avail: avail, carve: w.carve}
 	c.run()
 	if c.limitSkipped > 0 {
 		c.problem(c.limitAt, "%v: %d records from here on not decoded", c.limit, c.limitSkipped)
 	}
+	if w.xml {
+		c.renderXML()
+	}
 	slices.SortStableFunc(res.problems, func(a, b Problem) int { return cmp.Compare(a.Offset, b.Offset) })
-	return res
 }
 
 // chunkDecode is the state of decoding one chunk.

@@ -174,6 +174,9 @@ func veloRecordID(r *evtx.EventRecord) uint64 {
 type xEvent struct {
 	recordID uint64
 	fields   []Field
+	// system holds System's element text and attributes (as
+	// Element_Attribute), when flattened by flattenXML.
+	system map[string]string
 }
 
 // evtxexportEvents runs `evtxexport -f xml` and flattens its output with the
@@ -188,6 +191,17 @@ func evtxexportEvents(t testing.TB, path string) ([]xEvent, bool) {
 	if i := bytes.IndexByte(out, '\n'); i >= 0 && bytes.HasPrefix(out, []byte("evtxexport")) {
 		out = out[i+1:]
 	}
+	evs, err := flattenXML(out)
+	if err != nil {
+		t.Logf("evtxexport %s: xml: %v", path, err)
+		return evs, false
+	}
+	return evs, true
+}
+
+// flattenXML flattens a sequence of <Event> elements with the rules the
+// parser documents for Fields.
+func flattenXML(out []byte) ([]xEvent, error) {
 	// Keep carriage returns: an XML decoder would normalise CR LF to LF, but
 	// evtxexport prints the value's bytes as they are.
 	out = bytes.ReplaceAll(out, []byte("\r"), []byte("&#13;"))
@@ -206,8 +220,7 @@ func evtxexportEvents(t testing.TB, path string) ([]xEvent, bool) {
 			break
 		}
 		if err != nil {
-			t.Logf("evtxexport %s: xml: %v", path, err)
-			return evs, false
+			return evs, err
 		}
 		switch x := tok.(type) {
 		case xml.StartElement:
@@ -218,11 +231,16 @@ func evtxexportEvents(t testing.TB, path string) ([]xEvent, bool) {
 			leaf = append(leaf, true)
 			text.Reset()
 			if len(stack) == 1 {
-				evs = append(evs, xEvent{})
+				evs = append(evs, xEvent{system: make(map[string]string)})
 				cur = &evs[len(evs)-1]
 			}
 			if len(stack) == 3 {
 				hasName = false
+			}
+			if len(stack) == 3 && stack[1] == "System" {
+				for _, a := range x.Attr {
+					cur.system[x.Name.Local+"_"+a.Name.Local] = a.Value
+				}
 			}
 			if len(stack) >= 3 && stack[1] != "System" && stack[1] != "RenderingInfo" {
 				for _, a := range x.Attr {
@@ -247,6 +265,9 @@ func evtxexportEvents(t testing.TB, path string) ([]xEvent, bool) {
 				}
 				cur.fields = append(cur.fields, Field{Name: name, Value: text.String()})
 			}
+			if n == 3 && stack[1] == "System" {
+				cur.system[stack[2]] = text.String()
+			}
 			if n == 3 && stack[1] == "System" && stack[2] == "EventRecordID" {
 				cur.recordID, _ = strconv.ParseUint(strings.TrimSpace(text.String()), 10, 64)
 			}
@@ -258,7 +279,7 @@ func evtxexportEvents(t testing.TB, path string) ([]xEvent, bool) {
 	for i := range evs {
 		evs[i].fields = distinctNames(evs[i].fields)
 	}
-	return evs, true
+	return evs, nil
 }
 
 // distinctNames names flattened fields as the parser documents, written

@@ -177,6 +177,8 @@ type Reader struct {
 	mu       sync.Mutex
 	problems []Problem
 	stats    Stats
+
+	at atCache // EventAt and XMLAt
 }
 
 // NewReader returns a Reader for the size bytes of r. It fails only when the
@@ -309,6 +311,17 @@ func (r *Reader) report(p Problem) {
 // Problems are reported through Options.OnProblem as they are met and
 // collected in Problems.
 func (r *Reader) Events(ctx context.Context, fn func(*Event) error) error {
+	return r.run(ctx, &deliverer{r: r, fn: fn})
+}
+
+// EventsXML is Events that also gives each event's XML, as XMLAt renders
+// it (see XMLAt). The XML is only valid during the call to fn; it is nil
+// for an event whose XML could not be rendered (reported as a problem).
+func (r *Reader) EventsXML(ctx context.Context, fn func(ev *Event, xml []byte) error) error {
+	return r.run(ctx, &deliverer{r: r, xfn: fn})
+}
+
+func (r *Reader) run(ctx context.Context, d *deliverer) error {
 	r.mu.Lock()
 	r.problems = r.problems[:0]
 	r.stats = Stats{Version: r.version, Dirty: r.dirty, Full: r.full, HeaderChunks: r.headerChunks}
@@ -321,7 +334,7 @@ func (r *Reader) Events(ctx context.Context, fn func(*Event) error) error {
 	if r.opts.Carve {
 		cov = r.scanCoverage(n)
 	}
-	d := &deliverer{r: r, fn: fn, cov: cov}
+	d.cov = cov
 	if cov != nil {
 		d.seed = maphash.MakeSeed()
 	}
@@ -345,6 +358,7 @@ func (r *Reader) Events(ctx context.Context, fn func(*Event) error) error {
 func (r *Reader) sequential(ctx context.Context, n int, d *deliverer) error {
 	free := make(chan *chunkResult, 1)
 	w := newWorker(r, free)
+	w.xml = d.xfn != nil
 	for i := 0; i < n; i++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -376,6 +390,7 @@ func (r *Reader) parallel(ctx context.Context, n, workers int, d *deliverer) err
 		go func() {
 			defer wg.Done()
 			w := newWorker(r, free)
+			w.xml = d.xfn != nil
 			for j := range jobs {
 				if ctx.Err() != nil {
 					j.out <- nil
@@ -429,6 +444,7 @@ func (r *Reader) parallel(ctx context.Context, n, workers int, d *deliverer) err
 type deliverer struct {
 	r      *Reader
 	fn     func(*Event) error
+	xfn    func(*Event, []byte) error // instead of fn (EventsXML)
 	cov    *coverage
 	carved map[uint64]bool
 	// uncovered holds the fingerprints of the live records delivered from
@@ -487,7 +503,7 @@ func (d *deliverer) deliver(res *chunkResult) error {
 		r.mu.Unlock()
 	}()
 	pi := 0
-	for _, ev := range res.events {
+	for i, ev := range res.events {
 		for pi < len(res.problems) && res.problems[pi].Offset <= ev.Offset {
 			r.report(res.problems[pi])
 			pi++
@@ -514,7 +530,13 @@ func (d *deliverer) deliver(res *chunkResult) error {
 			d.uncovered[d.fingerprint(ev)] = struct{}{}
 		}
 		records++
-		if err := d.fn(ev); err != nil {
+		var err error
+		if d.xfn != nil {
+			err = d.xfn(ev, res.eventXML(i))
+		} else {
+			err = d.fn(ev)
+		}
+		if err != nil {
 			return err
 		}
 	}
