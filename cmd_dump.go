@@ -10,21 +10,36 @@ import (
 	"github.com/evtriage/evtriage/parser"
 )
 
-// dumpCommand is `evtriage dump`: every event as one JSON object per line.
+// dumpCommand is `evtriage dump`: every event as one JSON object per line,
+// or as Windows renders it in XML.
 func dumpCommand() command {
-	return command{name: "dump", summary: "print every event as JSON lines", run: runDump}
+	return command{name: "dump", summary: "print every event as JSON lines or XML", run: runDump}
+}
+
+// dumpFormat writes the events of dump's files in one output format.
+type dumpFormat interface {
+	begin(out *bufio.Writer) error
+	// file writes the events of one file (path as given).
+	file(f *parser.File, path string, out *bufio.Writer) error
+	end(out *bufio.Writer) error
 }
 
 func runDump(e *env, args []string) int {
-	fs := newFlagSet(e, "dump", "dump [--format jsonl] [--carve=false] [--workers N] PATH...")
-	format := fs.String("format", "jsonl", "output format: jsonl (one JSON object per event)")
+	fs := newFlagSet(e, "dump", "dump [--format jsonl|xml] [--carve=false] [--workers N] PATH...")
+	format := fs.String("format", "jsonl", "output format: jsonl (one JSON object per event) or xml (one <Events> document, each event as Windows renders it)")
 	var rf readFlags
-	rf.register(fs, "recover records from slack space and damaged chunks (marked \"recovered\": true)")
+	rf.register(fs, "recover records from slack space and damaged chunks (marked \"recovered\": true, or by an XML comment)")
 	if code, stop := parseFlags(e, fs, args); stop {
 		return code
 	}
-	if *format != "jsonl" {
-		return usageError(e, "dump", fmt.Errorf("unknown --format %q (want jsonl)", *format))
+	var df dumpFormat
+	switch *format {
+	case "jsonl":
+		df = &jsonlDump{}
+	case "xml":
+		df = &xmlDump{}
+	default:
+		return usageError(e, "dump", fmt.Errorf("unknown --format %q (want jsonl or xml)", *format))
 	}
 	files, code, stop := rf.inputs(e, "dump", fs)
 	if stop {
@@ -32,7 +47,10 @@ func runDump(e *env, args []string) int {
 	}
 	out := bufio.NewWriterSize(e.stdout, 1<<16)
 	defer out.Flush()
-	var line []byte
+	if err := df.begin(out); err != nil {
+		fmt.Fprintf(e.stderr, "evtriage dump: %s\n", termsafe.Clean(err.Error()))
+		return exitPartial
+	}
 	for _, path := range files {
 		bad := false
 		opts := parser.Options{Workers: rf.workers, Carve: rf.carve, OnProblem: func(p parser.Problem) {
@@ -46,14 +64,10 @@ func runDump(e *env, args []string) int {
 			code = exitPartial
 			continue
 		}
-		err = f.Events(context.Background(), func(ev *parser.Event) error {
-			line = appendEventJSON(line[:0], path, ev)
-			_, err := out.Write(line)
-			return err
-		})
+		err = df.file(f, path, out)
 		f.Close()
 		if err != nil {
-			// Events fails only when writing the output does (a closed
+			// Reading fails only when writing the output does (a closed
 			// pipe, a full disk; what is wrong in the file goes to
 			// OnProblem): there is no point going on.
 			fmt.Fprintf(e.stderr, "evtriage dump: %s: %s\n", termsafe.Clean(path), termsafe.Clean(err.Error()))
@@ -63,11 +77,29 @@ func runDump(e *env, args []string) int {
 			code = exitPartial
 		}
 	}
-	if err := out.Flush(); err != nil {
+	err := df.end(out)
+	if err == nil {
+		err = out.Flush()
+	}
+	if err != nil {
 		fmt.Fprintf(e.stderr, "evtriage dump: %s\n", termsafe.Clean(err.Error()))
 		return exitPartial
 	}
 	return code
+}
+
+// jsonlDump writes one JSON object per event and line (appendEventJSON).
+type jsonlDump struct{ line []byte }
+
+func (d *jsonlDump) begin(*bufio.Writer) error { return nil }
+func (d *jsonlDump) end(*bufio.Writer) error   { return nil }
+
+func (d *jsonlDump) file(f *parser.File, path string, out *bufio.Writer) error {
+	return f.Events(context.Background(), func(ev *parser.Event) error {
+		d.line = appendEventJSON(d.line[:0], path, ev)
+		_, err := out.Write(d.line)
+		return err
+	})
 }
 
 // dumpTimeLayout is RFC 3339 in UTC with the format's 100 ns precision.

@@ -118,7 +118,7 @@ func TestDump(t *testing.T) {
 		{name: "missing", args: []string{"dump", "nope.evtx"}, code: exitPartial, stderr: []string{"no such file"}},
 		{name: "not evtx", args: []string{"dump", "text.evtx"}, code: exitPartial, stderr: []string{"not an evtx file", "(text.evtx)"}},
 		{name: "no path", args: []string{"dump"}, code: exitUsage, stderr: []string{"no PATH given"}},
-		{name: "bad format", args: []string{"dump", "--format", "xml", good}, code: exitUsage, stderr: []string{`unknown --format "xml"`}},
+		{name: "bad format", args: []string{"dump", "--format", "yaml", good}, code: exitUsage, stderr: []string{`unknown --format "yaml" (want jsonl or xml)`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
