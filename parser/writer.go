@@ -219,24 +219,32 @@ func (w *Writer) begin() error {
 
 // fileHeader returns the 4096-byte file header for what was written.
 func (w *Writer) fileHeader() []byte {
+	var last uint64
+	if w.nChunks > 0 {
+		last = w.nChunks - 1
+	}
+	return wFileHeader(0, last, w.nChunks, w.recNum+1, 0)
+}
+
+// wFileHeader returns a 4096-byte file header: the oldest and newest
+// chunk's numbers, the chunk count, the next record number and flags (1
+// dirty, 2 full).
+func wFileHeader(oldest, newest, nChunks, next uint64, flags uint32) []byte {
 	h := make([]byte, wFileHeaderSize)
 	le := binary.LittleEndian
 	copy(h, "ElfFile\x00")
-	le.PutUint64(h[0x08:], 0)
-	if w.nChunks > 0 {
-		le.PutUint64(h[0x10:], w.nChunks-1)
-	}
-	le.PutUint64(h[0x18:], w.recNum+1)
+	le.PutUint64(h[0x08:], oldest)
+	le.PutUint64(h[0x10:], newest)
+	le.PutUint64(h[0x18:], next)
 	le.PutUint32(h[0x20:], 0x80)
 	le.PutUint16(h[0x24:], 1)
 	le.PutUint16(h[0x26:], 3)
 	le.PutUint16(h[0x28:], wFileHeaderSize)
-	var flags uint32
-	if w.nChunks > wMaxHeaderChunks {
+	if nChunks > wMaxHeaderChunks {
 		le.PutUint16(h[0x2A:], wMaxHeaderChunks)
 		flags |= 1 // dirty: readers must scan for chunks
 	} else {
-		le.PutUint16(h[0x2A:], uint16(w.nChunks))
+		le.PutUint16(h[0x2A:], uint16(nChunks))
 	}
 	le.PutUint32(h[0x78:], flags)
 	le.PutUint32(h[0x7C:], crc32.ChecksumIEEE(h[:0x78]))
@@ -247,21 +255,7 @@ func (w *Writer) fileHeader() []byte {
 // chunk.
 func (w *Writer) flush() error {
 	c := w.chunk
-	le := binary.LittleEndian
-	copy(c, "ElfChnk\x00")
-	le.PutUint64(c[0x08:], w.first)
-	le.PutUint64(c[0x10:], w.recNum)
-	le.PutUint64(c[0x18:], w.first)
-	le.PutUint64(c[0x20:], w.recNum)
-	le.PutUint32(c[0x28:], 0x80)
-	le.PutUint32(c[0x2C:], uint32(w.lastRec))
-	le.PutUint32(c[0x30:], uint32(w.pos))
-	le.PutUint32(c[0x34:], crc32.ChecksumIEEE(c[wChunkHeaderSize:w.pos]))
-	clear(c[0x38:0x7C])
-	crc := crc32.NewIEEE()
-	crc.Write(c[:0x78])
-	crc.Write(c[0x80:wChunkHeaderSize])
-	le.PutUint32(c[0x7C:], crc.Sum32())
+	wChunkHeader(c, w.first, w.recNum, w.first, w.recNum, w.lastRec, w.pos)
 	if _, err := w.w.Write(c); err != nil {
 		return w.fail(err)
 	}
@@ -272,6 +266,27 @@ func (w *Writer) flush() error {
 	w.first = 0
 	clear(w.defined)
 	return nil
+}
+
+// wChunkHeader fills the header of chunk c, whose records (numbers first
+// to last, EventRecordIDs firstID to lastID) end at free, the last one
+// starting at lastRec: the fields, the records' CRC and the header's CRC.
+func wChunkHeader(c []byte, first, last, firstID, lastID uint64, lastRec, free int) {
+	le := binary.LittleEndian
+	copy(c, "ElfChnk\x00")
+	le.PutUint64(c[0x08:], first)
+	le.PutUint64(c[0x10:], last)
+	le.PutUint64(c[0x18:], firstID)
+	le.PutUint64(c[0x20:], lastID)
+	le.PutUint32(c[0x28:], 0x80)
+	le.PutUint32(c[0x2C:], uint32(lastRec))
+	le.PutUint32(c[0x30:], uint32(free))
+	le.PutUint32(c[0x34:], crc32.ChecksumIEEE(c[wChunkHeaderSize:free]))
+	clear(c[0x38:0x7C])
+	crc := crc32.NewIEEE()
+	crc.Write(c[:0x78])
+	crc.Write(c[0x80:wChunkHeaderSize])
+	le.PutUint32(c[0x7C:], crc.Sum32())
 }
 
 // wTmplDef is a template defined inline by the record being encoded.
