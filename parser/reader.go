@@ -239,7 +239,9 @@ type File struct {
 
 // Open opens the file at path read-only and returns a Reader for it. A
 // path that is not a regular file (a pipe, socket, device or folder) is
-// refused at once (infile.ErrNotRegular).
+// refused at once (infile.ErrNotRegular). On Windows the file is shared for
+// reading, writing and deleting, so that a live log stays usable by the
+// event log service (infile.Open).
 func Open(path string, opts Options) (*File, error) {
 	f, err := infile.Open(path)
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"syscall"
 )
 
 // ErrNotRegular is returned for a path that is not a regular file.
@@ -47,7 +46,9 @@ func Check(path string, fi fs.FileInfo) error {
 
 // Open opens path read-only after checking that it is a regular file: the
 // path is checked before it is opened and the open file again (it may have
-// been swapped in between); the open never blocks.
+// been swapped in between); the open never blocks. On Windows the file is
+// shared for reading, writing and deleting, so that a live log stays
+// usable by the event log service (see openRead).
 func Open(path string) (*os.File, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -56,7 +57,7 @@ func Open(path string) (*os.File, error) {
 	if err := Check(path, fi); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, err := openRead(path)
 	if err != nil {
 		return nil, err
 	}
