@@ -4,8 +4,9 @@ import (
 	"encoding/binary"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/evtriage/evtriage/internal/termsafe"
 )
 
 // XML rendering of a record: the <Event xmlns="..."> document Windows
@@ -34,10 +35,9 @@ import (
 // values (where XML would turn them into spaces). What XML cannot carry at
 // all, even as a reference — the other C0 controls, U+FFFE, U+FFFF and
 // invalid UTF-8 — is written the way the project's terminal-safe text
-// shows it (\x1b, \ufffe, \xff), so it stays visible and the document
-// stays well-formed. This is the same set of characters as the project's
-// terminal-safety rule (internal/termsafe); the parser keeps its own copy
-// of that rule because it imports the standard library only.
+// shows it (termsafe.Clean: \x1b, \ufffe, \xff), so it stays visible and
+// the document stays well-formed. Which characters are unsafe is
+// termsafe.Unsafe's decision, the project's one rule.
 //
 // Names that are not XML names (hostile input) are encoded the way
 // .NET's XmlConvert.EncodeName does it: each offending character as
@@ -468,17 +468,15 @@ func appendXMLText[S ~string | ~[]byte](dst []byte, s S, attr bool) []byte {
 			r, size = utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
 		}
 		switch {
-		case r == utf8.RuneError && size == 1:
-			dst = append(dst, '\\', 'x', hexLower[c>>4], hexLower[c&15])
 		case (r == '\n' || r == '\t') && !attr:
 			dst = append(dst, c)
 		case r == '\n' || r == '\t' || r == '\r':
 			dst = appendCharRef(dst, r)
-		case r < 0x20:
-			dst = append(dst, '\\', 'x', hexLower[c>>4], hexLower[c&15])
-		case r == 0xfffe || r == 0xffff:
-			dst = append(dst, '\\', 'u', 'f', 'f', 'f', hexLower[r&15])
-		case unsafeRune(r):
+		case r == utf8.RuneError && size == 1, r < 0x20, r == 0xfffe, r == 0xffff:
+			// Not even a character reference may carry it: shown as the
+			// terminal-safe text shows it (\x1b, \ufffe, \xff).
+			dst = append(dst, termsafe.Clean(string(s[i:i+size]))...)
+		case termsafe.Unsafe(r):
 			dst = appendCharRef(dst, r)
 		default:
 			dst = append(dst, s[i:i+size]...)
@@ -486,18 +484,6 @@ func appendXMLText[S ~string | ~[]byte](dst []byte, s S, attr bool) []byte {
 		i += size
 	}
 	return dst
-}
-
-// unsafeRune is the project's terminal-safety rule (internal/termsafe's
-// Unsafe): ASCII controls and DEL, and every character that is not
-// graphic (C1 controls, format characters such as the bidi controls,
-// separators other than space, private-use, surrogate and unassigned
-// code points).
-func unsafeRune(r rune) bool {
-	if r < utf8.RuneSelf {
-		return r < 0x20 || r == 0x7f
-	}
-	return !unicode.IsGraphic(r)
 }
 
 // appendCharRef appends r as a hexadecimal character reference.
@@ -522,7 +508,7 @@ func appendXMLName(dst []byte, name string, attr bool) []byte {
 	}
 	for i := 0; i < len(name); {
 		r, size := utf8.DecodeRuneInString(name[i:])
-		ok := !(r == utf8.RuneError && size == 1) && nameChar(r, i == 0) && !unsafeRune(r) &&
+		ok := !(r == utf8.RuneError && size == 1) && nameChar(r, i == 0) && !termsafe.Unsafe(r) &&
 			!(r == '_' && looksEncoded(name[i:])) && (r != ':' || i == colon)
 		if ok {
 			dst = append(dst, name[i:i+size]...)

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/evtriage/evtriage/internal/golden"
+	"github.com/evtriage/evtriage/internal/termsafe"
 )
 
 // checkXMLEvents checks what XML the parser renders must be: one
@@ -28,7 +29,7 @@ func checkXMLEvents(doc []byte) error {
 		if r == utf8.RuneError && size == 1 {
 			return errors.New("invalid UTF-8 at " + strconv.Itoa(i))
 		}
-		if r != '\n' && r != '\t' && unsafeRune(r) {
+		if r != '\n' && r != '\t' && termsafe.Unsafe(r) {
 			return errors.New("terminal-unsafe character " + strconv.QuoteRune(r) + " at " + strconv.Itoa(i))
 		}
 		i += size
