@@ -506,3 +506,69 @@ func TestFollowStaticMatchesReader(t *testing.T) {
 		}
 	}
 }
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r     *liveMem
+	bytes atomic.Int64
+	reads atomic.Int64
+}
+
+func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
+	c.bytes.Add(int64(len(p)))
+	c.reads.Add(1)
+	return c.r.ReadAt(p, off)
+}
+
+// TestFollowReadsOnlyWhatChanged follows a log of 100 chunks: after the
+// first poll, a poll with one new record reads the file header, a few
+// chunk headers and the one chunk that changed; a poll with nothing new
+// reads no chunk; only every Sweep polls are all the headers read.
+func TestFollowReadsOnlyWhatChanged(t *testing.T) {
+	m := &liveMem{}
+	w, err := NewLiveWriter(m, LiveOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 1
+	for ; w.Chunks() < 100; n++ {
+		if err := w.Write(liveEvent(n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cr := &countingReader{r: m}
+	f := NewFollower(cr, m.Size, FollowOptions{Sweep: 10})
+	ctx := context.Background()
+	nop := func(*Event) error { return nil }
+	if err := f.Poll(ctx, nop); err != nil {
+		t.Fatal(err)
+	}
+	const fileHeader, header = 0x80, chunkHeaderSize
+	for poll := 2; poll <= 20; poll++ {
+		cr.bytes.Store(0)
+		cr.reads.Store(0)
+		newRecord := poll%2 == 0
+		if newRecord {
+			if err := w.Write(liveEvent(n)); err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+		if err := f.Poll(ctx, nop); err != nil {
+			t.Fatal(err)
+		}
+		var max int64 = fileHeader + 3*header // the newest chunk and the next in ring order (+ a new one)
+		if newRecord {
+			max += chunkSize
+		}
+		if poll%10 == 0 {
+			max += 100 * header // a sweep
+		}
+		if got := cr.bytes.Load(); got > max {
+			t.Errorf("poll %d (new record %v): %d bytes in %d reads, want at most %d", poll, newRecord, got, cr.reads.Load(), max)
+		}
+	}
+	if st := f.Stats(); st.Next != uint64(n) {
+		t.Errorf("next %d, want %d", st.Next, n)
+	}
+}
