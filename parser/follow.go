@@ -265,7 +265,9 @@ func (f *Follower) Poll(ctx context.Context, fn func(*Event) error) error {
 		}
 		return err
 	}
-	if err := f.deliver(ctx, fn); err != nil {
+	err = f.deliver(ctx, fn)
+	f.newest()
+	if err != nil {
 		return err
 	}
 	f.stats.Waiting = 0
@@ -485,7 +487,6 @@ func (f *Follower) deliver(ctx context.Context, fn func(*Event) error) error {
 			return err // not ready: what follows waits for it
 		}
 	}
-	f.newest()
 	return nil
 }
 

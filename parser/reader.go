@@ -13,6 +13,11 @@
 // header and chunk CRCs, and reports every part it cannot read as a Problem
 // while carrying on with the rest. With Options.Carve it also recovers
 // records from chunk slack space and from chunks whose header is damaged.
+//
+// Reader.EventsXML and Reader.XMLAt give records as Windows renders them in
+// XML; Reader.EventAt reads one event back by its offset. A Follower
+// follows a log while it is written; a Writer writes events as a log, and a
+// LiveWriter grows one in place as the Windows event log service does.
 package parser
 
 import (
