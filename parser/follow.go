@@ -11,8 +11,6 @@ import (
 	"os"
 	"slices"
 	"time"
-
-	"github.com/evtriage/evtriage/internal/infile"
 )
 
 // Following a growing log.
@@ -172,14 +170,9 @@ type FileFollower struct {
 // opened file; when it does not (the log was rotated or recreated), the old
 // file is read to its end and ErrReplaced is returned.
 func FollowFile(path string, opts FollowOptions) (*FileFollower, error) {
-	f, err := infile.Open(path)
+	f, fi, err := openLog(path)
 	if err != nil {
-		return nil, fmt.Errorf("parser: %w", err)
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("parser: %w", err)
+		return nil, err
 	}
 	size := func() (int64, error) {
 		fi, err := f.Stat()

@@ -248,14 +248,9 @@ type File struct {
 // reading, writing and deleting, so that a live log stays usable by the
 // event log service (infile.Open).
 func Open(path string, opts Options) (*File, error) {
-	f, err := infile.Open(path)
+	f, fi, err := openLog(path)
 	if err != nil {
-		return nil, fmt.Errorf("parser: %w", err)
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("parser: %w", err)
+		return nil, err
 	}
 	r, err := NewReader(f, fi.Size(), opts)
 	if err != nil {
@@ -267,6 +262,21 @@ func Open(path string, opts Options) (*File, error) {
 
 // Close closes the file.
 func (f *File) Close() error { return f.f.Close() }
+
+// openLog opens the regular file at path read-only (infile.Open) and
+// returns it with what it is.
+func openLog(path string) (*os.File, os.FileInfo, error) {
+	f, err := infile.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("parser: %w", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("parser: %w", err)
+	}
+	return f, fi, nil
+}
 
 // Problems returns the problems found so far, in file order: all of them,
 // or the first 10,000 when there are more (Stats.Problems counts all).
