@@ -19,9 +19,10 @@ func cmdGen() command {
 
 // runGen implements `evtriage gen`.
 func runGen(e *env, args []string) int {
-	fs := newFlagSet(e, "gen", "gen [--scenario NAME|all] [--hosts N] [--form F] [--events N | --size 256MB] [--seed N] [--truth FILE] -o FILE\n       evtriage gen --list")
+	fs := newFlagSet(e, "gen", "gen [--scenario NAME|all] [--profile P] [--hosts N] [--form F] [--events N | --size 256MB] [--seed N] [--truth FILE] -o FILE\n       evtriage gen --list")
 	scenario := fs.String("scenario", "all", "scenario `name` (see --list), or all")
-	hosts := fs.Int("hosts", 0, "number of hosts (default: one per log form, 5; demo: 1)")
+	profile := fs.String("profile", samples.ProfileDefault, "background `profile` (see --list): "+strings.Join(profileNames(), ", "))
+	hosts := fs.Int("hosts", 0, "number of hosts (default: one per log form, 5; demo and the Sysmon profiles: 1)")
 	form := fs.String("form", "", "give every host this log `form`: "+strings.Join(samples.FormNames(), ", ")+" (default: host i keeps form i mod 5)")
 	events := fs.Int("events", 0, "stop after this many events (default 5000 per host)")
 	size := fs.String("size", "", "stop once the file reaches this `size` (e.g. 256MB, 1GiB; K/M/G are powers of 1024)")
@@ -39,6 +40,10 @@ func runGen(e *env, args []string) int {
 			fmt.Fprintf(e.stdout, "%-14s %s\n", s.Name, s.Description)
 		}
 		fmt.Fprintf(e.stdout, "%-14s %s\n", "all", "every scenario's chains (except demo) on every host")
+		fmt.Fprintf(e.stdout, "\nprofiles (--profile; the background every scenario is planted in):\n")
+		for _, p := range samples.Profiles() {
+			fmt.Fprintf(e.stdout, "%-16s %s\n", p.Name, p.Description)
+		}
 		return exitOK
 	}
 	if fs.NArg() > 0 {
@@ -47,7 +52,7 @@ func runGen(e *env, args []string) int {
 	if *out == "" {
 		return usageError(e, "gen", fmt.Errorf("%w: -o FILE is required", errUsage))
 	}
-	opts := samples.Options{Scenario: *scenario, Form: *form, Hosts: *hosts, Events: *events, Seed: *seed, Duration: *duration}
+	opts := samples.Options{Scenario: *scenario, Profile: *profile, Form: *form, Hosts: *hosts, Events: *events, Seed: *seed, Duration: *duration}
 	if *size != "" {
 		n, err := parseSize(*size)
 		if err != nil {
@@ -145,6 +150,15 @@ func generate(out *outfile.File, opts samples.Options) (int64, samples.Truth, er
 	}
 	n, err := io.Copy(out, spool)
 	return n, truth, err
+}
+
+// profileNames lists the profiles gen knows.
+func profileNames() []string {
+	var out []string
+	for _, p := range samples.Profiles() {
+		out = append(out, p.Name)
+	}
+	return out
 }
 
 // parseSize parses a byte count with an optional K, M or G suffix (KB,

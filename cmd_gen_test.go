@@ -24,6 +24,11 @@ func TestGenList(t *testing.T) {
 			t.Errorf("--list lacks %s", s.Name)
 		}
 	}
+	for _, p := range samples.Profiles() {
+		if !strings.Contains(out, p.Name+" ") {
+			t.Errorf("--list lacks profile %s", p.Name)
+		}
+	}
 }
 
 func TestGenUsageErrors(t *testing.T) {
@@ -37,6 +42,8 @@ func TestGenUsageErrors(t *testing.T) {
 		{"no output", []string{"gen"}, "-o FILE is required"},
 		{"unknown scenario", []string{"gen", "--scenario", "nope", "-o", out}, "unknown scenario"},
 		{"unknown form", []string{"gen", "--form", "nope", "-o", out}, "unknown log form"},
+		{"unknown profile", []string{"gen", "--profile", "nope", "-o", out}, "unknown profile"},
+		{"sysmon profile without sysmon", []string{"gen", "--profile", "sysmon-dense", "--form", "security-v1", "-o", out}, "needs a log form with Sysmon"},
 		{"bad size", []string{"gen", "--size", "12XB", "-o", out}, "invalid size"},
 		{"events and size", []string{"gen", "--events", "10", "--size", "1MB", "-o", out}, "not both"},
 		{"bad start", []string{"gen", "--start", "yesterday", "-o", out}, "--start"},

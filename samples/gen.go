@@ -75,6 +75,7 @@ type gen struct {
 	w      *parser.Writer
 	opts   Options
 	sc     Scenario
+	prof   Profile
 	rng    *rand.Rand
 	truth  Truth
 	hosts  []*host
@@ -95,7 +96,7 @@ type gen struct {
 type pending struct {
 	t    time.Time
 	seq  uint64
-	ev   *parser.Event
+	ev   *parser.Event // nil: a quiet exit, not logged (the pid is released)
 	h    *host
 	proc *proc // the process created (Sysmon 1 / 4688) or exited (5 / 4689)
 	kind uint8
@@ -147,12 +148,13 @@ func (q *eventQueue) Pop() any {
 	return x
 }
 
-func newGen(w io.WriteSeeker, opts Options, sc Scenario, forms []logForm) *gen {
+func newGen(w io.WriteSeeker, opts Options, sc Scenario, prof Profile, forms []logForm) *gen {
 	seed := uint64(opts.Seed)
 	g := &gen{
 		w:      parser.NewWriter(w),
 		opts:   opts,
 		sc:     sc,
+		prof:   prof,
 		rng:    rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		truth:  newTruth(sc.Name, opts.Seed),
 		hashes: make(map[string]string),
@@ -165,10 +167,9 @@ func newGen(w io.WriteSeeker, opts Options, sc Scenario, forms []logForm) *gen {
 	// Plan the background rate so that the log spans about Duration.
 	perHost := float64(opts.Events) / float64(opts.Hosts)
 	if opts.Size > 0 {
-		perHost = float64(opts.Size) / 700 / float64(opts.Hosts)
+		perHost = float64(opts.Size) / prof.perRecord / float64(opts.Hosts)
 	}
-	const eventsPerActivity = 6.0
-	activities := math.Max(perHost/eventsPerActivity, 1)
+	activities := math.Max(perHost/prof.perActivity, 1)
 	g.gap = time.Duration(float64(opts.Duration) / activities)
 	if g.gap < 50*time.Millisecond {
 		g.gap = 50 * time.Millisecond
@@ -216,7 +217,7 @@ func (g *gen) run() error {
 			g.sc.chains[h.chainsDone](g, h, t)
 			h.chainsDone++
 		} else {
-			g.background(h, t)
+			g.prof.run(g, h, t)
 		}
 		h.next = t.Add(time.Duration(g.rng.ExpFloat64()*float64(g.gap)) + time.Millisecond)
 		heap.Fix(&hq, 0)
@@ -241,6 +242,13 @@ func (g *gen) flush(t time.Time) {
 // write assigns the record id, writes the event and records its truth.
 func (g *gen) write(p *pending) {
 	h := p.h
+	if p.ev == nil {
+		if p.kind == kindExit && !p.proc.released {
+			p.proc.released = true
+			h.release(p.proc.pid)
+		}
+		return
+	}
 	h.recID[p.ev.Channel]++
 	p.ev.RecordID = h.recID[p.ev.Channel]
 	if err := g.w.Write(p.ev); err != nil {
@@ -277,10 +285,12 @@ func (g *gen) write(p *pending) {
 
 // push queues an event for time t.
 func (g *gen) push(h *host, t time.Time, ev *parser.Event, pr *proc, kind uint8, role string) {
-	// EVTX keeps 100 ns ticks.
-	ev.Time = t.Truncate(100 * time.Nanosecond)
-	ev.Written = t.Add(time.Duration(g.rng.IntN(900)) * time.Microsecond).Truncate(100 * time.Nanosecond)
-	ev.Computer = h.fqdn
+	if ev != nil {
+		// EVTX keeps 100 ns ticks.
+		ev.Time = t.Truncate(100 * time.Nanosecond)
+		ev.Written = t.Add(time.Duration(g.rng.IntN(900)) * time.Microsecond).Truncate(100 * time.Nanosecond)
+		ev.Computer = h.fqdn
+	}
 	g.seq++
 	heap.Push(&g.queue, &pending{t: t, seq: g.seq, ev: ev, h: h, proc: pr, kind: kind, role: role})
 }
@@ -291,14 +301,16 @@ func (g *gen) hashesOf(path string) string {
 		return v
 	}
 	p := []byte(strings.ToLower(path))
-	s1 := sha1.Sum(p)
-	m5 := md5.Sum(p)
 	s256 := sha256.Sum256(p)
-	imp := md5.Sum(append(p, "imphash"...))
-	v := "SHA1=" + strings.ToUpper(hex.EncodeToString(s1[:])) +
-		",MD5=" + strings.ToUpper(hex.EncodeToString(m5[:])) +
-		",SHA256=" + strings.ToUpper(hex.EncodeToString(s256[:])) +
-		",IMPHASH=" + strings.ToUpper(hex.EncodeToString(imp[:]))
+	v := "SHA256=" + strings.ToUpper(hex.EncodeToString(s256[:]))
+	if !g.prof.sha256Only {
+		s1 := sha1.Sum(p)
+		m5 := md5.Sum(p)
+		imp := md5.Sum(append(p, "imphash"...))
+		v = "SHA1=" + strings.ToUpper(hex.EncodeToString(s1[:])) +
+			",MD5=" + strings.ToUpper(hex.EncodeToString(m5[:])) +
+			"," + v + ",IMPHASH=" + strings.ToUpper(hex.EncodeToString(imp[:]))
+	}
 	g.hashes[path] = v
 	return v
 }

@@ -51,6 +51,7 @@ type host struct {
 	recID      map[string]uint64
 	sysmonPID  uint32
 	guidSeq    uint64
+	pop        *population // the Sysmon profiles' process population
 
 	systemAcct, localSvc, netSvc, user *account
 	// processes running before the log begins
@@ -129,10 +130,15 @@ func (h *host) procGUID(t time.Time) string {
 	return h.guid(uint32(t.Unix()), 0x0010, 0x1000000+h.guidSeq*0x1d3+uint64(h.g.rng.IntN(0x100)))
 }
 
-// alloc returns a free process id (a multiple of 4, as on Windows).
+// alloc returns a free process id (a multiple of 4, as on Windows), below
+// 12400 unless nearly all of those are taken.
 func (h *host) alloc() uint32 {
+	span := 3000
+	if len(h.live) > 2900 {
+		span = 16000
+	}
 	for {
-		pid := uint32(100+h.g.rng.IntN(3000)) * 4
+		pid := uint32(100+h.g.rng.IntN(span)) * 4
 		if h.live[pid] == 0 {
 			h.live[pid] = 1
 			return pid
@@ -158,6 +164,10 @@ type spawnOpt struct {
 	pid       uint32  // forced pid (PID reuse); 0 allocates
 	life      time.Duration
 	noExit    bool
+	// quietCreate and quietExit start or end the process without logging
+	// it (a rolled-over log, a Sysmon config without event 1 or 5): its
+	// activity is still logged and its process id still released.
+	quietCreate, quietExit bool
 }
 
 // spawn creates a process started by parent at t and queues its creation
@@ -197,13 +207,18 @@ func (h *host) spawn(parent *proc, t time.Time, img, cmd string, o spawnOpt) *pr
 		life = g.jitter(800*time.Millisecond, 40*time.Second)
 	}
 	p.end = t.Add(life)
-	if h.form.sysmon {
-		g.push(h, t, h.sysmon1(p), p, kindCreate, o.role)
+	if !o.quietCreate {
+		if h.form.sysmon {
+			g.push(h, t, h.sysmon1(p), p, kindCreate, o.role)
+		}
+		if h.form.security != 0 {
+			g.push(h, t.Add(time.Duration(g.rng.IntN(3)+1)*time.Millisecond), h.sec4688(p), p, kindCreate, o.role)
+		}
 	}
-	if h.form.security != 0 {
-		g.push(h, t.Add(time.Duration(g.rng.IntN(3)+1)*time.Millisecond), h.sec4688(p), p, kindCreate, o.role)
-	}
-	if !o.noExit {
+	switch {
+	case o.quietExit:
+		g.push(h, p.end, nil, p, kindExit, o.role)
+	case !o.noExit:
 		h.exit(p, p.end, o.role)
 	}
 	return p

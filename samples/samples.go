@@ -64,6 +64,10 @@ type Options struct {
 	// Form, when set, gives every host this log form (see FormNames; it
 	// includes "sysmon", Sysmon only, for dense Sysmon logs).
 	Form string
+	// Profile shapes the background activity (see Profiles; default
+	// "default"). The Sysmon profiles default to one host of form
+	// "sysmon".
+	Profile string
 	// Events stops the log after this many records; Size stops it once the
 	// file reaches this many bytes (whole 64 KiB chunks). With neither,
 	// Events is 5,000 per host. Attack chains are planted at fractions of
@@ -145,13 +149,23 @@ func prepare(opts Options) (Scenario, []logForm, Options, error) {
 	if err != nil {
 		return sc, nil, opts, err
 	}
+	prof, err := profileByName(opts.Profile)
+	if err != nil {
+		return sc, nil, opts, err
+	}
 	forms := logForms()
+	if opts.Form == "" {
+		opts.Form = prof.form
+	}
 	if opts.Form != "" {
 		f, ok := formByName(opts.Form)
 		if !ok {
 			return sc, nil, opts, fmt.Errorf("%w: unknown log form %q (known: %s)", ErrOptions, opts.Form, strings.Join(FormNames(), ", "))
 		}
 		forms = []logForm{f}
+		if prof.form != "" && !f.sysmon {
+			return sc, nil, opts, fmt.Errorf("%w: profile %s needs a log form with Sysmon", ErrOptions, prof.Name)
+		}
 	}
 	if opts.Hosts < 0 || opts.Events < 0 || opts.Size < 0 || opts.Duration < 0 {
 		return sc, nil, opts, fmt.Errorf("%w: negative hosts, events, size or duration", ErrOptions)
@@ -161,6 +175,9 @@ func prepare(opts Options) (Scenario, []logForm, Options, error) {
 	}
 	if opts.Hosts == 0 {
 		opts.Hosts = len(forms)
+		if prof.hosts > 0 {
+			opts.Hosts = prof.hosts
+		}
 		if sc.Name == "demo" {
 			opts.Hosts = 1
 		}
@@ -178,6 +195,7 @@ func prepare(opts Options) (Scenario, []logForm, Options, error) {
 		opts.Duration = 24 * time.Hour
 	}
 	opts.Scenario = sc.Name
+	opts.Profile = prof.Name
 	return sc, forms, opts, nil
 }
 
@@ -187,7 +205,8 @@ func generate(w io.WriteSeeker, opts Options, onWrite func(*parser.Event)) (Trut
 	if err != nil {
 		return Truth{}, err
 	}
-	g := newGen(w, opts, sc, forms)
+	prof, _ := profileByName(opts.Profile)
+	g := newGen(w, opts, sc, prof, forms)
 	g.onWrite = onWrite
 	if err := g.run(); err != nil {
 		return Truth{}, err
