@@ -296,7 +296,7 @@ func writeTable(w io.Writer, res *triage.Result, findings []*triage.Finding) err
 		corr = fmt.Sprintf("; %d matches of correlation-only rules", res.CorrelationOnly)
 	}
 	_, err := fmt.Fprintf(w, "\n%d findings; %d suppressed candidates not shown%s; %d events from %d files (%d duplicates); %d processes\n",
-		len(findings), hidden, corr, res.Events, len(res.Sources), res.Duplicates, len(res.Processes))
+		len(findings), hidden, corr, res.Events, len(res.Sources), res.Duplicates, res.ProcessCount())
 	return err
 }
 

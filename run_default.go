@@ -60,6 +60,9 @@ func looksLikeCommand(arg string) bool {
 func screenConfig(df *defaultFlags) tui.Config {
 	opts := df.options()
 	opts.AllActivity = df.all
+	// Until the screen has a summary row for the processes known only
+	// from their activity, it shows them as nodes.
+	opts.ActivityNodes = true
 	cfg := tui.Config{Hunt: opts, MinLevel: df.minLevel}
 	if wd, err := os.Getwd(); err == nil {
 		cfg.ExportDir = wd

@@ -103,9 +103,8 @@ func factsOf(f *Finding) keyFacts {
 			parentImage = p.Parent.Image
 		}
 	}
-	kind := kindOf(f.Event.Event)
 	get := func(n string) string { return field(f.Event.Event, n) }
-	return collectFacts(rule, kind == kindSysmonCreate || kind == kindSecCreate, get, cmdline, image, parentImage)
+	return collectFacts(rule, kindOf(f.Event.Event) == KindCreate, get, cmdline, image, parentImage)
 }
 
 // readFinding is an exported finding as the baseline reader decodes it:
@@ -156,9 +155,8 @@ func factsOfExport(f *readFinding, procs map[int]readProcess) keyFacts {
 		parentImage = lineage[len(lineage)-2].Image
 	}
 	ev := &parser.Event{Channel: f.Event.Channel, Provider: f.Event.Provider, EventID: f.Event.EventID}
-	kind := kindOf(ev)
 	get := func(n string) string { return f.Event.Fields[n] }
-	return collectFacts(f.Rule.ID, kind == kindSysmonCreate || kind == kindSecCreate, get, p.CommandLine, p.Image, parentImage)
+	return collectFacts(f.Rule.ID, kindOf(ev) == KindCreate, get, p.CommandLine, p.Image, parentImage)
 }
 
 // loadBaseline reads Options.Baseline once.

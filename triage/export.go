@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -226,15 +227,58 @@ type exportProcess struct {
 // of every event read, and the events kept in memory (Options.AllActivity
 // and the default keep those of regsvr32 and its descendants; headless
 // hunts keep none), at most maxActivity.
+//
+// In JSON the counts come first, one member per activity kind named by
+// the kinds' table ("image_loads", "network", …), then "events" and
+// "events_kept".
 type exportActivity struct {
-	Loads       int                   `json:"image_loads"`
-	Network     int                   `json:"network"`
-	DNS         int                   `json:"dns"`
-	Files       int                   `json:"files"`
-	Registry    int                   `json:"registry"`
-	Other       int                   `json:"other"`
-	Events      []exportActivityEvent `json:"events"`
-	EventsTotal int                   `json:"events_kept"`
+	Counts      Activity
+	Events      []exportActivityEvent
+	EventsTotal int
+}
+
+// MarshalJSON writes the counts by kind, then the events.
+func (a exportActivity) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for _, k := range ActivityKinds() {
+		b = strconv.AppendQuote(b, k.exportCounts())
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(a.Counts.Count(k)), 10)
+		b = append(b, ',')
+	}
+	ev, err := json.Marshal(a.Events)
+	if err != nil {
+		return nil, err
+	}
+	b = append(append(append(b, `"events":`...), ev...), `,"events_kept":`...)
+	return append(strconv.AppendInt(b, int64(a.EventsTotal), 10), '}'), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (a *exportActivity) UnmarshalJSON(b []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	*a = exportActivity{}
+	for _, k := range ActivityKinds() {
+		var n int
+		if v, ok := m[k.exportCounts()]; ok {
+			if err := json.Unmarshal(v, &n); err != nil {
+				return err
+			}
+		}
+		a.Counts.Add(k, n)
+	}
+	if v, ok := m["events"]; ok {
+		if err := json.Unmarshal(v, &a.Events); err != nil {
+			return err
+		}
+	}
+	if v, ok := m["events_kept"]; ok {
+		return json.Unmarshal(v, &a.EventsTotal)
+	}
+	return nil
 }
 
 // exportActivityEvent is one kept activity event.
@@ -258,17 +302,6 @@ func timeStr(t time.Time) *string {
 	}
 	s := t.UTC().Format(time.RFC3339Nano)
 	return &s
-}
-
-func sourceNames(k SourceKind) []string {
-	out := []string{}
-	if k&FromSysmon != 0 {
-		out = append(out, "sysmon")
-	}
-	if k&FromSecurity != 0 {
-		out = append(out, "security")
-	}
-	return out
 }
 
 // fieldMap flattens event fields into an object, under the names
@@ -346,9 +379,9 @@ func (x *exporter) valid(p *Process) bool {
 
 // process converts a process of the table.
 func (x *exporter) process(p *Process) exportProcess {
-	ep := exportProcess{ID: p.ID, Host: p.Host, GUID: p.GUID, PID: p.PID, Image: p.Image, CommandLine: p.CommandLine,
-		User: p.User, Created: timeStr(p.Created), Terminated: timeStr(p.Terminated), Sources: sourceNames(p.Sources),
-		Stub: p.Stub, Regsvr32: p.Regsvr32, Renamed: p.Renamed, Link: p.Link, Children: []int{},
+	ep := exportProcess{ID: p.ID, Host: p.Host, GUID: p.GUID.String(), PID: p.PID, Image: p.Image, CommandLine: p.CommandLine,
+		User: p.User, Created: timeStr(p.Created), Terminated: timeStr(p.Terminated), Sources: p.Sources.Names(),
+		Stub: p.Stub, Regsvr32: p.Regsvr32, Renamed: p.Renamed, Link: p.Link.String(), Children: []int{},
 		ChildrenTotal: len(p.Children)}
 	if x.has(p.Parent) {
 		id := p.Parent.ID
@@ -363,16 +396,14 @@ func (x *exporter) process(p *Process) exportProcess {
 		}
 	}
 	a := &ep.Activity
-	a.Loads, a.Network, a.DNS, a.Files, a.Registry, a.Other = p.Seen.Loads, p.Seen.Network, p.Seen.DNS, p.Seen.Files, p.Seen.Registry, p.Seen.Other
+	a.Counts = p.Seen
 	a.Events = []exportActivityEvent{}
-	for _, k := range []struct {
-		kind string
-		refs []*EventRef
-	}{{"image_load", p.Loads}, {"network", p.Network}, {"dns", p.DNS}, {"file", p.Files}, {"registry", p.Registry}, {"other", p.Other}} {
-		a.EventsTotal += len(k.refs)
-		for _, ref := range k.refs {
+	for _, k := range ActivityKinds() {
+		refs := p.Events(k)
+		a.EventsTotal += len(refs)
+		for _, ref := range refs {
 			if len(a.Events) < maxActivity && ref != nil && ref.Event != nil {
-				a.Events = append(a.Events, exportActivityEvent{Kind: k.kind, exportEvent: toExportEvent(ref)})
+				a.Events = append(a.Events, exportActivityEvent{Kind: k.exportName(), exportEvent: toExportEvent(ref)})
 			}
 		}
 	}
@@ -437,7 +468,7 @@ func (x *exporter) header() *exportHeader {
 		Complete: !r.Incomplete,
 		Sources:  r.Sources,
 		Rules:    exportRules{Loaded: len(r.Loaded), Rejected: r.Rejected},
-		Summary: exportSummary{Events: r.Events, Duplicates: r.Duplicates, Hosts: r.Hosts, Processes: len(r.Processes),
+		Summary: exportSummary{Events: r.Events, Duplicates: r.Duplicates, Hosts: r.Hosts, Processes: r.ProcessCount(),
 			Findings: len(x.findings), Suppressed: r.Unkept + len(r.Findings) - len(r.Written()), OrphanExit: r.Orphans,
 			CorrelationOnly: r.CorrelationOnly},
 	}

@@ -36,39 +36,21 @@ func handResult(t *testing.T) *Result {
 	seed := &rules.Rule{ID: "seed", Title: "Seed", Level: rules.LevelMedium, Tags: []string{"attack.t1218.010"}}
 	child := &rules.Rule{ID: "child", Title: "Child of regsvr32", Level: rules.LevelHigh}
 	unsignedRule := &rules.Rule{ID: "unsigned", Title: "Unsigned load", Level: rules.LevelLow}
-	procs, act := split(evs)
-	tr := buildTree(procs, act, countActivity(act))
-	var ms []pending
-	add := func(i int, r *rules.Rule, supp ...string) {
-		var ref *EventRef
-		for _, rec := range procs {
-			if rec.ref.Event == evs[i] {
-				ref = rec.ref
-			}
+	h := huntEvents(evs, Options{AllActivity: true}, func(h *Hunter, refs map[*parser.Event]*EventRef) {
+		add := func(i int, r *rules.Rule, supp ...string) {
+			h.matches = append(h.matches, pending{ref: refs[evs[i]], rule: r, details: []rules.MatchDetail{{Selection: "selection", Field: "Image", Modifier: "endswith", Value: `\regsvr32.exe`}}, suppressed: supp})
 		}
-		for _, rec := range act {
-			if rec.ref.Event == evs[i] {
-				ref = rec.ref
-			}
-		}
-		ms = append(ms, pending{ref: ref, rule: r, details: []rules.MatchDetail{{Selection: "selection", Field: "Image", Modifier: "endswith", Value: `\regsvr32.exe`}}, suppressed: supp})
-	}
-	add(1, seed, "filter_main_other_flags")
-	add(2, unsignedRule)
-	add(3, child)
-	add(4, seed)
-	res := &Result{
-		Sources:     []Source{{Path: "t.evtx", SHA256: strings.Repeat("ab", 32), Records: 5, Problems: []Problem{{Offset: 0x11000, Err: &parser.FormatError{Offset: 0x11000, Msg: "chunk 1: bad CRC"}}}}},
-		Loaded:      []*rules.Rule{seed, child, unsignedRule},
-		Rejected:    []rules.Rejection{{Path: "bad.yml", Line: 3, Reason: "unknown modifier"}},
-		Hosts:       []string{"WS1"},
-		Processes:   tr.procs,
-		Roots:       tr.roots(),
-		Findings:    makeFindings(ms, tr),
-		Events:      5,
-		ToolVersion: "test",
-		Generated:   time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
-	}
+		add(1, seed, "filter_main_other_flags")
+		add(2, unsignedRule)
+		add(3, child)
+		add(4, seed)
+	})
+	res := h.res
+	res.Sources = []Source{{Path: "t.evtx", SHA256: strings.Repeat("ab", 32), Records: 5, Problems: []Problem{{Offset: 0x11000, Err: &parser.FormatError{Offset: 0x11000, Msg: "chunk 1: bad CRC"}}}}}
+	res.Loaded = []*rules.Rule{seed, child, unsignedRule}
+	res.Rejected = []rules.Rejection{{Path: "bad.yml", Line: 3, Reason: "unknown modifier"}}
+	res.ToolVersion = "test"
+	res.Generated = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	return res
 }
 
@@ -312,7 +294,7 @@ func TestExportContent(t *testing.T) {
 	if len(rp.Children) != 1 || image(rp.Children[0]) != "calc.exe" || rp.ChildrenTotal != 1 {
 		t.Errorf("children of regsvr32: %+v", rp)
 	}
-	if rp.Activity.Loads != 1 || len(rp.Activity.Events) != 1 || rp.Activity.Events[0].Kind != "image_load" ||
+	if rp.Activity.Counts.Count(KindImageLoad) != 1 || len(rp.Activity.Events) != 1 || rp.Activity.Events[0].Kind != "image_load" ||
 		rp.Activity.Events[0].Fields["ImageLoaded"] != `C:\Users\u\AppData\evil.dll` {
 		t.Errorf("activity of regsvr32: %+v", rp.Activity)
 	}

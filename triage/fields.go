@@ -9,99 +9,10 @@ import (
 	"github.com/evtriage/evtriage/rules"
 )
 
-// Channels and providers the process model reads.
-const (
-	sysmonChannel  = "microsoft-windows-sysmon/operational"
-	sysmonProvider = "microsoft-windows-sysmon"
-	securityChan   = "security"
-)
-
-// Event kinds the process model distinguishes.
-type eventKind uint8
-
-const (
-	kindOther        eventKind = iota
-	kindSysmonCreate           // Sysmon 1
-	kindSysmonExit             // Sysmon 5
-	kindSecCreate              // Security 4688
-	kindSecExit                // Security 4689
-	kindLoad                   // Sysmon 7
-	kindNetwork                // Sysmon 3
-	kindDNS                    // Sysmon 22
-	kindFile                   // Sysmon 11
-	kindRegistry               // Sysmon 12, 13, 14
-	kindSysmonOther            // any other Sysmon event carrying a ProcessGuid
-)
-
-// isSysmon reports whether ev comes from the Sysmon operational log.
-func isSysmon(ev *parser.Event) bool {
-	return strings.EqualFold(ev.Channel, sysmonChannel) || strings.EqualFold(ev.Provider, sysmonProvider)
-}
-
-// isSecurity reports whether ev comes from the Security log.
-func isSecurity(ev *parser.Event) bool {
-	return strings.EqualFold(ev.Channel, securityChan)
-}
-
-// sourceOf says which log family an event belongs to (0 for neither).
-func sourceOf(ev *parser.Event) SourceKind {
-	switch {
-	case isSysmon(ev):
-		return FromSysmon
-	case isSecurity(ev):
-		return FromSecurity
-	}
-	return 0
-}
-
-// kindOf classifies an event for the process model.
-func kindOf(ev *parser.Event) eventKind {
-	if isSysmon(ev) {
-		switch ev.EventID {
-		case 1:
-			return kindSysmonCreate
-		case 5:
-			return kindSysmonExit
-		case 7:
-			return kindLoad
-		case 3:
-			return kindNetwork
-		case 22:
-			return kindDNS
-		case 11:
-			return kindFile
-		case 12, 13, 14:
-			return kindRegistry
-		}
-		return kindSysmonOther
-	}
-	if isSecurity(ev) {
-		switch ev.EventID {
-		case 4688:
-			return kindSecCreate
-		case 4689:
-			return kindSecExit
-		}
-	}
-	return kindOther
-}
-
 // field returns a named EventData value or "".
 func field(ev *parser.Event, name string) string {
 	v, _ := ev.Field(name)
 	return v
-}
-
-// normGUID canonicalises a GUID as upper case without braces; "" when the
-// value is empty or the all-zero GUID.
-func normGUID(s string) string {
-	s = strings.TrimSpace(s)
-	s = strings.TrimPrefix(s, "{")
-	s = strings.TrimSuffix(s, "}")
-	if s == "" || strings.Trim(s, "0-") == "" {
-		return ""
-	}
-	return strings.ToUpper(s)
 }
 
 // parsePID reads a process id written in decimal or as 0x-prefixed hex (how
@@ -139,26 +50,8 @@ func classifyRegsvr32(image, originalName, description string) (is, renamed bool
 	return byName || byPE, byPE && !byName
 }
 
-// eventGUID returns the event's own ProcessGuid (normalised).
-func eventGUID(ev *parser.Event) string { return normGUID(field(ev, "ProcessGuid")) }
-
-// add counts one activity event of kind k.
-func (a *Activity) add(k eventKind) {
-	switch k {
-	case kindLoad:
-		a.Loads++
-	case kindNetwork:
-		a.Network++
-	case kindDNS:
-		a.DNS++
-	case kindFile:
-		a.Files++
-	case kindRegistry:
-		a.Registry++
-	default:
-		a.Other++
-	}
-}
+// eventGUID returns the event's own ProcessGuid.
+func eventGUID(ev *parser.Event) GUID { return ParseGUID(field(ev, "ProcessGuid")) }
 
 // Tree fields: what the process tree knows about a process creation event
 // (Sysmon 1, Security 4688) that the event does not say. A rule that reads
@@ -198,7 +91,7 @@ type treeEvent struct {
 }
 
 func newTreeEvent(p *Process) *treeEvent {
-	t := &treeEvent{ev: p.Create.Event}
+	t := &treeEvent{ev: p.Create().Event}
 	if par := p.Parent; par != nil && par.Regsvr32 {
 		t.parentRegsvr32 = "named"
 		if par.Renamed {

@@ -83,7 +83,7 @@ func unsigned(x *Finding) bool {
 		return true
 	}
 	if p := x.Process; p != nil {
-		for _, l := range p.Loads {
+		for _, l := range p.Events(KindImageLoad) {
 			if isUnsignedLoad(l) {
 				return true
 			}
@@ -93,5 +93,5 @@ func unsigned(x *Finding) bool {
 }
 
 func isUnsignedLoad(ref *EventRef) bool {
-	return kindOf(ref.Event) == kindLoad && strings.EqualFold(field(ref.Event, "Signed"), "false")
+	return kindOf(ref.Event) == KindImageLoad && strings.EqualFold(field(ref.Event, "Signed"), "false")
 }

@@ -53,54 +53,82 @@ func FuzzBuildTree(f *testing.F) {
 	f.Add([]byte{2, 0, 1, 0, 0, 4, 0, 1, 3, 0, 2, 0, 0, 4, 0, 1, 2, 0, 3, 0, 0, 4, 0, 0, 2, 0, 4, 0, 0, 8, 4, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		evs := eventsFromBytes(data)
-		procs, act := split(evs)
-		tr := buildTree(procs, act, countActivity(act))
-		for i, p := range tr.procs {
-			if p.ID != i {
-				t.Fatalf("process %d has ID %d", i, p.ID)
-			}
-			steps := 0
-			for q := p; q != nil; q = q.Parent {
-				if steps++; steps > len(tr.procs) {
-					t.Fatalf("loop above process %d", i)
-				}
-			}
-			for _, c := range p.Children {
-				if c.Parent != p {
-					t.Fatalf("child %d of %d has parent %v", c.ID, p.ID, c.Parent)
-				}
-			}
-			if p.Parent != nil {
-				found := false
-				for _, c := range p.Parent.Children {
-					found = found || c == p
-				}
-				if !found {
-					t.Fatalf("process %d missing from its parent's children", i)
-				}
-			}
-		}
-		for _, r := range procs {
-			if (r.kind == kindSysmonCreate || r.kind == kindSecCreate) && tr.byEvent[r.ref] == nil {
-				t.Fatalf("create record %d made no process", r.ref.Event.RecordID)
-			}
-		}
-		roots := tr.roots()
-		reach := 0
-		var walk func(p *Process)
-		walk = func(p *Process) {
-			reach++
-			for _, c := range p.Children {
-				walk(c)
-			}
-		}
-		for _, r := range roots {
-			walk(r)
-		}
-		if reach != len(tr.procs) {
-			t.Fatalf("%d processes reachable from roots, %d in all", reach, len(tr.procs))
+		for _, opts := range []Options{{AllActivity: true}, {NoActivity: true}, {NoActivity: true, ActivityNodes: true}} {
+			checkTree(t, evs, opts)
 		}
 	})
+}
+
+// checkTree checks the tree's invariants on what a hunter with opts made
+// of evs.
+func checkTree(t *testing.T, evs []*parser.Event, opts Options) {
+	h := huntEvents(evs, opts, nil)
+	procs := h.res.Processes
+	for i, p := range procs {
+		if p.ID != i {
+			t.Fatalf("process %d has ID %d", i, p.ID)
+		}
+		steps := 0
+		for q := p; q != nil; q = q.Parent {
+			if steps++; steps > len(procs) {
+				t.Fatalf("loop above process %d", i)
+			}
+		}
+		for _, c := range p.Children {
+			if c.Parent != p {
+				t.Fatalf("child %d of %d has parent %v", c.ID, p.ID, c.Parent)
+			}
+		}
+		if p.Parent != nil {
+			found := false
+			for _, c := range p.Parent.Children {
+				found = found || c == p
+			}
+			if !found {
+				t.Fatalf("process %d missing from its parent's children", i)
+			}
+		}
+	}
+	if opts.AllActivity {
+		for _, e := range evs {
+			if kindOf(e) == KindCreate && h.proc[e] == nil {
+				t.Fatalf("create record %d made no process", e.RecordID)
+			}
+		}
+	}
+	reach := 0
+	var walk func(p *Process)
+	walk = func(p *Process) {
+		reach++
+		for _, c := range p.Children {
+			walk(c)
+		}
+	}
+	for _, r := range h.res.Roots {
+		walk(r)
+	}
+	if reach != len(procs) {
+		t.Fatalf("%d processes reachable from roots, %d in all", reach, len(procs))
+	}
+	// Every process known only from its activity is listed once, by host.
+	listed := 0
+	ids := make(map[int]bool)
+	for _, ha := range h.res.ActivityOnlyHosts() {
+		ps := h.res.ActivityOnlyProcesses(ha.Host)
+		if len(ps) != ha.Processes || ha.Processes == 0 {
+			t.Fatalf("host %s: %d activity-only processes listed, %d counted", ha.Host, len(ps), ha.Processes)
+		}
+		for _, p := range ps {
+			if p.Host != ha.Host || ids[p.ID] || p.ID < len(procs) || p.Seen.Total() == 0 || !p.Stub {
+				t.Fatalf("activity-only process %+v", p)
+			}
+			ids[p.ID] = true
+		}
+		listed += len(ps)
+	}
+	if listed != h.res.ActivityOnly || (opts.ActivityNodes && listed != 0) {
+		t.Fatalf("%d activity-only processes listed, %d counted", listed, h.res.ActivityOnly)
+	}
 }
 
 // FuzzReadExport feeds arbitrary bytes to the baseline export reader: it

@@ -1,6 +1,7 @@
 package triage
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -67,6 +68,11 @@ type Options struct {
 	// suppressed candidates are counted (Result.Unkept) but neither kept nor
 	// their events held in memory. For headless runs that do not show them.
 	WrittenOnly bool
+	// ActivityNodes makes the processes known only from their activity
+	// tree nodes (stub roots, in Result.Processes) instead of counting
+	// them apart (Result.ActivityOnly): for a screen that lists every
+	// process as a node. It costs a Process value each.
+	ActivityNodes bool
 	// ToolVersion is the version exports name (default "dev").
 	ToolVersion string
 	// NoCarve turns off the recovery of records from chunk slack space and
@@ -92,8 +98,9 @@ type Hunter struct {
 	mu         sync.Mutex
 	sources    []Source
 	procEvents recList
-	intern     interner
-	activity   []record
+	strs       *strTable  // hosts, files, channels, images, command lines, users
+	guids      *guidTable // every Sysmon process seen: activity counts, interest
+	activity   []record   // activity events kept in memory
 	matches    []pending
 	plan       *corrPlan  // nil without correlation rules
 	feeds      []corrFeed // matches the correlations need
@@ -104,12 +111,10 @@ type Hunter struct {
 	// kept for them (4688 names its creator by id only).
 	regPIDs    map[pidKey]bool
 	corrOnly   int
-	counts     map[procKey]*Activity
-	interest   map[procKey]bool
-	seen       map[uint64]struct{}
+	seen       u64Set // records read (dedupKey), for duplicates
 	seed       maphash.Seed
-	hosts      map[string]bool
-	seq        int
+	hosts      map[strID]bool
+	seq        int32
 	events     int
 	dups       int
 	dropped    int
@@ -125,8 +130,8 @@ type Hunter struct {
 // dedupKey hashes what identifies a record across files: computer,
 // channel and EventRecordID, plus the event's time and id, so that a crafted
 // log repeating one EventRecordID cannot hide distinct events. Eight bytes a
-// record keeps the set small on large logs; with 64 bits a false duplicate
-// becomes likely only near 4e9 records.
+// record (u64Set) keeps the set small on large logs; with 64 bits a false
+// duplicate becomes likely only near 4e9 records.
 func (h *Hunter) dedupKey(ev *parser.Event) uint64 {
 	var m maphash.Hash
 	m.SetSeed(h.seed)
@@ -164,12 +169,10 @@ func NewHunter(opts Options) *Hunter {
 		regPIDs:   make(map[pidKey]bool),
 		opts:      opts,
 		plan:      newCorrPlan(opts.Rules),
-		counts:    make(map[procKey]*Activity),
-		interest:  make(map[procKey]bool),
-		seen:      make(map[uint64]struct{}),
 		seed:      maphash.MakeSeed(),
-		hosts:     make(map[string]bool),
-		intern:    make(interner),
+		hosts:     make(map[strID]bool),
+		strs:      newStrTable(),
+		guids:     newGUIDTable(),
 	}
 }
 
@@ -316,15 +319,12 @@ func (h *Hunter) consume(buf []rules.Match, file string, ev *parser.Event) []rul
 	}
 	h.result = nil
 	h.events++
-	dk := h.dedupKey(ev)
-	if _, dup := h.seen[dk]; dup {
+	if h.seen.add(h.dedupKey(ev)) {
 		h.dups++
 		return buf
 	}
-	h.seen[dk] = struct{}{}
-	if !h.hosts[ev.Computer] {
-		h.hosts[h.intern.get(ev.Computer)] = true
-	}
+	host := h.strs.id(ev.Computer)
+	h.hosts[host] = true
 	if !ev.Time.IsZero() && (h.first.IsZero() || ev.Time.Before(h.first)) {
 		h.first = ev.Time
 	}
@@ -342,7 +342,9 @@ func (h *Hunter) consume(buf []rules.Match, file string, ev *parser.Event) []rul
 		matches = kept
 	}
 	seq := h.seq
-	h.seq++
+	if h.seq < 1<<31-1 {
+		h.seq++
+	}
 	var ref *EventRef
 	mk := func() *EventRef {
 		if ref == nil {
@@ -350,54 +352,56 @@ func (h *Hunter) consume(buf []rules.Match, file string, ev *parser.Event) []rul
 		}
 		return ref
 	}
-	kind := kindOf(ev)
-	switch kind {
-	case kindSysmonCreate, kindSysmonExit, kindSecCreate, kindSecExit:
-		rec := compact(kind, file, ev, seq, h.intern)
-		keep := h.opts.AllActivity || len(matches) > 0 || rec.regsvr32
-		if rec.createInfo != nil {
-			if pis, _ := classifyRegsvr32(rec.parentImage, "", ""); pis {
+	switch src, kind := classify(ev); {
+	case kind == KindCreate || kind == KindExit:
+		rec := compactRec(src, kind, file, ev, seq, host, h.strs, h.guids)
+		keep := h.opts.AllActivity || len(matches) > 0 || rec.has(recRegsvr32)
+		if kind == KindCreate {
+			if pis, _ := classifyRegsvr32(h.strs.str(rec.parentImage), "", ""); pis {
 				keep = true
 			}
 		}
-		if len(h.treeRules) > 0 && rec.createInfo != nil {
+		if len(h.treeRules) > 0 && kind == KindCreate {
 			// Tree rules judge a process by its parent: keep the creation
 			// events of regsvr32's children, renamed regsvr32 included.
-			if rec.regsvr32 && rec.hasPID {
-				h.regPIDs[pidKey{rec.host, rec.pid}] = true
+			if rec.has(recRegsvr32) && rec.has(recHasPID) {
+				h.regPIDs[pidKey{host, rec.pid}] = true
 			}
-			if kind == kindSecCreate && rec.hasPPID && h.regPIDs[pidKey{rec.host, rec.ppid}] {
+			if src == FromSecurity && rec.has(recHasPPID) && h.regPIDs[pidKey{host, rec.ppid}] {
 				keep = true
 			}
 		}
-		switch kind {
-		case kindSysmonCreate:
-			if rec.guid != "" && (keep || h.interest[procKey{rec.host, rec.parentGUID}]) {
-				h.interest[procKey{rec.host, rec.guid}] = true
-				keep = true
+		if src == FromSysmon && rec.row >= 0 {
+			row := h.guids.row(rec.row)
+			switch kind {
+			case KindCreate:
+				if keep || h.interesting(procKey{host, rec.parentGUID}) {
+					row.flags |= rowInterest
+					keep = true
+				}
+			case KindExit:
+				keep = keep || row.flags&rowInterest != 0
 			}
-		case kindSysmonExit:
-			keep = keep || h.interest[procKey{rec.host, rec.guid}]
 		}
 		if keep {
 			rec.ref = mk()
 		}
 		h.procEvents.add(rec)
-	case kindOther:
-	default:
-		k := procKey{ev.Computer, eventGUID(ev)}
-		if k.guid == "" {
+	case kind.IsActivity():
+		guid := eventGUID(ev)
+		if guid.IsZero() {
 			break
 		}
-		a := h.counts[k]
-		if a == nil {
-			a = new(Activity)
-			// Copies: the event's strings pin its whole value buffer.
-			h.counts[procKey{h.intern.get(k.host), strings.Clone(k.guid)}] = a
+		img := field(ev, "Image")
+		row := h.guids.row(h.guids.get(procKey{host, guid}, seq))
+		if row.seen.Total() == 0 && row.image == 0 {
+			// What an activity-only process will show: its first event's.
+			row.pid, _ = parsePID(field(ev, "ProcessId"))
+			row.image = h.strs.id(img)
 		}
-		a.add(kind)
-		is, _ := classifyRegsvr32(field(ev, "Image"), "", "")
-		if len(matches) > 0 || (!h.opts.NoActivity && (h.opts.AllActivity || h.interest[k] || is)) {
+		row.seen.Add(kind, 1)
+		is, _ := classifyRegsvr32(img, "", "")
+		if len(matches) > 0 || (!h.opts.NoActivity && (h.opts.AllActivity || row.flags&rowInterest != 0 || is)) {
 			h.activity = append(h.activity, record{mk(), kind, seq})
 		} else {
 			h.dropped++
@@ -407,7 +411,7 @@ func (h *Hunter) consume(buf []rules.Match, file string, ev *parser.Event) []rul
 		if h.plan != nil && h.plan.feed[m.Rule] && len(m.Suppressed) == 0 {
 			fm := m
 			fm.Details, fm.Suppressed = nil, nil
-			h.feeds = append(h.feeds, corrFeed{ref: mk(), m: fm, seq: seq})
+			h.feeds = append(h.feeds, corrFeed{ref: mk(), m: fm, seq: int(seq)})
 		}
 		if m.Rule.CorrelationOnly {
 			if len(m.Suppressed) == 0 {
@@ -450,20 +454,36 @@ func (h *Hunter) Finish() *Result {
 	return h.build(true)
 }
 
+// interesting reports whether the Sysmon process k has its activity kept.
+func (h *Hunter) interesting(k procKey) bool {
+	if k.guid.IsZero() {
+		return false
+	}
+	r := h.guids.find(k)
+	return r >= 0 && h.guids.row(r).flags&rowInterest != 0
+}
+
 // build makes the Result; release drops the hunter's records as they are
-// used (Finish). Called with h.mu held.
+// used and everything else it held for reading (Finish). Called with h.mu
+// held.
 func (h *Hunter) build(release bool) *Result {
 	activity := append([]record(nil), h.activity...)
 	var done func(*procRec)
 	if release {
-		h.seen = nil // no more input: the duplicate set is not needed
-		h.intern = nil
+		h.seen = u64Set{} // no more input: the duplicate set is not needed
+		h.activity = nil
 		done = h.procEvents.releaser()
 	}
-	t := buildTreeRelease(h.procEvents.pointers(), activity, h.counts, done)
+	t := newTree(h.strs, h.guids)
+	t.build(h.procEvents.pointers(), activity, done)
 	if release {
 		h.procEvents = recList{}
 	}
+	if h.opts.ActivityNodes {
+		t.addActivityNodes()
+	}
+	t.breakCycles()
+	t.finish()
 	res := &Result{
 		Sources:         append([]Source(nil), h.sources...),
 		Processes:       t.procs,
@@ -476,6 +496,10 @@ func (h *Hunter) build(release bool) *Result {
 		CorrelationOnly: h.corrOnly,
 		ToolVersion:     h.opts.ToolVersion,
 		Generated:       time.Now().UTC(),
+		strs:            h.strs.strs,
+	}
+	if !h.opts.ActivityNodes {
+		res.activityOnly(t)
 	}
 	if res.ToolVersion == "" {
 		res.ToolVersion = "dev"
@@ -485,8 +509,8 @@ func (h *Hunter) build(release bool) *Result {
 		res.Rejected = h.opts.Rules.Rejected()
 	}
 	for host := range h.hosts {
-		if host != "" { // a filter's "" is every host: an event naming none is among them
-			res.Hosts = append(res.Hosts, host)
+		if s := h.strs.str(host); s != "" { // a filter's "" is every host: an event naming none is among them
+			res.Hosts = append(res.Hosts, s)
 		}
 	}
 	sort.Strings(res.Hosts)
@@ -501,10 +525,12 @@ func (h *Hunter) build(release bool) *Result {
 	if h.plan != nil && len(feeds) > 0 {
 		ms = append(slices.Clip(ms), h.plan.run(feeds)...)
 	}
-	if release {
-		h.feeds = nil
-	}
 	res.Findings = makeFindings(ms, t)
+	if release {
+		h.feeds, h.matches = nil, nil
+		h.guids = nil
+		h.strs.freeze()
+	}
 	h.judge(res)
 	h.result = res
 	return res
@@ -519,7 +545,7 @@ func (h *Hunter) build(release bool) *Result {
 func (h *Hunter) treeMatches(t *tree) (ms []pending, feeds []corrFeed, unkept, corrOnly int) {
 	seq := h.seq
 	for _, p := range t.procs {
-		if p.Create == nil {
+		if p.Create() == nil {
 			continue
 		}
 		ev := newTreeEvent(p)
@@ -537,7 +563,7 @@ func (h *Hunter) treeMatches(t *tree) (ms []pending, feeds []corrFeed, unkept, c
 			if h.plan != nil && h.plan.feed[r] && len(m.Suppressed) == 0 {
 				fm := m
 				fm.Details, fm.Suppressed = nil, nil
-				feeds = append(feeds, corrFeed{ref: p.Create, m: fm, seq: seq})
+				feeds = append(feeds, corrFeed{ref: p.Create(), m: fm, seq: int(seq)})
 				seq++
 			}
 			if r.CorrelationOnly {
@@ -546,8 +572,36 @@ func (h *Hunter) treeMatches(t *tree) (ms []pending, feeds []corrFeed, unkept, c
 				}
 				continue
 			}
-			ms = append(ms, pending{ref: p.Create, rule: r, details: m.Details, suppressed: m.Suppressed})
+			ms = append(ms, pending{ref: p.Create(), rule: r, details: m.Details, suppressed: m.Suppressed})
 		}
 	}
 	return ms, feeds, unkept, corrOnly
+}
+
+// activityOnly copies the rows of the processes known only from their
+// activity into r, by host then first event.
+func (r *Result) activityOnly(t *tree) {
+	rows := t.activityOnly()
+	r.ActivityOnly = len(rows)
+	if len(rows) == 0 {
+		return
+	}
+	r.activity = make([]guidRow, len(rows))
+	for i, row := range rows {
+		r.activity[i] = *t.guids.row(row)
+	}
+	slices.SortFunc(r.activity, func(a, b guidRow) int {
+		if c := strings.Compare(r.strs[a.key.host], r.strs[b.key.host]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.first, b.first)
+	})
+	for i := 0; i < len(r.activity); {
+		j := i
+		for j < len(r.activity) && r.activity[j].key.host == r.activity[i].key.host {
+			j++
+		}
+		r.hostRuns = append(r.hostRuns, hostRange{r.strs[r.activity[i].key.host], int32(i), int32(j)})
+		i = j
+	}
 }

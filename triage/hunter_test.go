@@ -134,10 +134,8 @@ func TestFinish(t *testing.T) {
 		_ = b.AddFile(context.Background(), f, nil)
 	}
 	ra, rb := a.Result(), b.Finish()
-	ta := &tree{procs: ra.Processes}
-	tb := &tree{procs: rb.Processes}
-	if render(ta) != render(tb) || len(ra.Findings) != len(rb.Findings) || ra.Events != rb.Events {
-		t.Errorf("Finish differs from Result:\n%s\n%s", render(ta), render(tb))
+	if render(ra) != render(rb) || len(ra.Findings) != len(rb.Findings) || ra.Events != rb.Events || ra.ActivityOnly != rb.ActivityOnly {
+		t.Errorf("Finish differs from Result:\n%s\n%s", render(ra), render(rb))
 	}
 	if b.Result() != rb {
 		t.Error("Result after Finish is not the finished result")
@@ -169,7 +167,12 @@ func TestLeanOptions(t *testing.T) {
 		}
 		for _, p := range r.Processes {
 			seen += p.Seen.Total()
-			kept += len(p.Loads) + len(p.Network) + len(p.DNS) + len(p.Files) + len(p.Registry) + len(p.Other)
+			kept += p.Kept().Total()
+		}
+		for _, h := range r.ActivityOnlyHosts() {
+			for _, p := range r.ActivityOnlyProcesses(h.Host) {
+				seen += p.Seen.Total()
+			}
 		}
 		return written, seen, kept
 	}

@@ -1,7 +1,6 @@
 package triage
 
 import (
-	"strings"
 	"time"
 
 	"github.com/evtriage/evtriage/parser"
@@ -10,94 +9,87 @@ import (
 // procRec is what the process tree needs of one process event (Sysmon 1/5,
 // Security 4688/4689) in a compact form. The parser backs all values of an
 // event with one string, so keeping any value keeps the whole event alive:
-// a procRec holds copies (interned for the values that repeat) and keeps
-// the full event in ref only when it matters (see Hunter.consume).
+// a procRec names its strings in the hunt's string table and keeps the
+// full event in ref only when it matters (see Hunter.consume).
 type procRec struct {
-	kind        eventKind
-	regsvr32    bool
-	renamed     bool
-	hasPID      bool
-	hasPPID     bool
-	pid         uint32
-	ppid        uint32
-	seq         int32
-	blk         int32 // recList block holding the record
-	time        time.Time
-	host        string
-	guid        string // normalised ProcessGuid (Sysmon)
-	image       string
-	*createInfo           // creates only (nil for exits)
-	ref         *EventRef // the full event, when kept
-	at          RecordRef
+	time       time.Time
+	ref        *EventRef // the full event, when kept
+	at         recLoc
+	parentGUID GUID // ParentProcessGuid (Sysmon 1)
+	seq        int32
+	blk        int32 // recList block holding the record
+	host       strID
+	row        int32 // Sysmon: the guidTable row of its ProcessGuid (-1: none)
+	pid, ppid  uint32
+	// Create fields: CommandLine, the user, and what the event says of
+	// the parent: ParentImage/ParentCommandLine (Sysmon 1),
+	// ParentProcessName (4688 v2).
+	image, cmdline, user, parentImage, parentCmd strID
+	src                                          SourceKind
+	kind                                         EventKind // KindCreate or KindExit
+	flags                                        uint8
 }
 
-// createInfo is what only a create event (Sysmon 1, 4688) carries.
-type createInfo struct {
-	cmdline string
-	user    string
-	// Parent fields: ParentProcessGuid/ParentImage/ParentCommandLine
-	// (Sysmon 1), ParentProcessName (4688 v2).
-	parentGUID  string
-	parentImage string
-	parentCmd   string
-}
+// Flags of a procRec.
+const (
+	recRegsvr32 uint8 = 1 << iota
+	recRenamed
+	recHasPID
+	recHasPPID
+)
 
-// interner shares one copy of each repeated string (images, command lines,
-// users, hosts). Values it has not seen are cloned, so they do not pin the
-// parser's per-event buffer.
-type interner map[string]string
+func (r *procRec) has(f uint8) bool { return r.flags&f != 0 }
 
-func (in interner) get(s string) string {
-	if s == "" {
-		return ""
-	}
-	if v, ok := in[s]; ok {
+// compactRec extracts a procRec from a process event of src and kind on
+// host (a strID of strs), registering its ProcessGuid in guids (Sysmon).
+func compactRec(src SourceKind, kind EventKind, file string, ev *parser.Event, seq int32, host strID, strs *strTable, guids *guidTable) procRec {
+	get := func(name string) string { return field(ev, name) }
+	r := procRec{src: src, kind: kind, seq: seq, time: ev.Time, host: host, row: -1,
+		at: recLoc{file: strs.id(file), channel: strs.id(ev.Channel), recordID: ev.RecordID, offset: ev.Offset}}
+	pid := func(name string, has uint8) uint32 {
+		v, ok := parsePID(get(name))
+		if ok {
+			r.flags |= has
+		}
 		return v
 	}
-	v := strings.Clone(s)
-	in[v] = v
-	return v
-}
-
-// compact extracts a procRec from a process event. in may be nil (then
-// values are cloned, not shared).
-func compact(kind eventKind, file string, ev *parser.Event, seq int, in interner) procRec {
-	get := func(name string) string { return field(ev, name) }
-	keep := strings.Clone
-	if in != nil {
-		keep = in.get
+	var regsvr32, renamed bool
+	switch {
+	case src == FromSysmon:
+		if g := eventGUID(ev); !g.IsZero() {
+			r.row = guids.get(procKey{host, g}, seq)
+			if kind == KindCreate {
+				guids.row(r.row).flags |= rowCreated
+			}
+		}
+		r.pid = pid("ProcessId", recHasPID)
+		r.image = strs.id(get("Image"))
+		if kind == KindCreate {
+			r.ppid = pid("ParentProcessId", recHasPPID)
+			r.parentGUID = ParseGUID(get("ParentProcessGuid"))
+			r.cmdline = strs.id(get("CommandLine"))
+			r.user = strs.id(get("User"))
+			r.parentImage = strs.id(get("ParentImage"))
+			r.parentCmd = strs.id(get("ParentCommandLine"))
+			regsvr32, renamed = classifyRegsvr32(strs.str(r.image), get("OriginalFileName"), get("Description"))
+		}
+	case kind == KindCreate:
+		r.pid = pid("NewProcessId", recHasPID)
+		r.ppid = pid("ProcessId", recHasPPID)
+		r.image = strs.id(get("NewProcessName"))
+		r.cmdline = strs.id(get("CommandLine"))
+		r.user = strs.id(secUser(ev))
+		r.parentImage = strs.id(get("ParentProcessName"))
+		regsvr32, renamed = classifyRegsvr32(strs.str(r.image), "", "")
+	default:
+		r.pid = pid("ProcessId", recHasPID)
+		r.image = strs.id(get("ProcessName"))
 	}
-	r := procRec{kind: kind, seq: int32(seq), time: ev.Time, host: keep(ev.Computer),
-		at: RecordRef{File: keep(file), Channel: keep(ev.Channel), RecordID: ev.RecordID, Offset: ev.Offset}}
-	switch kind {
-	case kindSysmonCreate:
-		r.createInfo = new(createInfo)
-		r.guid = strings.Clone(eventGUID(ev))
-		r.pid, r.hasPID = parsePID(get("ProcessId"))
-		r.ppid, r.hasPPID = parsePID(get("ParentProcessId"))
-		r.parentGUID = strings.Clone(normGUID(get("ParentProcessGuid")))
-		r.image = keep(get("Image"))
-		r.cmdline = keep(get("CommandLine"))
-		r.user = keep(get("User"))
-		r.parentImage = keep(get("ParentImage"))
-		r.parentCmd = keep(get("ParentCommandLine"))
-		r.regsvr32, r.renamed = classifyRegsvr32(r.image, get("OriginalFileName"), get("Description"))
-	case kindSysmonExit:
-		r.guid = strings.Clone(eventGUID(ev))
-		r.pid, r.hasPID = parsePID(get("ProcessId"))
-		r.image = keep(get("Image"))
-	case kindSecCreate:
-		r.createInfo = new(createInfo)
-		r.pid, r.hasPID = parsePID(get("NewProcessId"))
-		r.ppid, r.hasPPID = parsePID(get("ProcessId"))
-		r.image = keep(get("NewProcessName"))
-		r.cmdline = keep(get("CommandLine"))
-		r.user = keep(secUser(ev))
-		r.parentImage = keep(get("ParentProcessName"))
-		r.regsvr32, r.renamed = classifyRegsvr32(r.image, "", "")
-	case kindSecExit:
-		r.pid, r.hasPID = parsePID(get("ProcessId"))
-		r.image = keep(get("ProcessName"))
+	if regsvr32 {
+		r.flags |= recRegsvr32
+	}
+	if renamed {
+		r.flags |= recRenamed
 	}
 	return r
 }

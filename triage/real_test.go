@@ -66,32 +66,34 @@ func TestTreeOnSharedLogs(t *testing.T) {
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			evs := readEvents(t, path)
-			procs, act := split(evs)
-			tr := buildTree(procs, act, countActivity(act))
+			h := huntEvents(evs, Options{AllActivity: true}, nil)
+			if h.res.Duplicates > 0 {
+				t.Fatalf("%d duplicates in a clean read", h.res.Duplicates)
+			}
 			creates, linked := 0, 0
-			for _, r := range procs {
-				if r.kind != kindSysmonCreate && r.kind != kindSecCreate {
+			for _, ev := range evs {
+				src, kind := classify(ev)
+				if kind != KindCreate {
 					continue
 				}
 				creates++
-				p := tr.byEvent[r.ref]
+				p := h.proc[ev]
 				if p == nil {
-					t.Fatalf("record %d made no process", r.ref.Event.RecordID)
+					t.Fatalf("record %d made no process", ev.RecordID)
 				}
-				ev := r.ref.Event
 				if p.Parent == nil {
 					continue
 				}
 				linked++
-				switch r.kind {
-				case kindSysmonCreate:
-					if g := normGUID(field(ev, "ParentProcessGuid")); g != "" && p.Parent.GUID != g && p.Create == r.ref {
+				switch src {
+				case FromSysmon:
+					if g := ParseGUID(field(ev, "ParentProcessGuid")); !g.IsZero() && p.Parent.GUID != g && p.Create() != nil && p.Create().Event == ev {
 						t.Errorf("record %d: parent guid %s, event says %s", ev.RecordID, p.Parent.GUID, g)
 					}
 					if pi := field(ev, "ParentImage"); pi != "" && pi != "-" && !strings.EqualFold(winpath.Base(p.Parent.Image), winpath.Base(pi)) {
 						t.Errorf("record %d: parent %s, event says %s", ev.RecordID, p.Parent.Image, pi)
 					}
-				case kindSecCreate:
+				case FromSecurity:
 					if pn := field(ev, "ParentProcessName"); pn != "" && !strings.EqualFold(winpath.Base(p.Parent.Image), winpath.Base(pn)) {
 						t.Errorf("record %d: parent %s(%d), event says %s", ev.RecordID, p.Parent.Image, p.Parent.PID, pn)
 					}
@@ -104,7 +106,7 @@ func TestTreeOnSharedLogs(t *testing.T) {
 			if creates > 0 && linked == 0 {
 				t.Errorf("%d creates, none linked", creates)
 			}
-			t.Logf("%d events, %d creates, %d nodes, %d roots", len(evs), creates, len(tr.procs), len(tr.roots()))
+			t.Logf("%d events, %d creates, %d nodes, %d roots", len(evs), creates, len(h.res.Processes), len(h.res.Roots))
 		})
 	}
 }
@@ -133,12 +135,12 @@ func TestLineageOnSharedLogs(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
 			evs := readEvents(t, filepath.Join(shared, "evtx", tc.file))
-			procs, act := split(evs)
-			tr := buildTree(procs, act, countActivity(act))
+			h := huntEvents(evs, Options{AllActivity: true}, nil)
 			var p *Process
-			for _, r := range procs {
-				if r.ref.Event.RecordID == tc.recordID || (tc.recordID == 0 && r.kind == kindSysmonCreate && p == nil) {
-					p = tr.byEvent[r.ref]
+			for _, ev := range evs {
+				src, kind := classify(ev)
+				if (kind == KindCreate && ev.RecordID == tc.recordID) || (tc.recordID == 0 && src == FromSysmon && kind == KindCreate && p == nil) {
+					p = h.proc[ev]
 				}
 			}
 			if p == nil {

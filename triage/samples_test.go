@@ -43,22 +43,47 @@ func (m *memFile) Seek(off int64, whence int) (int64, error) {
 // TestScenariosGroundTruth hunts every generated scenario and compares with
 // the generator's ground truth: the events each issue rule must and must not
 // flag, and the real parent of every process created in the log.
+//
+// Besides every scenario on the default background, the chains of all
+// scenarios are hunted on the Sysmon profiles' backgrounds, as the hunt
+// command reads them (written findings only, activity counted) and as the
+// screen does.
 func TestScenariosGroundTruth(t *testing.T) {
 	set := builtin(t)
+	type hunt struct {
+		name    string
+		gen     samples.Options
+		opts    Options
+		quietOK bool // processes known only from their activity are expected
+	}
+	var hunts []hunt
 	for _, sc := range samples.Scenarios() {
-		t.Run(sc.Name, func(t *testing.T) {
+		hunts = append(hunts, hunt{name: sc.Name, gen: samples.Options{Scenario: sc.Name, Events: 3000, Seed: 7}})
+	}
+	headless := Options{WrittenOnly: true, NoActivity: true}
+	for _, p := range []string{samples.ProfileSysmonDense, samples.ProfileSysmonActivity} {
+		gen := samples.Options{Profile: p, Events: 8000, Seed: 7}
+		hunts = append(hunts, hunt{p + "/headless", gen, headless, true}, hunt{p + "/screen", gen, Options{ActivityNodes: true}, false})
+	}
+	for _, hc := range hunts {
+		t.Run(hc.name, func(t *testing.T) {
 			var f memFile
-			truth, err := samples.Generate(&f, samples.Options{Scenario: sc.Name, Events: 3000, Seed: 7})
+			truth, err := samples.Generate(&f, hc.gen)
 			if err != nil {
 				t.Fatal(err)
 			}
-			h := NewHunter(Options{Rules: set})
-			if err := h.AddReader(context.Background(), sc.Name+".evtx", bytes.NewReader(f.b), int64(len(f.b)), nil); err != nil {
+			opts := hc.opts
+			opts.Rules = set
+			h := NewHunter(opts)
+			if err := h.AddReader(context.Background(), hc.name+".evtx", bytes.NewReader(f.b), int64(len(f.b)), nil); err != nil {
 				t.Fatal(err)
 			}
-			res := h.Result()
+			res := h.Finish()
 			if res.Events != truth.Events {
 				t.Errorf("%d events, truth %d", res.Events, truth.Events)
+			}
+			if (res.ActivityOnly > 0) != hc.quietOK && hc.gen.Profile == samples.ProfileSysmonActivity {
+				t.Errorf("%d processes known only from their activity", res.ActivityOnly)
 			}
 			// Findings of the issue's rules, as written.
 			got := map[string][]string{}
@@ -90,13 +115,13 @@ func TestScenariosGroundTruth(t *testing.T) {
 			// Every process's parent.
 			byKey := map[samples.EventKey]*Process{}
 			for _, p := range res.Processes {
-				for _, r := range p.Records {
+				for _, r := range res.Records(p) {
 					byKey[samples.EventKey{Host: p.Host, Channel: r.Channel, RecordID: r.RecordID}] = p
 				}
 			}
 			checked := 0
 			for _, p := range res.Processes {
-				for _, r := range p.Records {
+				for _, r := range res.Records(p) {
 					k := samples.EventKey{Host: p.Host, Channel: r.Channel, RecordID: r.RecordID}
 					pk, ok := truth.Parent[k]
 					switch {

@@ -10,80 +10,91 @@ import (
 	"github.com/evtriage/evtriage/internal/winpath"
 )
 
-// parentInfo is what a Sysmon 1 says of the parent.
-type parentInfo struct {
-	parentGUID, parentImage, parentCmd string
-	ppid                               uint32
-}
-
-// record is a kept event with its kind and arrival order.
+// record is a kept activity event with its kind and arrival order.
 type record struct {
 	ref  *EventRef
-	kind eventKind
-	seq  int
+	kind EventKind
+	seq  int32
 }
-
-// procKey names a Sysmon process: host and normalised ProcessGuid.
-type procKey struct{ host, guid string }
 
 // pidKey names a process id on a host.
 type pidKey struct {
-	host string
+	host strID
 	pid  uint32
+}
+
+// parentInfo is what a Sysmon 1 says of the parent.
+type parentInfo struct {
+	guid       GUID
+	image, cmd strID
+	ppid       uint32
+	set        bool
 }
 
 // mergeWindow is how far apart the Sysmon 1 and the 4688 of one process may
 // be to be taken as the same process (both are stamped by the same host).
 const mergeWindow = 2 * time.Second
 
-// tree is the process model under construction.
+// slabSize is the number of Process values allocated at once.
+const slabSize = 1024
+
+// tree is the process model under construction. Nodes are numbered in
+// creation order; per-node build state lives in slices by that number.
 type tree struct {
-	procs   []*Process
-	byGUID  map[procKey]*Process
-	byPID   map[pidKey][]*Process // creation order (time order of the events)
+	strs  *strTable
+	guids *guidTable
+	procs []*Process
+	slab  []Process // unused Process values of the current block
+	host  []strID   // per node
+	// nodeOf is the node of each guidTable row (-1: none); extra holds
+	// the nodes of GUIDs the table does not know (parents named only by a
+	// child's ParentProcessGuid).
+	nodeOf []int32
+	extra  map[procKey]int32
+	byPID  map[pidKey][]*Process // creation order (time order of the events)
+	// byEvent maps the kept events to their processes.
 	byEvent map[*EventRef]*Process
 	// pidParent is, for a Sysmon child, the live process holding its
 	// ParentProcessId when it was created: the fallback when the parent's
-	// GUID never appears.
-	pidParent map[*Process]*Process
-	// parentOf holds what a Sysmon 1 says of the process's parent, for
-	// linkSysmon (a copy: the records may be released meanwhile).
-	parentOf map[*Process]parentInfo
-	orphans  int
+	// GUID never appears. parentOf holds what its Sysmon 1 says of its
+	// parent, for linkSysmon.
+	pidParent []*Process
+	parentOf  []parentInfo
+	linked    bool // linkSysmon ran: no more parent state
+	orphans   int
 }
 
-func newTree() *tree {
-	return &tree{
-		byGUID:    make(map[procKey]*Process),
-		byPID:     make(map[pidKey][]*Process),
-		byEvent:   make(map[*EventRef]*Process),
-		pidParent: make(map[*Process]*Process),
-		parentOf:  make(map[*Process]parentInfo),
+func newTree(strs *strTable, guids *guidTable) *tree {
+	t := &tree{
+		strs:    strs,
+		guids:   guids,
+		nodeOf:  make([]int32, guids.len()),
+		extra:   make(map[procKey]int32),
+		byPID:   make(map[pidKey][]*Process),
+		byEvent: make(map[*EventRef]*Process),
 	}
+	for i := range t.nodeOf {
+		t.nodeOf[i] = -1
+	}
+	return t
 }
 
 // sortRecords orders events by time, then arrival.
 func sortRecords(rs []record) {
-	sort.SliceStable(rs, func(i, j int) bool {
-		a, b := rs[i].ref.Event, rs[j].ref.Event
-		if !a.Time.Equal(b.Time) {
-			return a.Time.Before(b.Time)
+	slices.SortStableFunc(rs, func(a, b record) int {
+		if c := a.ref.Event.Time.Compare(b.ref.Event.Time); c != 0 {
+			return c
 		}
-		return rs[i].seq < rs[j].seq
+		return cmp.Compare(a.seq, b.seq)
 	})
 }
 
-// buildTree builds the process tree from process events (Sysmon 1/5,
-// Security 4688/4689) and attaches the activity events to their processes.
-// counts holds the activity seen per Sysmon process, kept or not.
-func buildTree(procEvents []*procRec, activity []record, counts map[procKey]*Activity) *tree {
-	return buildTreeRelease(procEvents, activity, counts, nil)
-}
-
-// buildTreeRelease is buildTree calling done after each process record is
-// used, so that the caller can release it.
-func buildTreeRelease(procEvents []*procRec, activity []record, counts map[procKey]*Activity, done func(*procRec)) *tree {
-	t := newTree()
+// build builds the process tree from process events (Sysmon 1/5, Security
+// 4688/4689), attaches the kept activity events to their processes and
+// gives each node the activity counts of its row. done, when set, is
+// called after each process record is used, so that the caller can
+// release it.
+func (t *tree) build(procEvents []*procRec, activity []record, done func(*procRec)) {
 	slices.SortFunc(procEvents, func(a, b *procRec) int {
 		if c := a.time.Compare(b.time); c != 0 {
 			return c
@@ -91,14 +102,14 @@ func buildTreeRelease(procEvents []*procRec, activity []record, counts map[procK
 		return cmp.Compare(a.seq, b.seq)
 	})
 	for i, r := range procEvents {
-		switch r.kind {
-		case kindSysmonCreate:
+		switch {
+		case r.kind == KindCreate && r.src == FromSysmon:
 			t.sysmonCreate(r)
-		case kindSecCreate:
+		case r.kind == KindCreate:
 			t.secCreate(r)
-		case kindSysmonExit:
+		case r.src == FromSysmon:
 			t.sysmonExit(r)
-		case kindSecExit:
+		default:
 			t.secExit(r)
 		}
 		if done != nil {
@@ -111,21 +122,26 @@ func buildTreeRelease(procEvents []*procRec, activity []record, counts map[procK
 	for _, r := range activity {
 		t.attach(r)
 	}
-	for k, a := range counts {
-		p := t.byGUID[k]
-		if p == nil {
-			p = t.stub(k.host, k.guid, 0, "", "", FromSysmon)
+	for row, n := range t.nodeOf {
+		if n >= 0 {
+			t.procs[n].Seen = t.guids.row(int32(row)).seen
 		}
-		p.Seen = *a
 	}
-	t.breakCycles()
-	t.finish()
-	return t
+}
+
+// newNode returns a zero Process from the current block.
+func (t *tree) newNode() *Process {
+	if len(t.slab) == 0 {
+		t.slab = make([]Process, slabSize)
+	}
+	p := &t.slab[0]
+	t.slab = t.slab[1:]
+	return p
 }
 
 // liveByPID returns the latest process with pid on host that has not
 // terminated; nil if none.
-func (t *tree) liveByPID(host string, pid uint32, at time.Time) *Process {
+func (t *tree) liveByPID(host strID, pid uint32, at time.Time) *Process {
 	list := t.byPID[pidKey{host, pid}]
 	for i := len(list) - 1; i >= 0; i-- {
 		p := list[i]
@@ -140,29 +156,60 @@ func (t *tree) liveByPID(host string, pid uint32, at time.Time) *Process {
 	return nil
 }
 
-// add registers a new node.
-func (t *tree) add(p *Process) *Process {
+// node returns the node of the Sysmon process key, or nil.
+func (t *tree) node(k procKey) *Process {
+	if k.guid.IsZero() {
+		return nil
+	}
+	if row := t.guids.find(k); row >= 0 && int(row) < len(t.nodeOf) {
+		if n := t.nodeOf[row]; n >= 0 {
+			return t.procs[n]
+		}
+		return nil
+	}
+	if n, ok := t.extra[k]; ok {
+		return t.procs[n]
+	}
+	return nil
+}
+
+// setNode makes p the node of the Sysmon process key.
+func (t *tree) setNode(k procKey, p *Process) {
+	if k.guid.IsZero() {
+		return
+	}
+	if row := t.guids.find(k); row >= 0 && int(row) < len(t.nodeOf) {
+		t.nodeOf[row] = int32(p.ID)
+		return
+	}
+	t.extra[k] = int32(p.ID)
+}
+
+// add registers a new node of host.
+func (t *tree) add(p *Process, host strID) *Process {
 	p.ID = len(t.procs)
 	t.procs = append(t.procs, p)
-	if p.GUID != "" {
-		t.byGUID[procKey{p.Host, p.GUID}] = p
+	t.host = append(t.host, host)
+	if !t.linked {
+		t.pidParent = append(t.pidParent, nil)
+		t.parentOf = append(t.parentOf, parentInfo{})
 	}
-	k := pidKey{p.Host, p.PID}
+	t.setNode(procKey{host, p.GUID}, p)
+	k := pidKey{host, p.PID}
 	t.byPID[k] = append(t.byPID[k], p)
 	return p
 }
 
 // stub returns the stub node for a process known only by reference,
 // creating it on first use.
-func (t *tree) stub(host, guid string, pid uint32, image, cmdline string, src SourceKind) *Process {
-	if guid != "" {
-		if p := t.byGUID[procKey{host, guid}]; p != nil {
-			return p
-		}
+func (t *tree) stub(host strID, guid GUID, pid uint32, image, cmdline string, src SourceKind) *Process {
+	if p := t.node(procKey{host, guid}); p != nil {
+		return p
 	}
-	p := &Process{Host: host, GUID: guid, PID: pid, Image: image, CommandLine: cmdline, Sources: src, Stub: true}
+	p := t.newNode()
+	*p = Process{Host: t.strs.str(host), GUID: guid, PID: pid, Image: image, CommandLine: cmdline, Sources: src, Stub: true}
 	p.Regsvr32, p.Renamed = classifyRegsvr32(image, "", "")
-	return t.add(p)
+	return t.add(p, host)
 }
 
 // sameProcess reports whether a create event at time at with image could be
@@ -178,98 +225,116 @@ func sameProcess(p *Process, at time.Time, image string) bool {
 	return d <= mergeWindow && strings.EqualFold(winpath.Base(p.Image), winpath.Base(image))
 }
 
-// mapRef records which process an event belongs to.
+// mapRef records which process a kept event belongs to.
 func (t *tree) mapRef(ref *EventRef, p *Process) {
 	if ref != nil {
 		t.byEvent[ref] = p
 	}
 }
 
-func (t *tree) sysmonCreate(r *procRec) {
-	host, guid := r.host, r.guid
-	if guid != "" {
-		if p := t.byGUID[procKey{host, guid}]; p != nil {
-			// The same process created twice (a rewritten record).
-			p.Records = append(p.Records, r.at)
-			if r.ref != nil {
-				p.Merged = append(p.Merged, r.ref)
-			}
-			t.mapRef(r.ref, p)
-			return
-		}
+// merge folds another create event of p into it.
+func (t *tree) merge(p *Process, r *procRec) {
+	k := p.keep()
+	k.records = append(k.records, r.at)
+	if r.ref != nil {
+		k.merged = append(k.merged, r.ref)
 	}
+	t.mapRef(r.ref, p)
+}
+
+// guidOf returns the ProcessGuid of a Sysmon record.
+func (t *tree) guidOf(r *procRec) GUID {
+	if r.row < 0 {
+		return GUID{}
+	}
+	return t.guids.row(r.row).key.guid
+}
+
+func (t *tree) sysmonCreate(r *procRec) {
+	host, guid := r.host, t.guidOf(r)
+	image := t.strs.str(r.image)
+	if p := t.node(procKey{host, guid}); p != nil {
+		// The same process created twice (a rewritten record).
+		t.merge(p, r)
+		return
+	}
+	info := parentInfo{guid: r.parentGUID, image: r.parentImage, cmd: r.parentCmd, ppid: r.ppid, set: true}
 	// A process the Security log already reported.
-	if p := t.liveByPID(host, r.pid, r.time.Add(mergeWindow)); p != nil && p.GUID == "" && p.Sources&FromSysmon == 0 && sameProcess(p, r.time, r.image) {
+	if p := t.liveByPID(host, r.pid, r.time.Add(mergeWindow)); p != nil && p.GUID.IsZero() && p.Sources&FromSysmon == 0 && sameProcess(p, r.time, image) {
 		p.GUID = guid
-		if guid != "" {
-			t.byGUID[procKey{host, guid}] = p
+		t.setNode(procKey{host, guid}, p)
+		k := p.keep()
+		if k.create != nil {
+			k.merged = append(k.merged, k.create)
 		}
-		if p.Create != nil {
-			p.Merged = append(p.Merged, p.Create)
-		}
-		p.Create = r.ref
-		p.Records = append([]RecordRef{r.at}, p.Records...)
-		p.Image = r.image
+		k.create = r.ref
+		k.records = append([]recLoc{p.rec}, k.records...)
+		p.rec = r.at
+		p.Image = image
 		p.Sources |= FromSysmon
-		fillSysmon(p, r)
-		t.parentOf[p] = parentInfo{r.parentGUID, r.parentImage, r.parentCmd, r.ppid}
+		t.fillSysmon(p, r)
+		t.parentOf[p.ID] = info
 		t.mapRef(r.ref, p)
 		return
 	}
-	p := &Process{Host: host, GUID: guid, PID: r.pid, Image: r.image, Created: r.time, Sources: FromSysmon, Create: r.ref,
-		Records: []RecordRef{r.at}}
-	fillSysmon(p, r)
-	t.add(p)
-	t.parentOf[p] = parentInfo{r.parentGUID, r.parentImage, r.parentCmd, r.ppid}
+	p := t.newNode()
+	*p = Process{Host: t.strs.str(host), GUID: guid, PID: r.pid, Image: image, Created: r.time, Sources: FromSysmon, rec: r.at}
+	if r.ref != nil {
+		p.keep().create = r.ref
+	}
+	t.fillSysmon(p, r)
+	t.add(p, host)
+	t.parentOf[p.ID] = info
 	t.mapRef(r.ref, p)
-	if r.hasPPID {
+	if r.has(recHasPPID) {
 		if pp := t.liveByPID(host, r.ppid, r.time); pp != nil && pp != p {
-			t.pidParent[p] = pp
+			t.pidParent[p.ID] = pp
 		}
 	}
 }
 
 // fillSysmon copies a Sysmon 1's description of the process into p.
-func fillSysmon(p *Process, r *procRec) {
-	if r.cmdline != "" || p.CommandLine == "" {
-		p.CommandLine = r.cmdline
+func (t *tree) fillSysmon(p *Process, r *procRec) {
+	if r.cmdline != 0 || p.CommandLine == "" {
+		p.CommandLine = t.strs.str(r.cmdline)
 	}
-	if r.user != "" {
-		p.User = r.user
+	if r.user != 0 {
+		p.User = t.strs.str(r.user)
 	}
-	p.Regsvr32 = p.Regsvr32 || r.regsvr32
-	p.Renamed = p.Renamed || r.renamed
+	p.Regsvr32 = p.Regsvr32 || r.has(recRegsvr32)
+	p.Renamed = p.Renamed || r.has(recRenamed)
 }
 
 func (t *tree) secCreate(r *procRec) {
 	host := r.host
-	if p := t.liveByPID(host, r.pid, r.time.Add(mergeWindow)); p != nil && p.Sources&FromSecurity == 0 && p.GUID != "" && sameProcess(p, r.time, r.image) {
+	image := t.strs.str(r.image)
+	if p := t.liveByPID(host, r.pid, r.time.Add(mergeWindow)); p != nil && p.Sources&FromSecurity == 0 && !p.GUID.IsZero() && sameProcess(p, r.time, image) {
 		// Sysmon already reported this process: one node, both sources.
 		p.Sources |= FromSecurity
-		p.Records = append(p.Records, r.at)
-		if r.ref != nil {
-			p.Merged = append(p.Merged, r.ref)
-		}
-		t.mapRef(r.ref, p)
+		t.merge(p, r)
 		return
 	}
-	p := &Process{Host: host, PID: r.pid, Image: r.image, CommandLine: r.cmdline,
-		User: r.user, Created: r.time, Sources: FromSecurity, Create: r.ref,
-		Regsvr32: r.regsvr32, Renamed: r.renamed, Records: []RecordRef{r.at}}
-	if r.hasPPID {
+	p := t.newNode()
+	*p = Process{Host: t.strs.str(host), PID: r.pid, Image: image, CommandLine: t.strs.str(r.cmdline),
+		User: t.strs.str(r.user), Created: r.time, Sources: FromSecurity,
+		Regsvr32: r.has(recRegsvr32), Renamed: r.has(recRenamed), rec: r.at}
+	if r.ref != nil {
+		p.keep().create = r.ref
+	}
+	if r.has(recHasPPID) {
 		parent := t.liveByPID(host, r.ppid, r.time)
 		if parent == nil {
-			parent = t.stub(host, "", r.ppid, r.parentImage, "", FromSecurity)
+			parent = t.stub(host, GUID{}, r.ppid, t.strs.str(r.parentImage), "", FromSecurity)
 		}
-		p.Parent, p.Link = parent, "pid"
+		p.Parent, p.Link = parent, LinkPID
 	}
-	t.add(p)
+	t.add(p, host)
 	t.mapRef(r.ref, p)
 }
 
 func (t *tree) sysmonExit(r *procRec) {
-	p := t.byGUID[procKey{r.host, r.guid}]
-	if p == nil || r.guid == "" {
+	p := t.node(procKey{r.host, t.guidOf(r)})
+	if p == nil {
 		t.orphans++
 		return
 	}
@@ -278,7 +343,7 @@ func (t *tree) sysmonExit(r *procRec) {
 
 func (t *tree) secExit(r *procRec) {
 	var p *Process
-	if r.hasPID {
+	if r.has(recHasPID) {
 		p = t.liveByPID(r.host, r.pid, r.time)
 	}
 	if p == nil {
@@ -291,7 +356,9 @@ func (t *tree) secExit(r *procRec) {
 func (t *tree) exit(p *Process, r *procRec, src SourceKind) {
 	t.mapRef(r.ref, p)
 	if p.Terminated.IsZero() {
-		p.Exit = r.ref
+		if r.ref != nil {
+			p.keep().exit = r.ref
+		}
 		p.Terminated = r.time
 	}
 	p.Sources |= src
@@ -302,69 +369,88 @@ func (t *tree) exit(p *Process, r *procRec, src SourceKind) {
 // id has the parent's image, else to a stub made from the Parent* fields.
 func (t *tree) linkSysmon() {
 	n := len(t.procs) // stubs appended below need no linking
-	for _, p := range t.procs[:n] {
-		r, ok := t.parentOf[p]
-		if !ok {
+	for i, p := range t.procs[:n] {
+		r := t.parentOf[i]
+		if !r.set {
 			continue
 		}
-		pguid, pimage := r.parentGUID, r.parentImage
+		host := t.host[i]
+		pguid, pimage := r.guid, t.strs.str(r.image)
 		if pimage == "-" {
 			pimage = "" // Sysmon's "unknown"
 		}
-		if pguid != "" && pguid == p.GUID {
+		if !pguid.IsZero() && pguid == p.GUID {
 			continue // a process cannot be its own parent
 		}
-		if pp := t.byGUID[procKey{p.Host, pguid}]; pguid != "" && pp != nil {
-			p.Parent, p.Link = pp, "guid"
+		if pp := t.node(procKey{host, pguid}); pp != nil {
+			p.Parent, p.Link = pp, LinkGUID
 			continue
 		}
-		if p.Parent != nil && (!p.Parent.Stub || pguid == "") {
+		if p.Parent != nil && (!p.Parent.Stub || pguid.IsZero()) {
 			continue // a merged 4688 already linked it by process id
 		}
-		if pp := t.pidParent[p]; pp != nil && (pguid == "" || pp.GUID == "") &&
+		if pp := t.pidParent[i]; pp != nil && (pguid.IsZero() || pp.GUID.IsZero()) &&
 			(pimage == "" || strings.EqualFold(winpath.Base(pp.Image), winpath.Base(pimage))) {
-			p.Parent, p.Link = pp, "pid"
+			p.Parent, p.Link = pp, LinkPID
 			continue
 		}
-		if pguid == "" && pimage == "" {
+		if pguid.IsZero() && pimage == "" {
 			continue
 		}
-		p.Parent = t.stub(p.Host, pguid, r.ppid, pimage, r.parentCmd, FromSysmon)
-		p.Link = "guid"
-		if pguid == "" {
-			p.Link = "pid"
+		p.Parent = t.stub(host, pguid, r.ppid, pimage, t.strs.str(r.cmd), FromSysmon)
+		p.Link = LinkGUID
+		if pguid.IsZero() {
+			p.Link = LinkPID
 		}
 	}
+	t.parentOf, t.pidParent, t.linked = nil, nil, true
 }
 
-// attach hangs an activity event off its process (a stub when the process
-// was never created in the log).
+// attach hangs a kept activity event off its process (a stub when the
+// process was never created in the log).
 func (t *tree) attach(r record) {
 	ev := r.ref.Event
 	guid := eventGUID(ev)
-	if guid == "" {
+	if guid.IsZero() {
 		return
 	}
-	p := t.byGUID[procKey{ev.Computer, guid}]
+	host, _ := t.strs.lookup(ev.Computer)
+	p := t.node(procKey{host, guid})
 	if p == nil {
 		pid, _ := parsePID(field(ev, "ProcessId"))
-		p = t.stub(ev.Computer, guid, pid, field(ev, "Image"), "", FromSysmon)
+		p = t.stub(host, guid, pid, field(ev, "Image"), "", FromSysmon)
 	}
 	t.byEvent[r.ref] = p
-	switch r.kind {
-	case kindLoad:
-		p.Loads = append(p.Loads, r.ref)
-	case kindNetwork:
-		p.Network = append(p.Network, r.ref)
-	case kindDNS:
-		p.DNS = append(p.DNS, r.ref)
-	case kindFile:
-		p.Files = append(p.Files, r.ref)
-	case kindRegistry:
-		p.Registry = append(p.Registry, r.ref)
-	default:
-		p.Other = append(p.Other, r.ref)
+	p.keep().addActivity(r.kind, r.ref)
+}
+
+// addActivityNodes makes the processes known only from their activity
+// stub nodes (Options.ActivityNodes).
+func (t *tree) addActivityNodes() {
+	for _, row := range t.activityOnly() {
+		g := t.guids.row(row)
+		p := t.newNode()
+		g.materialise(p, t.strs.strs)
+		t.add(p, g.key.host)
 	}
+}
+
+// activityOnly returns the rows of the processes known only from their
+// activity: counted, without a node.
+func (t *tree) activityOnly() []int32 {
+	var out []int32
+	for row, n := range t.nodeOf {
+		if n < 0 && t.guids.row(int32(row)).seen.Total() > 0 {
+			out = append(out, int32(row))
+		}
+	}
+	return out
+}
+
+// materialise fills p with what a row tells of an activity-only process.
+func (g *guidRow) materialise(p *Process, strs []string) {
+	*p = Process{Host: strs[g.key.host], GUID: g.key.guid, PID: g.pid, Image: strs[g.image], Sources: FromSysmon, Stub: true, Seen: g.seen}
+	p.Regsvr32, p.Renamed = classifyRegsvr32(p.Image, "", "")
 }
 
 // breakCycles cuts parent links that close a loop (possible only in crafted
@@ -399,7 +485,7 @@ func (t *tree) breakCycles() {
 						oldest = q
 					}
 				}
-				oldest.Parent, oldest.Link = nil, ""
+				oldest.Parent, oldest.Link = nil, LinkNone
 				break
 			}
 			p = p.Parent
@@ -410,48 +496,67 @@ func (t *tree) breakCycles() {
 	}
 }
 
-// finish fills Children (by creation time), then drops stubs that nothing
-// refers to any more (a 4688 parent stub superseded by a GUID link) and
-// renumbers the nodes.
+// finish drops stubs that nothing refers to any more (a 4688 parent stub
+// superseded by a GUID link), renumbers the nodes, and fills Children (by
+// creation time) from one shared array.
 func (t *tree) finish() {
+	nChildren := make([]int32, len(t.procs))
 	for _, p := range t.procs {
 		if p.Parent != nil {
-			p.Parent.Children = append(p.Parent.Children, p)
+			nChildren[p.Parent.ID]++
 		}
 	}
 	kept := t.procs[:0]
-	for _, p := range t.procs {
-		if p.Stub && len(p.Children) == 0 && p.Seen.Total() == 0 && p.Exit == nil &&
-			len(p.Loads)+len(p.Network)+len(p.DNS)+len(p.Files)+len(p.Registry)+len(p.Other) == 0 {
-			t.dropStub(p)
+	for i, p := range t.procs {
+		if p.Stub && nChildren[i] == 0 && p.Seen.Total() == 0 && p.Exit() == nil && p.Kept().Total() == 0 {
+			t.dropStub(p, t.host[i])
 			continue
 		}
+		nChildren[len(kept)] = nChildren[i]
 		p.ID = len(kept)
 		kept = append(kept, p)
 	}
-	t.procs = kept
+	clear(t.procs[len(kept):])
+	t.procs, t.host = kept, nil
+	total := 0
+	for _, n := range nChildren[:len(kept)] {
+		total += int(n)
+	}
+	all := make([]*Process, total)
+	off := 0
+	for i, p := range t.procs {
+		p.Children = all[off : off : off+int(nChildren[i])]
+		off += int(nChildren[i])
+	}
 	for _, p := range t.procs {
-		sort.SliceStable(p.Children, func(i, j int) bool {
-			return p.Children[i].Created.Before(p.Children[j].Created)
-		})
+		if q := p.Parent; q != nil {
+			q.Children = append(q.Children, p)
+		}
+	}
+	for _, p := range t.procs {
+		if len(p.Children) > 1 {
+			slices.SortStableFunc(p.Children, func(a, b *Process) int { return a.Created.Compare(b.Created) })
+		}
 	}
 }
 
 // dropStub removes an unreferenced stub from the lookups.
-func (t *tree) dropStub(p *Process) {
-	if p.GUID != "" && t.byGUID[procKey{p.Host, p.GUID}] == p {
-		delete(t.byGUID, procKey{p.Host, p.GUID})
-	}
-	k := pidKey{p.Host, p.PID}
-	list := t.byPID[k]
-	for i, q := range list {
-		if q == p {
-			t.byPID[k] = append(list[:i:i], list[i+1:]...)
-			break
+func (t *tree) dropStub(p *Process, host strID) {
+	k := procKey{host, p.GUID}
+	if t.node(k) == p {
+		if row := t.guids.find(k); row >= 0 && int(row) < len(t.nodeOf) {
+			t.nodeOf[row] = -1
+		} else {
+			delete(t.extra, k)
 		}
 	}
-	if p.Parent != nil {
-		p.Parent = nil
+	pk := pidKey{host, p.PID}
+	list := t.byPID[pk]
+	for i, q := range list {
+		if q == p {
+			t.byPID[pk] = append(list[:i:i], list[i+1:]...)
+			break
+		}
 	}
 }
 
@@ -479,8 +584,12 @@ func (t *tree) processOf(ref *EventRef) *Process {
 		return p
 	}
 	ev := ref.Event
-	if guid := eventGUID(ev); guid != "" {
-		return t.byGUID[procKey{ev.Computer, guid}]
+	if guid := eventGUID(ev); !guid.IsZero() {
+		host, ok := t.strs.lookup(ev.Computer)
+		if !ok {
+			return nil
+		}
+		return t.node(procKey{host, guid})
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/evtriage/evtriage/internal/winpath"
 	"github.com/evtriage/evtriage/parser"
+	"github.com/evtriage/evtriage/rules"
 )
 
 var t0 = time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
@@ -71,26 +72,58 @@ func n4689(host string, rec uint64, when time.Time, pid int, image string) *pars
 	return ev("Security", 4689, host, rec, when, "ProcessId", fmt.Sprintf("0x%x", pid), "ProcessName", image)
 }
 
-// split sorts events into process events and activity as the hunter does,
-// keeping every event in full.
-func split(evs []*parser.Event) (procs []*procRec, act []record) {
-	for i, e := range evs {
-		r := record{ref: &EventRef{File: "t.evtx", Event: e}, kind: kindOf(e), seq: i}
-		switch r.kind {
-		case kindSysmonCreate, kindSysmonExit, kindSecCreate, kindSecExit:
-			pr := compact(r.kind, r.ref.File, e, i, nil)
-			pr.ref = r.ref
-			procs = append(procs, &pr)
-		case kindOther:
-		default:
-			act = append(act, r)
+// hunted is what a Hunter made of hand-made events.
+type hunted struct {
+	res *Result
+	// proc maps every event kept in memory to the process it created,
+	// ended, was folded into or acted for.
+	proc map[*parser.Event]*Process
+}
+
+// huntEvents feeds evs, as if read from one file t.evtx, to a Hunter with
+// opts; before, when set, runs just before Finish with the refs of the
+// kept events.
+func huntEvents(evs []*parser.Event, opts Options, before func(h *Hunter, refs map[*parser.Event]*EventRef)) hunted {
+	h := NewHunter(opts)
+	var buf []rules.Match
+	for _, e := range evs {
+		buf = h.consume(buf, "t.evtx", e)
+	}
+	if before != nil {
+		refs := make(map[*parser.Event]*EventRef)
+		for _, b := range h.procEvents.blocks {
+			for _, r := range b {
+				if r.ref != nil {
+					refs[r.ref.Event] = r.ref
+				}
+			}
+		}
+		for _, r := range h.activity {
+			refs[r.ref.Event] = r.ref
+		}
+		before(h, refs)
+	}
+	res := h.Finish()
+	out := hunted{res: res, proc: make(map[*parser.Event]*Process)}
+	add := func(p *Process, refs ...*EventRef) {
+		for _, r := range refs {
+			if r != nil {
+				out.proc[r.Event] = p
+			}
 		}
 	}
-	return procs, act
+	for _, p := range res.Processes {
+		add(p, p.Create(), p.Exit())
+		add(p, p.Merged()...)
+		for _, k := range ActivityKinds() {
+			add(p, p.Events(k)...)
+		}
+	}
+	return out
 }
 
 // render draws the forest: one line per process, children indented.
-func render(t *tree) string {
+func render(res *Result) string {
 	var b strings.Builder
 	var walk func(p *Process, depth int)
 	walk = func(p *Process, depth int) {
@@ -114,18 +147,18 @@ func render(t *tree) string {
 		if !p.Terminated.IsZero() {
 			flags = append(flags, "exited")
 		}
-		if p.Link != "" {
-			flags = append(flags, "by-"+p.Link)
+		if p.Link != LinkNone {
+			flags = append(flags, "by-"+p.Link.String())
 		}
-		if n := len(p.Loads); n > 0 {
-			flags = append(flags, fmt.Sprintf("loads=%d/%d", n, p.Seen.Loads))
+		if n := len(p.Events(KindImageLoad)); n > 0 {
+			flags = append(flags, fmt.Sprintf("loads=%d/%d", n, p.Seen.Count(KindImageLoad)))
 		}
 		fmt.Fprintf(&b, " [%s]\n", strings.Join(flags, ","))
 		for _, c := range p.Children {
 			walk(c, depth+1)
 		}
 	}
-	for _, r := range t.roots() {
+	for _, r := range res.Roots {
 		walk(r, 0)
 	}
 	return b.String()
@@ -281,16 +314,14 @@ H regsvr32.exe(700) [stub,sysmon,regsvr32,loads=1/1]
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			procs, act := split(tc.events)
-			counts := countActivity(act)
-			tr := buildTree(procs, act, counts)
-			if got := render(tr); got != tc.want {
+			res := huntEvents(tc.events, Options{AllActivity: true}, nil).res
+			if got := render(res); got != tc.want {
 				t.Errorf("tree:\n%s\nwant:\n%s", got, tc.want)
 			}
-			if tr.orphans != tc.orphans {
-				t.Errorf("orphans %d, want %d", tr.orphans, tc.orphans)
+			if res.Orphans != tc.orphans {
+				t.Errorf("orphans %d, want %d", res.Orphans, tc.orphans)
 			}
-			for i, p := range tr.procs {
+			for i, p := range res.Processes {
 				if p.ID != i {
 					t.Errorf("process %d has ID %d", i, p.ID)
 				}
@@ -300,28 +331,12 @@ H regsvr32.exe(700) [stub,sysmon,regsvr32,loads=1/1]
 			for round := 0; round < 5; round++ {
 				evs := append([]*parser.Event(nil), tc.events...)
 				rng.Shuffle(len(evs), func(i, j int) { evs[i], evs[j] = evs[j], evs[i] })
-				procs, act := split(evs)
-				if got := render(buildTree(procs, act, countActivity(act))); got != tc.want {
+				if got := render(huntEvents(evs, Options{AllActivity: true}, nil).res); got != tc.want {
 					t.Fatalf("shuffled input gives:\n%s\nwant:\n%s", got, tc.want)
 				}
 			}
 		})
 	}
-}
-
-// countActivity counts activity per process as the hunter does while reading.
-func countActivity(act []record) map[procKey]*Activity {
-	m := make(map[procKey]*Activity)
-	for _, r := range act {
-		k := procKey{r.ref.Event.Computer, eventGUID(r.ref.Event)}
-		a := m[k]
-		if a == nil {
-			a = new(Activity)
-			m[k] = a
-		}
-		a.add(r.kind)
-	}
-	return m
 }
 
 func TestLineage(t *testing.T) {
@@ -376,5 +391,82 @@ func TestParsePID(t *testing.T) {
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("parsePID(%q) = %d,%v want %d,%v", tc.in, got, ok, tc.want, tc.ok)
 		}
+	}
+}
+
+// TestActivityOnly: processes known only from their activity are counted
+// apart, by host, unless something needs them as nodes (a child, a
+// finding, kept events) or Options.ActivityNodes asks for nodes; made
+// Process values on demand, they carry their first event's PID and image
+// and every count.
+func TestActivityOnly(t *testing.T) {
+	const (
+		cmd = `C:\Windows\System32\cmd.exe`
+		reg = `C:\Windows\System32\regsvr32.exe`
+		svc = `C:\Windows\System32\svchost.exe`
+	)
+	// Headless, regsvr32's load is only counted too.
+	evs := []*parser.Event{
+		s7("B", 1, at(1), 9, 900, svc, `C:\x\a.dll`, "true"),
+		s7("A", 2, at(2), 7, 700, svc, `C:\x\a.dll`, "true"),
+		ev(sysmonCh, 22, "A", 3, at(3), "ProcessGuid", guid(7), "ProcessId", "700", "Image", svc, "QueryName", "x"),
+		ev(sysmonCh, 3, "A", 4, at(4), "ProcessGuid", guid(8), "ProcessId", "800", "Image", cmd),
+		s1("A", 5, at(5), 2, 200, cmd, 6, 600, `C:\u\parent.exe`), // 6 acts below and has a child
+		s7("A", 6, at(6), 6, 600, `C:\u\parent.exe`, `C:\x\b.dll`, "true"),
+		s7("A", 7, at(7), 3, 300, reg, `C:\u\evil.dll`, "false"), // regsvr32's activity is kept
+	}
+	tests := []struct {
+		name  string
+		opts  Options
+		tree  string
+		hosts string // host:count of activity-only processes
+		procs string // the activity-only processes made on demand
+	}{
+		{"headless", Options{NoActivity: true}, `A parent.exe(600) [stub,sysmon]
+  A cmd.exe(200) [sysmon,by-guid]
+`, "A:3 B:1", "A svchost.exe(700) loads=1 seen=2; A cmd.exe(800) loads=0 seen=1; A regsvr32.exe(300) loads=1 seen=1; B svchost.exe(900) loads=1 seen=1"},
+		{"screen", Options{}, `A parent.exe(600) [stub,sysmon]
+  A cmd.exe(200) [sysmon,by-guid]
+A regsvr32.exe(300) [stub,sysmon,regsvr32,loads=1/1]
+`, "A:2 B:1", "A svchost.exe(700) loads=1 seen=2; A cmd.exe(800) loads=0 seen=1; B svchost.exe(900) loads=1 seen=1"},
+		{"activity nodes", Options{ActivityNodes: true}, `A parent.exe(600) [stub,sysmon]
+  A cmd.exe(200) [sysmon,by-guid]
+A regsvr32.exe(300) [stub,sysmon,regsvr32,loads=1/1]
+A svchost.exe(700) [stub,sysmon]
+A cmd.exe(800) [stub,sysmon]
+B svchost.exe(900) [stub,sysmon]
+`, "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := huntEvents(evs, tc.opts, nil).res
+			if got := render(res); got != tc.tree {
+				t.Errorf("tree:\n%s\nwant:\n%s", got, tc.tree)
+			}
+			var hosts, procs []string
+			ids := map[int]bool{}
+			for _, h := range res.ActivityOnlyHosts() {
+				hosts = append(hosts, fmt.Sprintf("%s:%d", h.Host, h.Processes))
+				for i, p := range res.ActivityOnlyProcesses(h.Host) {
+					procs = append(procs, fmt.Sprintf("%s %s(%d) loads=%d seen=%d", p.Host, winpath.Base(p.Image), p.PID, p.Seen.Count(KindImageLoad), p.Seen.Total()))
+					if q := res.ActivityOnlyProcesses(h.Host)[i]; q.ID != p.ID || q == p {
+						t.Errorf("IDs %d and %d for one process, or the same value twice", p.ID, q.ID)
+					}
+					if ids[p.ID] || p.ID < len(res.Processes) {
+						t.Errorf("ID %d reused", p.ID)
+					}
+					ids[p.ID] = true
+				}
+			}
+			if got := strings.Join(hosts, " "); got != tc.hosts {
+				t.Errorf("hosts %q, want %q", got, tc.hosts)
+			}
+			if got := strings.Join(procs, "; "); got != tc.procs {
+				t.Errorf("processes %q, want %q", got, tc.procs)
+			}
+			if res.ProcessCount() != len(res.Processes)+res.ActivityOnly || res.ActivityOnlyProcesses("nope") != nil {
+				t.Errorf("%d processes, %d nodes, %d activity-only", res.ProcessCount(), len(res.Processes), res.ActivityOnly)
+			}
+		})
 	}
 }

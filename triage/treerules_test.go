@@ -115,8 +115,9 @@ func TestTreeRuleOnSharedLog(t *testing.T) {
 
 // TestFileAndRegistryActivity: Sysmon 11 (file created) and 12/13/14
 // (registry key created or deleted, value set, key renamed) stay on their
-// process, in Files and Registry, with every field the event has; a
-// process the hunt does not follow has them counted in Seen.
+// process, among its kept events of KindFile and KindRegistry, with every
+// field the event has; a process the hunt does not follow has them counted
+// in Seen.
 func TestFileAndRegistryActivity(t *testing.T) {
 	act := func(id uint16, rec uint64, s, g int, kv ...string) *parser.Event {
 		return ev(sysmonCh, id, "WS1", rec, at(s), append([]string{"ProcessGuid", guid(g), "ProcessId", fmt.Sprint(1000 + g)}, kv...)...)
@@ -143,14 +144,14 @@ func TestFileAndRegistryActivity(t *testing.T) {
 		byImage[winpath.Base(p.Image)] = p
 	}
 	reg := byImage["regsvr32.exe"]
-	if reg == nil || len(reg.Files) != 1 || len(reg.Registry) != 3 || reg.Seen.Files != 1 || reg.Seen.Registry != 3 {
+	if reg == nil || len(reg.Events(KindFile)) != 1 || len(reg.Events(KindRegistry)) != 3 || reg.Seen.Count(KindFile) != 1 || reg.Seen.Count(KindRegistry) != 3 {
 		t.Fatalf("regsvr32: %+v", reg)
 	}
-	if v := field(reg.Files[0].Event, "TargetFilename"); v != `C:\Users\bob\AppData\Local\Temp\x.sct` {
+	if v := field(reg.Events(KindFile)[0].Event, "TargetFilename"); v != `C:\Users\bob\AppData\Local\Temp\x.sct` {
 		t.Errorf("file event TargetFilename %q", v)
 	}
 	var got []string
-	for _, r := range reg.Registry {
+	for _, r := range reg.Events(KindRegistry) {
 		got = append(got, fmt.Sprintf("%d %s %s %s%s", r.Event.EventID, field(r.Event, "EventType"), field(r.Event, "TargetObject")[len(key):],
 			field(r.Event, "Details"), field(r.Event, "NewName")))
 	}
@@ -158,7 +159,7 @@ func TestFileAndRegistryActivity(t *testing.T) {
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("registry events %q, want %q", got, want)
 	}
-	if n := byImage["notepad.exe"]; n == nil || len(n.Registry) != 0 || n.Seen.Registry != 1 {
-		t.Errorf("notepad: kept %d registry events, counted %+v", len(n.Registry), n.Seen)
+	if n := byImage["notepad.exe"]; n == nil || len(n.Events(KindRegistry)) != 0 || n.Seen.Count(KindRegistry) != 1 {
+		t.Errorf("notepad: kept %d registry events, counted %+v", len(n.Events(KindRegistry)), n.Seen)
 	}
 }

@@ -25,63 +25,130 @@ type Source struct {
 	Problems  []Problem `json:"problems"`
 }
 
-// SourceKind says which log told us about a process.
-type SourceKind uint8
-
-const (
-	FromSysmon   SourceKind = 1 << iota // Sysmon 1/5
-	FromSecurity                        // Security 4688/4689
-)
-
-// Process is one node of the process tree.
+// Process is one node of the process tree. Nodes are what the tree, the
+// findings and the screen need; processes known only from their activity
+// are counted apart (Result.ActivityOnly) and made Process values on
+// demand (Result.ActivityOnlyProcesses).
 type Process struct {
-	ID          int    // index in Result.Processes
-	Host        string // Computer
-	GUID        string // Sysmon ProcessGuid ("" for 4688-only processes)
-	PID         uint32
+	ID      int    // index in Result.Processes
+	Host    string // Computer
+	GUID    GUID   // Sysmon ProcessGuid (zero for 4688-only processes)
+	PID     uint32
+	Sources SourceKind
+	// Link says how the parent was found (LinkNone for roots).
+	Link LinkKind
+	Stub bool // never created in the log; known from a child's Parent* fields or its own activity
+	// Regsvr32 marks regsvr32 by path, and Renamed a regsvr32 running under
+	// another name (OriginalFileName REGSVR32.EXE or its PE description).
+	Regsvr32, Renamed bool
+
 	Image       string
 	CommandLine string
 	User        string
 	Created     time.Time // zero for stubs
 	Terminated  time.Time // zero if not seen
-	Sources     SourceKind
-	Stub        bool // never created in the log; known from a child's Parent* fields
-
-	// Regsvr32 marks regsvr32 by path, and Renamed a regsvr32 running under
-	// another name (OriginalFileName REGSVR32.EXE or its PE description).
-	Regsvr32 bool
-	Renamed  bool
 
 	Parent   *Process
-	Children []*Process
-
-	// Create is the Sysmon 1 / 4688 event: nil for stubs, and for processes
-	// whose creation event was not kept in memory (see Options.AllActivity;
-	// Records still locates it).
-	Create   *EventRef
-	Loads    []*EventRef
-	Network  []*EventRef
-	DNS      []*EventRef
-	Files    []*EventRef
-	Registry []*EventRef
-	Other    []*EventRef
-
+	Children []*Process // by creation time
 	Findings []*Finding
-
-	// Merged holds the other create events folded into this node: the 4688
-	// of a process Sysmon also saw (or the reverse), and repeated creates of
-	// one ProcessGuid.
-	Merged []*EventRef
-	// Exit is the Sysmon 5 / 4689 event that ended the process, if seen.
-	Exit *EventRef
 	// Seen counts every activity event of this process that was read, kept
-	// or not; the Loads…Other slices hold the ones kept (see Options.AllActivity).
+	// in memory or not (see Events and Options.AllActivity).
 	Seen Activity
-	// Link says how the parent was found: "guid", "pid", or "" for roots.
-	Link string
-	// Records locates the create events of this node (Create and Merged),
-	// also when the events themselves were not kept in memory.
-	Records []RecordRef
+
+	kept *keptEvents // events kept in memory; nil when none
+	rec  recLoc      // the first create event (Result.Records)
+}
+
+// keptEvents are the events of a process kept in memory, and its create
+// records after the first: few processes have any (regsvr32, its family,
+// matches, processes both logs saw; everything with AllActivity).
+type keptEvents struct {
+	create   *EventRef
+	exit     *EventRef
+	merged   []*EventRef
+	records  []recLoc
+	activity *[numActivity][]*EventRef
+}
+
+// addActivity keeps an activity event of kind k.
+func (k *keptEvents) addActivity(kind EventKind, ref *EventRef) {
+	if k.activity == nil {
+		k.activity = new([numActivity][]*EventRef)
+	}
+	k.activity[kind-firstActivity] = append(k.activity[kind-firstActivity], ref)
+}
+
+// Create is the Sysmon 1 / 4688 event that created p: nil for stubs, and
+// for processes whose creation event was not kept in memory (see
+// Options.AllActivity; Result.Records still locates it).
+func (p *Process) Create() *EventRef {
+	if p.kept == nil {
+		return nil
+	}
+	return p.kept.create
+}
+
+// Exit is the Sysmon 5 / 4689 event that ended p, when seen and kept.
+func (p *Process) Exit() *EventRef {
+	if p.kept == nil {
+		return nil
+	}
+	return p.kept.exit
+}
+
+// Merged returns the other create events folded into p and kept in
+// memory: the 4688 of a process Sysmon also saw (or the reverse), and
+// repeated creates of one ProcessGuid.
+func (p *Process) Merged() []*EventRef {
+	if p.kept == nil {
+		return nil
+	}
+	return p.kept.merged
+}
+
+// Events returns p's activity events of kind k kept in memory, in time
+// order (Seen counts them all).
+func (p *Process) Events(k EventKind) []*EventRef {
+	if p.kept == nil || p.kept.activity == nil || !k.IsActivity() {
+		return nil
+	}
+	return p.kept.activity[k-firstActivity]
+}
+
+// Kept counts p's activity events kept in memory, by kind.
+func (p *Process) Kept() Activity {
+	var a Activity
+	if p.kept != nil && p.kept.activity != nil {
+		for i, l := range p.kept.activity {
+			a[i] = uint32(len(l))
+		}
+	}
+	return a
+}
+
+// Keep keeps ref in memory as p's event of kind k: its creation (a second
+// one counts as merged), its end, or one of its activities. The tree does
+// this for the events it keeps; tests and hand-built Results use it too.
+// Seen is not changed.
+func (p *Process) Keep(k EventKind, ref *EventRef) {
+	switch {
+	case k == KindCreate && p.Create() == nil:
+		p.keep().create = ref
+	case k == KindCreate:
+		p.kept.merged = append(p.kept.merged, ref)
+	case k == KindExit:
+		p.keep().exit = ref
+	case k.IsActivity():
+		p.keep().addActivity(k, ref)
+	}
+}
+
+// keep returns p's kept events, allocating them on first use.
+func (p *Process) keep() *keptEvents {
+	if p.kept == nil {
+		p.kept = new(keptEvents)
+	}
+	return p.kept
 }
 
 // RecordRef locates an event record: file, channel, EventRecordID and
@@ -93,14 +160,12 @@ type RecordRef struct {
 	Offset   int64
 }
 
-// Activity counts a process's events by kind.
-type Activity struct {
-	Loads, Network, DNS, Files, Registry, Other int
-}
-
-// Total is the number of events counted.
-func (a Activity) Total() int {
-	return a.Loads + a.Network + a.DNS + a.Files + a.Registry + a.Other
+// recLoc is a RecordRef with the file and channel named in the hunt's
+// string table.
+type recLoc struct {
+	file, channel strID
+	recordID      uint64
+	offset        int64
 }
 
 // EventRef is an event with the file it came from.
@@ -163,15 +228,23 @@ const MaxCorrelationEvents = 1000
 
 // Result is everything a hunt produced.
 type Result struct {
-	Sources    []Source
-	Loaded     []*rules.Rule
-	Rejected   []rules.Rejection
-	Hosts      []string // computers the events name, sorted ("" is not listed: a Filter's "" means every host)
-	Processes  []*Process
-	Roots      []*Process // processes without a known parent, by host then time
-	Findings   []*Finding // ordered by event time, then file and record
-	Events     int        // events read in all (the hunt's duplicates included)
-	Duplicates int        // records dropped as copies: seen twice by the hunt (same computer, channel, EventRecordID, time, event id; among Events), or carved copies of live records the reader dropped (not among Events)
+	Sources  []Source
+	Loaded   []*rules.Rule
+	Rejected []rules.Rejection
+	Hosts    []string // computers the events name, sorted ("" is not listed: a Filter's "" means every host)
+	// Processes are the tree's nodes: every process created in the logs,
+	// stubs known from a child's parent fields, and processes known from
+	// their activity that have children, findings or kept events.
+	Processes []*Process
+	Roots     []*Process // processes without a known parent, by host then time
+	// ActivityOnly counts the other processes known only from their
+	// activity (no creation event, no child, no finding, no event kept):
+	// a rolled-over log, a Sysmon config without event 1. They are not
+	// nodes; ActivityOnlyHosts and ActivityOnlyProcesses list them.
+	ActivityOnly int
+	Findings     []*Finding // ordered by event time, then file and record
+	Events       int        // events read in all (the hunt's duplicates included)
+	Duplicates   int        // records dropped as copies: seen twice by the hunt (same computer, channel, EventRecordID, time, event id; among Events), or carved copies of live records the reader dropped (not among Events)
 
 	// Orphans counts process events naming no process of the log: exits of
 	// processes created before it began (they create no node).
@@ -204,4 +277,80 @@ type Result struct {
 	// ToolVersion and Generated go into exports.
 	ToolVersion string
 	Generated   time.Time
+
+	strs     []string    // names of the hunt's strID (Records, activity-only processes)
+	activity []guidRow   // the activity-only processes, by host then first event
+	hostRuns []hostRange // their hosts' ranges in activity
+}
+
+// hostRange is one host's run of activity-only processes.
+type hostRange struct {
+	host       string
+	start, end int32
+}
+
+// ProcessCount is the number of processes the logs tell of: the tree's
+// nodes and the processes known only from their activity.
+func (r *Result) ProcessCount() int { return len(r.Processes) + r.ActivityOnly }
+
+// HostActivity is how many processes of one host are known only from
+// their activity.
+type HostActivity struct {
+	Host      string
+	Processes int
+}
+
+// ActivityOnlyHosts lists the hosts that have processes known only from
+// their activity, in host order, with their counts.
+func (r *Result) ActivityOnlyHosts() []HostActivity {
+	out := make([]HostActivity, 0, len(r.hostRuns))
+	for _, h := range r.hostRuns {
+		out = append(out, HostActivity{h.host, int(h.end - h.start)})
+	}
+	return out
+}
+
+// ActivityOnlyProcesses makes Process values of host's processes known
+// only from their activity, in the order their first events came: stubs
+// with GUID, PID and Image from their first activity event, Seen set, no
+// parent, children or events. Their IDs run from len(Processes) on and
+// are the same in every call (unique in the Result); the values are new
+// on each call, so a caller keeps those it shows.
+func (r *Result) ActivityOnlyProcesses(host string) []*Process {
+	for _, h := range r.hostRuns {
+		if h.host != host {
+			continue
+		}
+		out := make([]*Process, 0, h.end-h.start)
+		nodes := make([]Process, h.end-h.start)
+		for i := h.start; i < h.end; i++ {
+			p := &nodes[i-h.start]
+			r.activity[i].materialise(p, r.strs)
+			p.ID = len(r.Processes) + int(i)
+			out = append(out, p)
+		}
+		return out
+	}
+	return nil
+}
+
+// Records locates the create events of p (the first, then those folded
+// into it), also when the events themselves were not kept in memory.
+func (r *Result) Records(p *Process) []RecordRef {
+	if p.Stub {
+		return nil
+	}
+	name := func(id strID) string {
+		if int(id) < len(r.strs) {
+			return r.strs[id]
+		}
+		return ""
+	}
+	out := []RecordRef{{name(p.rec.file), name(p.rec.channel), p.rec.recordID, p.rec.offset}}
+	if p.kept != nil {
+		for _, l := range p.kept.records {
+			out = append(out, RecordRef{name(l.file), name(l.channel), l.recordID, l.offset})
+		}
+	}
+	return out
 }

@@ -25,9 +25,9 @@ func bigResult(procs int) *triage.Result {
 		for s := 0; s < 4; s++ {
 			cmd := b.proc(root, host, uint32(len(b.r.Processes)+4), `C:\Windows\System32\cmd.exe`, fmt.Sprintf(`cmd.exe /c job%d.bat`, s), at, triage.FromSysmon)
 			reg := b.proc(cmd, host, uint32(len(b.r.Processes)+4), `C:\Windows\System32\regsvr32.exe`, fmt.Sprintf(`regsvr32 /s C:\Users\u%d\x.dll`, s), at, triage.FromSysmon)
-			b.finding(ruleSeed, reg, reg.Create)
+			b.finding(ruleSeed, reg, reg.Create())
 			child := b.proc(reg, host, uint32(len(b.r.Processes)+4), `C:\Windows\System32\rundll32.exe`, "rundll32.exe x.dll,Run", at, triage.FromSysmon)
-			b.finding(ruleCAR, child, child.Create)
+			b.finding(ruleCAR, child, child.Create())
 		}
 	}
 	b.r.Events = 1_000_000

@@ -197,18 +197,12 @@ func fmtTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05.000 UTC")
 }
 
+// sourceNames names the logs of k as the screen does ("–" for none).
 func sourceNames(k triage.SourceKind) string {
-	var parts []string
-	if k&triage.FromSysmon != 0 {
-		parts = append(parts, "Sysmon")
+	if t := k.Title(); t != "" {
+		return t
 	}
-	if k&triage.FromSecurity != 0 {
-		parts = append(parts, "Security 4688")
-	}
-	if len(parts) == 0 {
-		return "–"
-	}
-	return strings.Join(parts, " + ")
+	return "–"
 }
 
 // lineageText is p's lineage (triage.Lineage: from its root down to p,
@@ -263,8 +257,8 @@ func processLines(st detailStyles, width int, p *triage.Process, visible []bool)
 	w.field("Image", p.Image)
 	w.field("CommandLine", p.CommandLine)
 	w.field("User", p.User)
-	if p.GUID != "" {
-		w.field("ProcessGuid", p.GUID)
+	if !p.GUID.IsZero() {
+		w.field("ProcessGuid", p.GUID.String())
 	}
 	w.fieldStyled("Created", fmtTime(p.Created))
 	w.fieldStyled("Terminated", fmtTime(p.Terminated))
@@ -272,16 +266,19 @@ func processLines(st detailStyles, width int, p *triage.Process, visible []bool)
 	if p.Stub {
 		w.fieldStyled("Note", "not created in these logs; known from a child's parent fields")
 	}
-	if p.Link != "" && p.Parent != nil {
-		w.fieldStyled("Parent link", clean(p.Link))
+	if p.Link != triage.LinkNone && p.Parent != nil {
+		w.fieldStyled("Parent link", clean(p.Link.String()))
 	}
-	if n := len(p.Merged); n > 0 {
+	if n := len(p.Merged()); n > 0 {
 		w.fieldStyled("Merged", fmt.Sprintf("%d more create event(s) of this process (Sysmon and 4688, or repeats)", n))
 	}
 	if a := p.Seen; a.Total() > 0 {
-		w.fieldStyled("Activity seen", fmt.Sprintf("%d image loads, %d network, %d DNS, %d file, %d registry, %d other (kept: %d, %d, %d, %d, %d, %d)",
-			a.Loads, a.Network, a.DNS, a.Files, a.Registry, a.Other,
-			len(p.Loads), len(p.Network), len(p.DNS), len(p.Files), len(p.Registry), len(p.Other)))
+		k := p.Kept()
+		var kept []string
+		for _, kind := range triage.ActivityKinds() {
+			kept = append(kept, strconv.Itoa(k.Count(kind)))
+		}
+		w.fieldStyled("Activity seen", a.Summary()+" (kept: "+strings.Join(kept, ", ")+")")
 	}
 	if len(p.Findings) > 0 {
 		shown := 0
@@ -321,12 +318,12 @@ func processLines(st detailStyles, width int, p *triage.Process, visible []bool)
 			}
 		}
 	}
-	loadLines(w, p.Loads)
-	netLines(w, p.Network)
-	dnsLines(w, p.DNS)
-	if p.Create != nil && p.Create.Event != nil {
+	loadLines(w, p.Events(triage.KindImageLoad))
+	netLines(w, p.Events(triage.KindNetwork))
+	dnsLines(w, p.Events(triage.KindDNS))
+	if c := p.Create(); c != nil && c.Event != nil {
 		w.blank()
-		eventLines(w, "Creation event", p.Create)
+		eventLines(w, triage.KindCreate.Title(), c)
 	}
 	return w.lines
 }
@@ -370,7 +367,7 @@ func loadLines(w *detailWriter, loads []*triage.EventRef) {
 			unsigned++
 		}
 	}
-	refList(w, fmt.Sprintf("Image loads (%d, %d unsigned)", len(loads), unsigned), loads, func(e *parser.Event) string {
+	refList(w, fmt.Sprintf("%s (%d, %d unsigned)", triage.KindImageLoad.Title(), len(loads), unsigned), loads, func(e *parser.Event) string {
 		path, _ := e.Field("ImageLoaded")
 		sig, _ := e.Field("Signature")
 		mark := "  signed   "
@@ -395,7 +392,7 @@ func isUnsigned(l *triage.EventRef) bool {
 }
 
 func netLines(w *detailWriter, refs []*triage.EventRef) {
-	refList(w, fmt.Sprintf("Network connections (%d)", len(refs)), refs, func(e *parser.Event) string {
+	refList(w, fmt.Sprintf("%s (%d)", triage.KindNetwork.Title(), len(refs)), refs, func(e *parser.Event) string {
 		get := func(n string) string { v, _ := e.Field(n); return v }
 		s := fmt.Sprintf("  %s %s %s:%s → %s:%s", fmtClock(e.Time), get("Protocol"), get("SourceIp"), get("SourcePort"),
 			get("DestinationIp"), get("DestinationPort"))
@@ -407,7 +404,7 @@ func netLines(w *detailWriter, refs []*triage.EventRef) {
 }
 
 func dnsLines(w *detailWriter, refs []*triage.EventRef) {
-	refList(w, fmt.Sprintf("DNS queries (%d)", len(refs)), refs, func(e *parser.Event) string {
+	refList(w, fmt.Sprintf("%s (%d)", triage.KindDNS.Title(), len(refs)), refs, func(e *parser.Event) string {
 		q, _ := e.Field("QueryName")
 		res, _ := e.Field("QueryResults")
 		return clean(fmt.Sprintf("  %s %s → %s", fmtClock(e.Time), q, res))

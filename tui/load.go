@@ -102,8 +102,8 @@ type preparedMsg struct {
 
 // procKey identifies a process across snapshots.
 func procKey(p *triage.Process) string {
-	if p.GUID != "" {
-		return p.Host + "\x00" + p.GUID
+	if !p.GUID.IsZero() {
+		return p.Host + "\x00" + p.GUID.String()
 	}
 	return p.Host + "\x00" + strconv.FormatUint(uint64(p.PID), 10) + "\x00" + strconv.FormatInt(p.Created.UnixNano(), 10)
 }

@@ -198,13 +198,10 @@ func defaultToggles() toggleTable {
 			return nil
 		}}},
 		show: func(f *filterState, _ *toggleEnv, _ bool) (string, bool) {
-			switch f.Sources {
-			case triage.FromSysmon:
-				return "Sysmon", true
-			case triage.FromSecurity:
-				return "4688", true
+			if f.Sources == 0 {
+				return "all", false
 			}
-			return "all", f.Sources != 0
+			return f.Sources.Short(), true
 		}}
 	return ts
 }
