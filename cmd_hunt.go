@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -108,7 +107,6 @@ func runHunt(e *env, args []string) int {
 	}
 	// Baseline problems are reported below with the other sources'.
 	_ = h.LoadBaseline(ctx)
-	setMemoryLimit(files)
 	progress := progressLine(e.stderr)
 	for _, f := range files {
 		if ctx.Err() != nil {
@@ -203,27 +201,6 @@ func reportProblems(warn func(string, ...any), res *triage.Result) int {
 		}
 	}
 	return status
-}
-
-// minMemoryLimit is the smallest soft memory limit hunt sets.
-const minMemoryLimit = 64 << 20
-
-// setMemoryLimit asks the Go runtime to keep its memory under 45% of the
-// size of the inputs (at least 64 MiB), so that the process, binary and
-// stacks included, stays under half, unless GOMEMLIMIT says otherwise. The
-// limit is soft: the collector runs more often as memory nears it, and it
-// is exceeded rather than failing when the live data needs more.
-func setMemoryLimit(files []string) {
-	if os.Getenv("GOMEMLIMIT") != "" {
-		return
-	}
-	var total int64
-	for _, f := range files {
-		if fi, err := os.Stat(f); err == nil {
-			total += fi.Size()
-		}
-	}
-	debug.SetMemoryLimit(max(total/20*9, minMemoryLimit))
 }
 
 // writeHunt writes the findings in the chosen format to out and commits

@@ -258,10 +258,12 @@ func (h *Hunter) AddReader(ctx context.Context, name string, r io.ReaderAt, size
 }
 
 // hashOf returns the hex SHA-256 of the size bytes of r, or "" when they
-// cannot be read or ctx is cancelled first.
+// cannot be read or ctx is cancelled first. It reads 1 MiB at a time, less
+// for a smaller input (a folder of small logs would otherwise allocate and
+// clear 1 MiB per file).
 func hashOf(ctx context.Context, r io.ReaderAt, size int64) string {
 	d := sha256.New()
-	buf := make([]byte, 1<<20)
+	buf := make([]byte, max(min(size, 1<<20), 1))
 	for off := int64(0); off < size; {
 		if ctx.Err() != nil {
 			return ""
