@@ -122,6 +122,8 @@ type Hunter struct {
 	first      time.Time
 	result     *Result
 	finished   bool
+	snapshot   *Result // the last Snapshot built, covering snapEvents events
+	snapEvents int
 
 	baseOnce sync.Once
 	base     *baseline
@@ -441,6 +443,32 @@ func (h *Hunter) Result() *Result {
 	return h.build(false)
 }
 
+// snapshotMin is the fewest events Snapshot builds a new Result for.
+const snapshotMin = 4096
+
+// Snapshot is Result for a screen that shows what has been read while more
+// is coming. It builds a new Result only once the events read since the
+// last one it built number at least snapshotMin and at least half of the
+// events that one covered; otherwise it returns that last Result (nil
+// before the first). Building is proportional to everything read, so
+// growing the gap with the input keeps all the snapshots of a load within a
+// small multiple of one final build, however many files or ticks ask
+// (Result after every small file costs the square of the input). After
+// Finish it returns the final Result.
+func (h *Hunter) Snapshot() *Result {
+	h.loadBaseline(context.Background())
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.finished || h.result != nil {
+		return h.result
+	}
+	if n := h.events - h.snapEvents; h.snapshot != nil && (n < snapshotMin || n < h.snapEvents/2) {
+		return h.snapshot
+	}
+	h.snapshot, h.snapEvents = h.build(false), h.events
+	return h.snapshot
+}
+
 // Finish is Result for a last call: it releases the memory held for
 // building the tree as the tree is built, so the peak is about the larger
 // of the two rather than their sum. Afterwards the Hunter takes no more
@@ -452,7 +480,7 @@ func (h *Hunter) Finish() *Result {
 	if h.result != nil && h.finished {
 		return h.result
 	}
-	h.finished = true
+	h.finished, h.snapshot = true, nil
 	return h.build(true)
 }
 

@@ -664,3 +664,44 @@ func TestBaselineWindowNoTime(t *testing.T) {
 		t.Errorf("untimed event's time not null:\n%s", b.String())
 	}
 }
+
+// TestSnapshot: Snapshot builds a new Result only when enough new events
+// came (at least snapshotMin and half of what the last one covered), and
+// after Finish returns the final Result.
+func TestSnapshot(t *testing.T) {
+	h := NewHunter(Options{})
+	n := 0
+	feed := func(k int) {
+		var buf []rules.Match
+		for i := 0; i < k; i++ {
+			n++
+			buf = h.consume(buf, "t.evtx", s1("H", uint64(n), at(n), n, 4*n, `C:\x.exe`, 0, 0, ""))
+		}
+	}
+	feed(100)
+	first := h.Snapshot()
+	if first == nil || first.Events != 100 {
+		t.Fatal("no first snapshot of the 100 events")
+	}
+	steps := []struct {
+		add  int
+		want int // events of the snapshot returned
+	}{
+		{100, 100},                              // too few new events: the last one
+		{snapshotMin, 200 + snapshotMin},        // enough: built
+		{snapshotMin, 200 + 2*snapshotMin},      // at least half of the last one's: built
+		{4 * snapshotMin, 200 + 6*snapshotMin},  // built
+		{snapshotMin, 200 + 6*snapshotMin},      // less than half: the last one
+		{3 * snapshotMin, 200 + 10*snapshotMin}, // built
+	}
+	for i, s := range steps {
+		feed(s.add)
+		if got := h.Snapshot().Events; got != s.want {
+			t.Errorf("step %d: snapshot of %d events, want %d", i, got, s.want)
+		}
+	}
+	final := h.Finish()
+	if h.Snapshot() != final || final.Events != n || h.Result() != final {
+		t.Errorf("after Finish: snapshot %p, final %p of %d events, read %d", h.Snapshot(), final, final.Events, n)
+	}
+}
