@@ -92,12 +92,18 @@ type Progress struct {
 // Hunter reads event logs, keeps what the process tree and the findings
 // need, and builds a Result. It is safe for use by several goroutines, but
 // files are read one at a time.
+//
+// Result builds a Result of everything read so far (cached until more is
+// read); a screen loading in the background calls Snapshot instead, as
+// often as it likes, and Finish once the last input is read: Finish
+// releases what was kept for reading (the duplicate set, the process
+// records and tables, the string index) as it builds the final Result.
 type Hunter struct {
 	opts Options
 
 	mu         sync.Mutex
 	sources    []Source
-	procEvents recList
+	procEvents procList
 	strs       *strTable  // hosts, files, channels, images, command lines, users
 	guids      *guidTable // every Sysmon process seen: activity counts, interest
 	activity   []record   // activity events kept in memory
@@ -346,7 +352,7 @@ func (h *Hunter) consume(buf []rules.Match, file string, ev *parser.Event) []rul
 		matches = kept
 	}
 	seq := h.seq
-	if h.seq < 1<<31-1 {
+	if h.seq < 1<<31-1 { // past 2^31 events, ties in time keep no order
 		h.seq++
 	}
 	var ref *EventRef
@@ -358,10 +364,10 @@ func (h *Hunter) consume(buf []rules.Match, file string, ev *parser.Event) []rul
 	}
 	switch src, kind := classify(ev); {
 	case kind == KindCreate || kind == KindExit:
-		rec := compactRec(src, kind, file, ev, seq, host, h.strs, h.guids)
+		rec, create := compactRec(src, kind, file, ev, seq, host, h.strs, h.guids)
 		keep := h.opts.AllActivity || len(matches) > 0 || rec.has(recRegsvr32)
 		if kind == KindCreate {
-			if pis, _ := classifyRegsvr32(h.strs.str(rec.parentImage), "", ""); pis {
+			if pis, _ := classifyRegsvr32(h.strs.str(create.parentImage), "", ""); pis {
 				keep = true
 			}
 		}
@@ -371,7 +377,7 @@ func (h *Hunter) consume(buf []rules.Match, file string, ev *parser.Event) []rul
 			if rec.has(recRegsvr32) && rec.has(recHasPID) {
 				h.regPIDs[pidKey{host, rec.pid}] = true
 			}
-			if src == FromSecurity && rec.has(recHasPPID) && h.regPIDs[pidKey{host, rec.ppid}] {
+			if src == FromSecurity && rec.has(recHasPPID) && h.regPIDs[pidKey{host, create.ppid}] {
 				keep = true
 			}
 		}
@@ -379,7 +385,7 @@ func (h *Hunter) consume(buf []rules.Match, file string, ev *parser.Event) []rul
 			row := h.guids.row(rec.row)
 			switch kind {
 			case KindCreate:
-				if keep || h.interesting(procKey{host, rec.parentGUID}) {
+				if keep || h.interesting(procKey{host, create.parentGUID}) {
 					row.flags |= rowInterest
 					keep = true
 				}
@@ -390,7 +396,7 @@ func (h *Hunter) consume(buf []rules.Match, file string, ev *parser.Event) []rul
 		if keep {
 			rec.ref = mk()
 		}
-		h.procEvents.add(rec)
+		h.procEvents.add(rec, create)
 	case kind.IsActivity():
 		guid := eventGUID(ev)
 		if guid.IsZero() {
@@ -398,7 +404,7 @@ func (h *Hunter) consume(buf []rules.Match, file string, ev *parser.Event) []rul
 		}
 		img := field(ev, "Image")
 		row := h.guids.row(h.guids.get(procKey{host, guid}, seq))
-		if row.seen.Total() == 0 && row.image == 0 {
+		if row.flags&rowCreated == 0 && row.seen.Total() == 0 && row.image == 0 {
 			// What an activity-only process will show: its first event's.
 			row.pid, _ = parsePID(field(ev, "ProcessId"))
 			row.image = h.strs.id(img)
@@ -498,16 +504,14 @@ func (h *Hunter) interesting(k procKey) bool {
 // held.
 func (h *Hunter) build(release bool) *Result {
 	activity := append([]record(nil), h.activity...)
-	var done func(*procRec)
 	if release {
 		h.seen = u64Set{} // no more input: the duplicate set is not needed
 		h.activity = nil
-		done = h.procEvents.releaser()
 	}
 	t := newTree(h.strs, h.guids)
-	t.build(h.procEvents.pointers(), activity, done)
+	t.build(&h.procEvents, activity, release)
 	if release {
-		h.procEvents = recList{}
+		h.procEvents = procList{}
 	}
 	if h.opts.ActivityNodes {
 		t.addActivityNodes()

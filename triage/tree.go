@@ -51,7 +51,10 @@ type tree struct {
 	// child's ParentProcessGuid).
 	nodeOf []int32
 	extra  map[procKey]int32
-	byPID  map[pidKey][]*Process // creation order (time order of the events)
+	// pidLast is the latest node created with each process id; pidPrev
+	// (per node) the one before it with the same id.
+	pidLast map[pidKey]int32
+	pidPrev []int32
 	// byEvent maps the kept events to their processes.
 	byEvent map[*EventRef]*Process
 	// pidParent is, for a Sysmon child, the live process holding its
@@ -70,7 +73,7 @@ func newTree(strs *strTable, guids *guidTable) *tree {
 		guids:   guids,
 		nodeOf:  make([]int32, guids.len()),
 		extra:   make(map[procKey]int32),
-		byPID:   make(map[pidKey][]*Process),
+		pidLast: make(map[pidKey]int32),
 		byEvent: make(map[*EventRef]*Process),
 	}
 	for i := range t.nodeOf {
@@ -91,22 +94,29 @@ func sortRecords(rs []record) {
 
 // build builds the process tree from process events (Sysmon 1/5, Security
 // 4688/4689), attaches the kept activity events to their processes and
-// gives each node the activity counts of its row. done, when set, is
-// called after each process record is used, so that the caller can
-// release it.
-func (t *tree) build(procEvents []*procRec, activity []record, done func(*procRec)) {
+// gives each node the activity counts of its row. With release, each
+// record is dropped once used (Finish).
+func (t *tree) build(l *procList, activity []record, release bool) {
+	procEvents := l.recs.pointers()
 	slices.SortFunc(procEvents, func(a, b *procRec) int {
-		if c := a.time.Compare(b.time); c != 0 {
+		if c := cmp.Compare(a.sec, b.sec); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.nsec, b.nsec); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.seq, b.seq)
 	})
+	var done func(*procRec)
+	if release {
+		done = l.releaser()
+	}
 	for i, r := range procEvents {
 		switch {
 		case r.kind == KindCreate && r.src == FromSysmon:
-			t.sysmonCreate(r)
+			t.sysmonCreate(r, l.createOf(r))
 		case r.kind == KindCreate:
-			t.secCreate(r)
+			t.secCreate(r, l.createOf(r))
 		case r.src == FromSysmon:
 			t.sysmonExit(r)
 		default:
@@ -142,9 +152,9 @@ func (t *tree) newNode() *Process {
 // liveByPID returns the latest process with pid on host that has not
 // terminated; nil if none.
 func (t *tree) liveByPID(host strID, pid uint32, at time.Time) *Process {
-	list := t.byPID[pidKey{host, pid}]
-	for i := len(list) - 1; i >= 0; i-- {
-		p := list[i]
+	n, ok := t.pidLast[pidKey{host, pid}]
+	for ; ok && n >= 0; n = t.pidPrev[n] {
+		p := t.procs[n]
 		if !p.Created.IsZero() && p.Created.After(at) {
 			continue
 		}
@@ -196,7 +206,12 @@ func (t *tree) add(p *Process, host strID) *Process {
 	}
 	t.setNode(procKey{host, p.GUID}, p)
 	k := pidKey{host, p.PID}
-	t.byPID[k] = append(t.byPID[k], p)
+	prev, ok := t.pidLast[k]
+	if !ok {
+		prev = -1
+	}
+	t.pidPrev = append(t.pidPrev, prev)
+	t.pidLast[k] = int32(p.ID)
 	return p
 }
 
@@ -233,9 +248,9 @@ func (t *tree) mapRef(ref *EventRef, p *Process) {
 }
 
 // merge folds another create event of p into it.
-func (t *tree) merge(p *Process, r *procRec) {
+func (t *tree) merge(p *Process, r *procRec, c *createRec) {
 	k := p.keep()
-	k.records = append(k.records, r.at)
+	k.records = append(k.records, c.at)
 	if r.ref != nil {
 		k.merged = append(k.merged, r.ref)
 	}
@@ -250,17 +265,17 @@ func (t *tree) guidOf(r *procRec) GUID {
 	return t.guids.row(r.row).key.guid
 }
 
-func (t *tree) sysmonCreate(r *procRec) {
-	host, guid := r.host, t.guidOf(r)
-	image := t.strs.str(r.image)
+func (t *tree) sysmonCreate(r *procRec, c *createRec) {
+	host, guid, at := r.host, t.guidOf(r), r.time()
+	image := t.strs.str(c.image)
 	if p := t.node(procKey{host, guid}); p != nil {
 		// The same process created twice (a rewritten record).
-		t.merge(p, r)
+		t.merge(p, r, c)
 		return
 	}
-	info := parentInfo{guid: r.parentGUID, image: r.parentImage, cmd: r.parentCmd, ppid: r.ppid, set: true}
+	info := parentInfo{guid: c.parentGUID, image: c.parentImage, cmd: c.parentCmd, ppid: c.ppid, set: true}
 	// A process the Security log already reported.
-	if p := t.liveByPID(host, r.pid, r.time.Add(mergeWindow)); p != nil && p.GUID.IsZero() && p.Sources&FromSysmon == 0 && sameProcess(p, r.time, image) {
+	if p := t.liveByPID(host, r.pid, at.Add(mergeWindow)); p != nil && p.GUID.IsZero() && p.Sources&FromSysmon == 0 && sameProcess(p, at, image) {
 		p.GUID = guid
 		t.setNode(procKey{host, guid}, p)
 		k := p.keep()
@@ -269,62 +284,62 @@ func (t *tree) sysmonCreate(r *procRec) {
 		}
 		k.create = r.ref
 		k.records = append([]recLoc{p.rec}, k.records...)
-		p.rec = r.at
+		p.rec = c.at
 		p.Image = image
 		p.Sources |= FromSysmon
-		t.fillSysmon(p, r)
+		t.fillSysmon(p, r, c)
 		t.parentOf[p.ID] = info
 		t.mapRef(r.ref, p)
 		return
 	}
 	p := t.newNode()
-	*p = Process{Host: t.strs.str(host), GUID: guid, PID: r.pid, Image: image, Created: r.time, Sources: FromSysmon, rec: r.at}
+	*p = Process{Host: t.strs.str(host), GUID: guid, PID: r.pid, Image: image, Created: at, Sources: FromSysmon, rec: c.at}
 	if r.ref != nil {
 		p.keep().create = r.ref
 	}
-	t.fillSysmon(p, r)
+	t.fillSysmon(p, r, c)
 	t.add(p, host)
 	t.parentOf[p.ID] = info
 	t.mapRef(r.ref, p)
 	if r.has(recHasPPID) {
-		if pp := t.liveByPID(host, r.ppid, r.time); pp != nil && pp != p {
+		if pp := t.liveByPID(host, c.ppid, at); pp != nil && pp != p {
 			t.pidParent[p.ID] = pp
 		}
 	}
 }
 
 // fillSysmon copies a Sysmon 1's description of the process into p.
-func (t *tree) fillSysmon(p *Process, r *procRec) {
-	if r.cmdline != 0 || p.CommandLine == "" {
-		p.CommandLine = t.strs.str(r.cmdline)
+func (t *tree) fillSysmon(p *Process, r *procRec, c *createRec) {
+	if c.cmdline != 0 || p.CommandLine == "" {
+		p.CommandLine = t.strs.str(c.cmdline)
 	}
-	if r.user != 0 {
-		p.User = t.strs.str(r.user)
+	if c.user != 0 {
+		p.User = t.strs.str(c.user)
 	}
 	p.Regsvr32 = p.Regsvr32 || r.has(recRegsvr32)
 	p.Renamed = p.Renamed || r.has(recRenamed)
 }
 
-func (t *tree) secCreate(r *procRec) {
-	host := r.host
-	image := t.strs.str(r.image)
-	if p := t.liveByPID(host, r.pid, r.time.Add(mergeWindow)); p != nil && p.Sources&FromSecurity == 0 && !p.GUID.IsZero() && sameProcess(p, r.time, image) {
+func (t *tree) secCreate(r *procRec, c *createRec) {
+	host, at := r.host, r.time()
+	image := t.strs.str(c.image)
+	if p := t.liveByPID(host, r.pid, at.Add(mergeWindow)); p != nil && p.Sources&FromSecurity == 0 && !p.GUID.IsZero() && sameProcess(p, at, image) {
 		// Sysmon already reported this process: one node, both sources.
 		p.Sources |= FromSecurity
-		t.merge(p, r)
+		t.merge(p, r, c)
 		return
 	}
 	p := t.newNode()
-	*p = Process{Host: t.strs.str(host), PID: r.pid, Image: image, CommandLine: t.strs.str(r.cmdline),
-		User: t.strs.str(r.user), Created: r.time, Sources: FromSecurity,
-		Regsvr32: r.has(recRegsvr32), Renamed: r.has(recRenamed), rec: r.at}
+	*p = Process{Host: t.strs.str(host), PID: r.pid, Image: image, CommandLine: t.strs.str(c.cmdline),
+		User: t.strs.str(c.user), Created: at, Sources: FromSecurity,
+		Regsvr32: r.has(recRegsvr32), Renamed: r.has(recRenamed), rec: c.at}
 	if r.ref != nil {
 		p.keep().create = r.ref
 	}
 	if r.has(recHasPPID) {
-		parent := t.liveByPID(host, r.ppid, r.time)
+		parent := t.liveByPID(host, c.ppid, at)
 		if parent == nil {
-			parent = t.stub(host, GUID{}, r.ppid, t.strs.str(r.parentImage), "", FromSecurity)
+			parent = t.stub(host, GUID{}, c.ppid, t.strs.str(c.parentImage), "", FromSecurity)
 		}
 		p.Parent, p.Link = parent, LinkPID
 	}
@@ -344,7 +359,7 @@ func (t *tree) sysmonExit(r *procRec) {
 func (t *tree) secExit(r *procRec) {
 	var p *Process
 	if r.has(recHasPID) {
-		p = t.liveByPID(r.host, r.pid, r.time)
+		p = t.liveByPID(r.host, r.pid, r.time())
 	}
 	if p == nil {
 		t.orphans++
@@ -359,7 +374,7 @@ func (t *tree) exit(p *Process, r *procRec, src SourceKind) {
 		if r.ref != nil {
 			p.keep().exit = r.ref
 		}
-		p.Terminated = r.time
+		p.Terminated = r.time()
 	}
 	p.Sources |= src
 }
@@ -517,7 +532,7 @@ func (t *tree) finish() {
 		kept = append(kept, p)
 	}
 	clear(t.procs[len(kept):])
-	t.procs, t.host = kept, nil
+	t.procs, t.host, t.pidLast, t.pidPrev = kept, nil, nil, nil
 	total := 0
 	for _, n := range nChildren[:len(kept)] {
 		total += int(n)
@@ -540,7 +555,8 @@ func (t *tree) finish() {
 	}
 }
 
-// dropStub removes an unreferenced stub from the lookups.
+// dropStub removes an unreferenced stub from the GUID lookup (which
+// findings use); the process-id lists are not used after finish.
 func (t *tree) dropStub(p *Process, host strID) {
 	k := procKey{host, p.GUID}
 	if t.node(k) == p {
@@ -548,14 +564,6 @@ func (t *tree) dropStub(p *Process, host strID) {
 			t.nodeOf[row] = -1
 		} else {
 			delete(t.extra, k)
-		}
-	}
-	pk := pidKey{host, p.PID}
-	list := t.byPID[pk]
-	for i, q := range list {
-		if q == p {
-			t.byPID[pk] = append(list[:i:i], list[i+1:]...)
-			break
 		}
 	}
 }

@@ -91,7 +91,7 @@ func huntEvents(evs []*parser.Event, opts Options, before func(h *Hunter, refs m
 	}
 	if before != nil {
 		refs := make(map[*parser.Event]*EventRef)
-		for _, b := range h.procEvents.blocks {
+		for _, b := range h.procEvents.recs.blocks {
 			for _, r := range b {
 				if r.ref != nil {
 					refs[r.ref.Event] = r.ref
