@@ -15,16 +15,12 @@ type pending struct {
 	corr       *CorrelationHit // a correlation's firing; ref is its completing event
 }
 
-// makeFindings turns matches into findings tied to their processes, ordered
-// by event time, then file and record.
-func makeFindings(ms []pending, t *tree) []*Finding {
+// makeFindings turns matches into findings tied to their processes
+// (procs[i] is ms[i]'s), ordered by event time, then file and record.
+func makeFindings(ms []pending, procs []*Process) []*Finding {
 	out := make([]*Finding, 0, len(ms))
-	for _, m := range ms {
-		f := &Finding{Rule: m.rule, Event: m.ref, Match: m.details, Suppressed: m.suppressed, Correlation: m.corr}
-		if t != nil {
-			f.Process = t.processOf(m.ref)
-		}
-		out = append(out, f)
+	for i, m := range ms {
+		out = append(out, &Finding{Rule: m.rule, Event: m.ref, Match: m.details, Suppressed: m.suppressed, Correlation: m.corr, Process: procs[i]})
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i].Event, out[j].Event

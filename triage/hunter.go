@@ -513,18 +513,10 @@ func (h *Hunter) build(release bool) *Result {
 	if release {
 		h.procEvents = procList{}
 	}
-	if h.opts.ActivityNodes {
-		t.addActivityNodes()
-	}
-	t.breakCycles()
-	t.finish()
 	res := &Result{
 		Sources:         append([]Source(nil), h.sources...),
-		Processes:       t.procs,
-		Roots:           t.roots(),
 		Events:          h.events,
 		Duplicates:      h.dups,
-		Orphans:         t.orphans,
 		Dropped:         h.dropped,
 		Unkept:          h.suppressed,
 		CorrelationOnly: h.corrOnly,
@@ -532,9 +524,36 @@ func (h *Hunter) build(release bool) *Result {
 		Generated:       time.Now().UTC(),
 		strs:            h.strs.strs,
 	}
-	if !h.opts.ActivityNodes {
+	if h.opts.ActivityNodes {
+		t.addActivityNodes()
+	} else {
 		res.activityOnly(t)
 	}
+	t.breakCycles()
+	ms, feeds := h.matches, h.feeds
+	if len(h.treeRules) > 0 {
+		tms, tfeeds, unkept, corrOnly := h.treeMatches(t)
+		ms = append(slices.Clip(ms), tms...)
+		feeds = append(slices.Clip(feeds), tfeeds...)
+		res.Unkept += unkept
+		res.CorrelationOnly += corrOnly
+	}
+	if h.plan != nil && len(feeds) > 0 {
+		ms = append(slices.Clip(ms), h.plan.run(feeds)...)
+	}
+	// The findings' processes are found now, so that the GUID table can
+	// go before the tree is finished.
+	procs := make([]*Process, len(ms))
+	for i, m := range ms {
+		procs[i] = t.processOf(m.ref)
+	}
+	if release {
+		h.feeds, h.matches = nil, nil
+		h.guids, t.guids, t.nodeOf, t.extra = nil, nil, nil, nil
+		h.strs.freeze()
+	}
+	t.finish()
+	res.Processes, res.Roots, res.Orphans = t.procs, t.roots(), t.orphans
 	if res.ToolVersion == "" {
 		res.ToolVersion = "dev"
 	}
@@ -548,23 +567,7 @@ func (h *Hunter) build(release bool) *Result {
 		}
 	}
 	sort.Strings(res.Hosts)
-	ms, feeds := h.matches, h.feeds
-	if len(h.treeRules) > 0 {
-		tms, tfeeds, unkept, corrOnly := h.treeMatches(t)
-		ms = append(slices.Clip(ms), tms...)
-		feeds = append(slices.Clip(feeds), tfeeds...)
-		res.Unkept += unkept
-		res.CorrelationOnly += corrOnly
-	}
-	if h.plan != nil && len(feeds) > 0 {
-		ms = append(slices.Clip(ms), h.plan.run(feeds)...)
-	}
-	res.Findings = makeFindings(ms, t)
-	if release {
-		h.feeds, h.matches = nil, nil
-		h.guids = nil
-		h.strs.freeze()
-	}
+	res.Findings = makeFindings(ms, procs)
 	h.judge(res)
 	h.result = res
 	return res

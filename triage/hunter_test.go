@@ -705,3 +705,25 @@ func TestSnapshot(t *testing.T) {
 		t.Errorf("after Finish: snapshot %p, final %p of %d events, read %d", h.Snapshot(), final, final.Events, n)
 	}
 }
+
+// TestFinishReleases: after Finish the hunter holds nothing it kept for
+// reading (duplicate set, records, tables, string index, matches), while
+// Result still gives the final Result.
+func TestFinishReleases(t *testing.T) {
+	h := NewHunter(Options{Rules: builtin(t)})
+	if err := h.AddFile(context.Background(), filepath.Join(sharedDir(t), "evtx", "sysmon_regsvr32_sct.evtx"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if h.seen.n == 0 || h.guids == nil || h.procEvents.recs.n == 0 || len(h.matches) == 0 {
+		t.Fatal("nothing kept while reading")
+	}
+	res := h.Finish()
+	if h.seen.n != 0 || h.guids != nil || h.procEvents.recs.n != 0 || h.procEvents.creates.n != 0 ||
+		h.strs.ids != nil || h.activity != nil || h.matches != nil || h.feeds != nil {
+		t.Errorf("kept after Finish: %d records seen, guids %v, %d process records, index %v, %d activity, %d matches",
+			h.seen.n, h.guids != nil, h.procEvents.recs.n, h.strs.ids != nil, len(h.activity), len(h.matches))
+	}
+	if h.Result() != res || len(res.Findings) == 0 {
+		t.Error("the final Result is gone")
+	}
+}

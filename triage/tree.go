@@ -556,8 +556,12 @@ func (t *tree) finish() {
 }
 
 // dropStub removes an unreferenced stub from the GUID lookup (which
-// findings use); the process-id lists are not used after finish.
+// findings use, unless they were tied to their processes already and the
+// lookup released); the process-id lists are not used after finish.
 func (t *tree) dropStub(p *Process, host strID) {
+	if t.guids == nil {
+		return
+	}
 	k := procKey{host, p.GUID}
 	if t.node(k) == p {
 		if row := t.guids.find(k); row >= 0 && int(row) < len(t.nodeOf) {
