@@ -113,7 +113,7 @@ func benchHunt(b *testing.B, path string, opts Options) {
 	b.SetBytes(fi.Size())
 	b.ReportAllocs()
 	var live, inUse uint64
-	var events, procs int
+	var events, procs, nodes int
 	var ms0, ms1 runtime.MemStats
 	var alloc uint64
 	for b.Loop() {
@@ -135,7 +135,7 @@ func benchHunt(b *testing.B, path string, opts Options) {
 		runtime.ReadMemStats(&ms1)
 		alloc += ms1.TotalAlloc - ms0.TotalAlloc
 		live, inUse = max(live, peak.live), max(inUse, peak.inUse)
-		events, procs = res.Events, len(res.Processes)
+		events, procs, nodes = res.Events, res.ProcessCount(), len(res.Processes)
 		runtime.KeepAlive(res)
 		b.StartTimer()
 	}
@@ -147,11 +147,13 @@ func benchHunt(b *testing.B, path string, opts Options) {
 	b.ReportMetric(float64(inUse)/(1<<20), "peak-heap-MB")
 	b.ReportMetric(float64(events), "events")
 	b.ReportMetric(float64(procs), "processes")
+	b.ReportMetric(float64(nodes), "nodes")
 }
 
 // BenchmarkHunt hunts each profile's log as the hunt command does
 // (headless: written findings only, activity counted, not kept) and as the
-// screen does (suppressed candidates and regsvr32's activity kept).
+// screen does (suppressed candidates and regsvr32's activity kept, every
+// process a node).
 func BenchmarkHunt(b *testing.B) {
 	set := rules.Load(rules.LoadOptions{})
 	dir := b.TempDir() // the sub-benchmarks run within this call
@@ -161,7 +163,7 @@ func BenchmarkHunt(b *testing.B) {
 			benchHunt(b, path, Options{Rules: set, WrittenOnly: true, NoActivity: true})
 		})
 		b.Run(prof+"/screen", func(b *testing.B) {
-			benchHunt(b, path, Options{Rules: set})
+			benchHunt(b, path, Options{Rules: set, ActivityNodes: true})
 		})
 	}
 }
