@@ -99,11 +99,14 @@ func runHunt(e *env, args []string) int {
 	opts.WrittenOnly, opts.NoActivity = true, true
 	h := triage.NewHunter(opts)
 	for _, err := range errs {
-		warn("%v", err)
+		// An input that gave nothing is a source with a problem, reported
+		// with the others below (once).
 		var ie *parser.InputError
 		if errors.As(err, &ie) {
 			h.AddProblem(ie.Path, err)
+			continue
 		}
+		warn("%v", err)
 	}
 	// Baseline problems are reported below with the other sources'.
 	_ = h.LoadBaseline(ctx)
@@ -112,7 +115,13 @@ func runHunt(e *env, args []string) int {
 		if ctx.Err() != nil {
 			break
 		}
-		if err := h.AddFile(ctx, f, progress); err != nil && ctx.Err() == nil {
+		err := h.AddFile(ctx, f, progress)
+		switch {
+		case err == nil || ctx.Err() != nil:
+		case errors.Is(err, triage.ErrOpen), errors.Is(err, triage.ErrRead):
+			// Recorded in the file's source: reported below, once.
+			status = exitPartial
+		default:
 			warn("%v", err)
 		}
 	}

@@ -329,3 +329,47 @@ func TestHuntCorrelation(t *testing.T) {
 		t.Errorf("contributing events %s, want %s", strings.Join(got, " "), want)
 	}
 }
+
+// TestHuntProblemsOnce: an input that gives nothing (missing, not EVTX,
+// a folder without .evtx) is reported once on stderr, by its reason alone
+// (no "offset 0x0" for a problem with the input as a whole), while damage
+// inside a file keeps its offset.
+func TestHuntProblemsOnce(t *testing.T) {
+	dir := t.TempDir()
+	notEVTX := filepath.Join(dir, "notes.evtx")
+	if err := os.WriteFile(notEVTX, []byte("not an event log"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty")
+	if err := os.Mkdir(empty, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	good := writeLog(t, dir, "good.evtx", nil)
+	tests := []struct {
+		name, path, want string
+	}{
+		{"missing", filepath.Join(dir, "nope.evtx"), "nope.evtx"},
+		{"not evtx", notEVTX, "notes.evtx"},
+		{"folder without logs", empty, "no .evtx file found in"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runCapture(t, "hunt", "--format", "json", tc.path, good)
+			if code != exitPartial {
+				t.Fatalf("exit %d, want %d\n%s", code, exitPartial, stderr)
+			}
+			lines := 0
+			for _, l := range strings.Split(stderr, "\n") {
+				if strings.Contains(l, tc.want) {
+					lines++
+				}
+			}
+			if lines != 1 {
+				t.Errorf("%q reported on %d lines, want 1:\n%s", tc.want, lines, stderr)
+			}
+			if strings.Contains(stderr, "offset 0x0:") && tc.name != "not evtx" {
+				t.Errorf("a problem with the whole input shows an offset:\n%s", stderr)
+			}
+		})
+	}
+}

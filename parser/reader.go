@@ -103,8 +103,14 @@ func (p Problem) Reason() string {
 }
 
 // String gives the offset once, then the reason: "offset 0x11000: chunk
-// header magic missing; chunk skipped".
+// header magic missing; chunk skipped". A problem with the input as a whole
+// (it could not be opened or found: offset 0 and no *FormatError) is its
+// reason alone.
 func (p Problem) String() string {
+	var fe *FormatError
+	if p.Offset == 0 && !errors.As(p.Err, &fe) {
+		return p.Reason()
+	}
 	return "offset 0x" + strconv.FormatInt(p.Offset, 16) + ": " + p.Reason()
 }
 

@@ -546,6 +546,12 @@ func TestProblemForms(t *testing.T) {
 		{"a limit behind a format error", Problem{Offset: 0x1200, Err: &FormatError{Offset: 0x1200, Msg: "record 3 skipped: " + errBudget.Error(), Err: errBudget}},
 			"record 3 skipped: decoding work limit exceeded", "offset 0x1200: record 3 skipped: decoding work limit exceeded",
 			`{"offset":4608,"reason":"record 3 skipped: decoding work limit exceeded"}`, true, true},
+		{"the input as a whole", Problem{Err: &InputError{Path: "x.evtx", Err: ErrNoEvtx}},
+			"parser: no .evtx file found in x.evtx", "parser: no .evtx file found in x.evtx",
+			`{"offset":0,"reason":"parser: no .evtx file found in x.evtx"}`, false, false},
+		{"the file header", problemAt(0, "file header magic missing"),
+			"file header magic missing", "offset 0x0: file header magic missing",
+			`{"offset":0,"reason":"file header magic missing"}`, true, false},
 	}
 	for _, tc := range tests {
 		var fe *FormatError
