@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"sync"
@@ -74,13 +75,19 @@ func (r *Reader) EventAt(ctx context.Context, off int64) (*Event, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ownCopy(ev), nil
+}
+
+// ownCopy returns a copy of a cached event for a caller to keep: its own
+// Event and Fields (the values' string is shared, and immutable).
+func ownCopy(ev *Event) *Event {
 	e, fields := newEvent(len(ev.Fields))
 	*e = *ev
 	if ev.Fields != nil {
 		copy(fields, ev.Fields)
 		e.Fields = fields
 	}
-	return e, nil
+	return e
 }
 
 // XMLAt returns the record at offset off as Windows renders it: the
@@ -106,6 +113,61 @@ func (r *Reader) XMLAt(ctx context.Context, off int64) ([]byte, error) {
 }
 
 func chunkBase(idx int) int64 { return fileHeaderSize + int64(idx)*chunkSize }
+
+// ChunkOf returns the number of the chunk that holds file offset off (an
+// Event.Offset): chunk 0 starts after the file header, and every chunk is
+// 64 KiB. It returns -1 for an offset before the first chunk. Together
+// with ChunkEvents it lets an index of a log keep where events are by
+// chunk (a few bytes per 64 KiB) instead of keeping the events.
+func ChunkOf(off int64) int {
+	if off < fileHeaderSize {
+		return -1
+	}
+	return int(min((off-fileHeaderSize)/chunkSize, math.MaxInt32))
+}
+
+// Chunks returns the number of chunks the file holds, the last one
+// possibly partial: ChunkEvents takes 0 up to Chunks()-1.
+func (r *Reader) Chunks() int { return r.numChunks() }
+
+// Size returns the size of the input the Reader was made for.
+func (r *Reader) Size() int64 { return r.size }
+
+// ChunkEvents returns the events of chunk idx (see ChunkOf) that keep
+// selects, in offset order, each the caller's own as Events gives it. keep
+// sees every event the chunk holds, recovered ones included when the
+// Reader carves (Options.Carve); it must neither keep nor change the
+// *Event it is given (nil keep selects every event). The chunk is decoded
+// through the cache EventAt uses, so reading it again, or events of it
+// with EventAt, does not decode it again.
+//
+// It sees one chunk only: a carved record that Events would drop as a
+// copy of a record of another chunk (Stats.Duplicates) is returned here,
+// marked Recovered. Records that cannot be decoded are skipped, as Events
+// skips them (it reports them as problems). An idx outside the file gives
+// an error matching ErrNoRecord; a read error is returned as it is.
+// ChunkEvents is safe for concurrent use, alongside EventAt and Events.
+func (r *Reader) ChunkEvents(ctx context.Context, idx int, keep func(*Event) bool) ([]*Event, error) {
+	if idx < 0 || idx >= r.numChunks() {
+		off := int64(-1)
+		if idx >= 0 {
+			off = chunkBase(idx)
+		}
+		return nil, noRecordError{&FormatError{Offset: off, Msg: "no chunk " + strconv.Itoa(idx) + " in this file"}}
+	}
+	c, err := r.at.get(ctx, r, idx, r.opts.Carve)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Event
+	for _, ev := range c.events {
+		if keep != nil && !keep(ev) {
+			continue
+		}
+		out = append(out, ownCopy(ev))
+	}
+	return out, nil
+}
 
 // recordAt finds the decoded event at off and the chunk holding it.
 func (r *Reader) recordAt(ctx context.Context, off int64) (*atChunk, *Event, error) {

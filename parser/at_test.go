@@ -195,3 +195,105 @@ func TestEventAtReadError(t *testing.T) {
 		t.Errorf("got %v, want the read error", err)
 	}
 }
+
+// TestChunkEvents reads every chunk back and finds exactly the events
+// Events delivers, chunk by chunk (ChunkOf names their chunk), plus the
+// carved copies Events drops; keep selects, and the events are the
+// caller's own.
+func TestChunkEvents(t *testing.T) {
+	good := rec{num: 1, body: sysmonBody(1, 1, sampleFields)}
+	tests := []struct {
+		name  string
+		data  []byte
+		opts  Options
+		extra int // carved copies Events drops
+	}{
+		{"many chunks", writerSample(t, 3000), Options{}, 0},
+		{"many chunks, carving", writerSample(t, 3000), Options{Carve: true}, 0},
+		{"a recovered record", mkFile(mkChunk([]rec{good}, chunkOpts{slack: []rec{{num: 9, body: sysmonBody(9, 1, []Field{{"Image", "x"}})}}})), Options{Carve: true}, 0},
+		{"a carved copy of a live record", mkFile(mkChunk([]rec{good}, chunkOpts{slack: []rec{good}})), Options{Carve: true}, 1},
+	}
+	ctx := context.Background()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := allEvents(t, tt.data, tt.opts)
+			r, err := NewReader(bytes.NewReader(tt.data), int64(len(tt.data)), tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []*Event
+			for idx := range r.Chunks() {
+				evs, err := r.ChunkEvents(ctx, idx, nil)
+				if err != nil {
+					t.Fatalf("chunk %d: %v", idx, err)
+				}
+				for _, e := range evs {
+					if ChunkOf(e.Offset) != idx {
+						t.Errorf("event at 0x%x is in chunk %d, ChunkOf says %d", e.Offset, idx, ChunkOf(e.Offset))
+					}
+				}
+				got = append(got, evs...)
+			}
+			if len(got) != len(want)+tt.extra {
+				t.Fatalf("%d events read back, want %d + %d", len(got), len(want), tt.extra)
+			}
+			i := 0
+			for _, e := range got {
+				if i < len(want) && sameEvent(e, want[i]) {
+					i++
+				} else if !e.Recovered {
+					t.Errorf("0x%x: %+v is not among Events' (next %+v)", e.Offset, e, want[i])
+				}
+			}
+			if i != len(want) {
+				t.Errorf("%d of Events' %d events found in order", i, len(want))
+			}
+			// keep selects; what it sees is not the caller's.
+			odd, err := r.ChunkEvents(ctx, 0, func(e *Event) bool { return e.RecordNum%2 == 1 })
+			if err != nil || len(odd) == 0 {
+				t.Fatalf("keep: %d events, %v", len(odd), err)
+			}
+			for _, e := range odd {
+				if e.RecordNum%2 != 1 {
+					t.Errorf("keep let record %d through", e.RecordNum)
+				}
+			}
+			odd[0].Fields[0].Value = "changed"
+			again, _ := r.ChunkEvents(ctx, 0, nil)
+			if again[0].Fields[0].Value == "changed" {
+				t.Error("ChunkEvents returned the cached event itself")
+			}
+		})
+	}
+}
+
+func TestChunkEventsBadChunk(t *testing.T) {
+	data := writerSample(t, 10)
+	r, err := NewReader(bytes.NewReader(data), int64(len(data)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, idx := range []int{-1, r.Chunks(), math.MaxInt32, math.MinInt} {
+		evs, err := r.ChunkEvents(ctx, idx, nil)
+		if !errors.Is(err, ErrNoRecord) || evs != nil {
+			t.Errorf("chunk %d: %d events, %v; want ErrNoRecord", idx, len(evs), err)
+		}
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := r.ChunkEvents(cctx, 0, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v", err)
+	}
+	if _, err := (&Reader{r: errReaderAt{data}, size: int64(len(data))}).ChunkEvents(ctx, 0, nil); err == nil || !strings.Contains(err.Error(), "device gone") {
+		t.Errorf("read error: %v", err)
+	}
+	for _, tc := range []struct {
+		off  int64
+		want int
+	}{{0, -1}, {fileHeaderSize - 1, -1}, {fileHeaderSize, 0}, {fileHeaderSize + chunkSize - 1, 0}, {fileHeaderSize + chunkSize, 1}, {math.MaxInt64, math.MaxInt32}, {math.MinInt64, -1}} {
+		if got := ChunkOf(tc.off); got != tc.want {
+			t.Errorf("ChunkOf(%d) = %d, want %d", tc.off, got, tc.want)
+		}
+	}
+}
