@@ -131,6 +131,12 @@ type Hunter struct {
 	snapshot   *Result // the last Snapshot built, covering snapEvents events
 	snapEvents int
 
+	// index records, per chunk of each input, its hosts and time range
+	// (Result.Chunks); curFile caches the last input's name in strs.
+	index   chunkIndex
+	curFile string
+	curID   strID
+
 	baseOnce sync.Once
 	base     *baseline
 }
@@ -140,9 +146,12 @@ type Hunter struct {
 // log repeating one EventRecordID cannot hide distinct events. Eight bytes a
 // record (u64Set) keeps the set small on large logs; with 64 bits a false
 // duplicate becomes likely only near 4e9 records.
-func (h *Hunter) dedupKey(ev *parser.Event) uint64 {
+func (h *Hunter) dedupKey(ev *parser.Event) uint64 { return recordKey(h.seed, ev) }
+
+// recordKey hashes what identifies a record across files (see dedupKey).
+func recordKey(seed maphash.Seed, ev *parser.Event) uint64 {
 	var m maphash.Hash
-	m.SetSeed(h.seed)
+	m.SetSeed(seed)
 	m.WriteString(ev.Computer)
 	m.WriteByte(0)
 	m.WriteString(ev.Channel)
@@ -181,6 +190,7 @@ func NewHunter(opts Options) *Hunter {
 		hosts:     make(map[strID]bool),
 		strs:      newStrTable(),
 		guids:     newGUIDTable(),
+		index:     newChunkIndex(),
 	}
 }
 
@@ -247,6 +257,7 @@ func (h *Hunter) AddReader(ctx context.Context, name string, r io.ReaderAt, size
 		// Carved copies of live records, which the reader dropped, are
 		// duplicates too (not among the events read: never delivered).
 		h.dups += st.Duplicates
+		h.index.size[h.strs.id(name)] = size
 	}
 	h.mu.Unlock()
 	if finished {
@@ -335,6 +346,10 @@ func (h *Hunter) consume(buf []rules.Match, file string, ev *parser.Event) []rul
 	}
 	host := h.strs.id(ev.Computer)
 	h.hosts[host] = true
+	if file != h.curFile {
+		h.curFile, h.curID = file, h.strs.id(file)
+	}
+	h.index.add(h.curID, ev.Offset, host, ev.Time)
 	if !ev.Time.IsZero() && (h.first.IsZero() || ev.Time.Before(h.first)) {
 		h.first = ev.Time
 	}
@@ -523,6 +538,10 @@ func (h *Hunter) build(release bool) *Result {
 		ToolVersion:     h.opts.ToolVersion,
 		Generated:       time.Now().UTC(),
 		strs:            h.strs.strs,
+		chunks:          h.index.snapshot(h.strs.strs),
+	}
+	if release {
+		h.index = chunkIndex{}
 	}
 	if h.opts.ActivityNodes {
 		t.addActivityNodes()

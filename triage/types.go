@@ -281,6 +281,7 @@ type Result struct {
 	strs     []string    // names of the hunt's strID (Records, activity-only processes)
 	activity []guidRow   // the activity-only processes, by host then first event
 	hostRuns []hostRange // their hosts' ranges in activity
+	chunks   chunkRefs   // where each host's events are (Chunks)
 }
 
 // hostRange is one host's run of activity-only processes.
