@@ -179,6 +179,14 @@ func ActivityKinds() []EventKind {
 	return out
 }
 
+// KindOf says what an event is to the process model: the creation
+// (Sysmon 1, Security 4688) or the end of a process, one of its
+// activities, or KindNone.
+func KindOf(ev *parser.Event) EventKind {
+	_, k := classify(ev)
+	return k
+}
+
 // classify says which log an event comes from and what it is to the
 // process model. Sysmon activity counts as activity only with a
 // ProcessGuid; classify does not look at fields, callers do.

@@ -64,10 +64,11 @@ func ChannelShort(channel string) string {
 // part is one piece of an event's summary: a field's value, with a label
 // before it (label "" shows the value alone), shortened to the file name
 // (base) when it is a path; a glued part follows the piece before it
-// without a space (host:port, DOMAIN\user).
+// without a space (host:port, DOMAIN\user); a command line (cmd) replaces
+// the image before it when it starts with that program.
 type part struct {
-	label, field string
-	base, glue   bool
+	label, field    string
+	base, glue, cmd bool
 }
 
 func val(f string) part        { return part{field: f} }
@@ -76,13 +77,14 @@ func lab(l, f string) part     { return part{label: l, field: f} }
 func text(s string) part       { return part{label: s} }
 func labBase(l, f string) part { return part{label: l, field: f, base: true} }
 func glued(sep, f string) part { return part{label: sep, field: f, glue: true} }
+func cmdline(f string) part    { return part{field: f, cmd: true} }
 
 // summaries is the name table of event summaries: for a log (by its
 // channel's short name) and event id, the pieces that say what happened.
 // An event not listed shows its first fields as name=value.
 var summaries = map[summaryKey][]part{
 	// Sysmon
-	{"Sysmon", 1}:   {baseOf("Image"), val("CommandLine")},
+	{"Sysmon", 1}:   {baseOf("Image"), cmdline("CommandLine")},
 	{"Sysmon", 2}:   {baseOf("Image"), text("changed the time of"), val("TargetFilename")},
 	{"Sysmon", 3}:   {baseOf("Image"), val("Protocol"), lab("→", "DestinationIp"), glued(":", "DestinationPort"), val("DestinationHostname")},
 	{"Sysmon", 4}:   {text("Sysmon state"), val("State")},
@@ -121,7 +123,7 @@ var summaries = map[summaryKey][]part{
 	{"Security", 4647}: {text("logoff by"), val("TargetUserName")},
 	{"Security", 4648}: {val("SubjectUserName"), text("uses the credentials of"), val("TargetUserName"), lab("on", "TargetServerName"), baseOf("ProcessName")},
 	{"Security", 4672}: {text("special privileges for"), val("SubjectUserName")},
-	{"Security", 4688}: {baseOf("NewProcessName"), val("CommandLine"), labBase("parent", "ParentProcessName")},
+	{"Security", 4688}: {baseOf("NewProcessName"), cmdline("CommandLine"), labBase("parent", "ParentProcessName")},
 	{"Security", 4689}: {baseOf("ProcessName"), text("ended")},
 	{"Security", 4697}: {text("service installed"), val("ServiceName"), val("ServiceFileName")},
 	{"Security", 4698}: {text("task created"), val("TaskName")},
@@ -193,6 +195,11 @@ func Summary(ev *parser.Event, limit int) string {
 		return ""
 	}
 	if ps, ok := summaries[summaryKey{ChannelShort(ev.Channel), ev.EventID}]; ok {
+		type piece struct {
+			p part
+			v string
+		}
+		pieces := make([]piece, 0, len(ps))
 		for _, p := range ps {
 			v := ""
 			if p.field != "" {
@@ -204,7 +211,13 @@ func Summary(ev *parser.Event, limit int) string {
 					v = winpath.Base(v)
 				}
 			}
-			b.add(p.label, v, p.glue)
+			if n := len(pieces); p.cmd && n > 0 && pieces[n-1].p.base && startsWithProgram(v, pieces[n-1].v) {
+				pieces = pieces[:n-1] // the command line names its program
+			}
+			pieces = append(pieces, piece{p, v})
+		}
+		for _, pc := range pieces {
+			b.add(pc.p.label, pc.v, pc.p.glue)
 		}
 		if b.n > 0 || len(ev.Fields) == 0 {
 			return b.String()
@@ -226,6 +239,25 @@ func Summary(ev *parser.Event, limit int) string {
 		b.add("", ev.Provider, false)
 	}
 	return b.String()
+}
+
+// startsWithProgram reports whether a command line starts with the
+// program named base (a file name, with or without its .exe), quoted or
+// not, with or without a path.
+func startsWithProgram(cmd, base string) bool {
+	cmd = strings.TrimLeft(cmd, " \t")
+	first := cmd
+	if strings.HasPrefix(cmd, `"`) {
+		first = cmd[1:]
+		if i := strings.IndexByte(first, '"'); i >= 0 {
+			first = first[:i]
+		}
+	} else if i := strings.IndexAny(cmd, " \t"); i >= 0 {
+		first = cmd[:i]
+	}
+	prog := strings.ToLower(winpath.Base(first))
+	base = strings.ToLower(base)
+	return prog == base || prog+".exe" == base
 }
 
 // classicSummary reads the Windows PowerShell log's unnamed Data, whose

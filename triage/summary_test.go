@@ -32,13 +32,15 @@ func TestSummary(t *testing.T) {
 		ev   *parser.Event
 		want string
 	}{
-		{"sysmon create", s1("H", 1, t0, 2, 20, sys32Reg, 1, 10, sys32Cmd), "regsvr32.exe regsvr32.exe args"},
+		{"sysmon create", s1("H", 1, t0, 2, 20, sys32Reg, 1, 10, sys32Cmd), "regsvr32.exe args"},
+		{"command line of another program", ev(sysmonCh, 1, "H", 1, t0, "Image", `C:\x\jabber.exe`, "CommandLine", "regsvr32 /s a.dll"), "jabber.exe regsvr32 /s a.dll"},
+		{"quoted program without .exe", ev(sysmonCh, 1, "H", 1, t0, "Image", sys32Cmd, "CommandLine", `"C:\Windows\system32\cmd" /c dir`), `"C:\Windows\system32\cmd" /c dir`},
 		{"sysmon network", ev(sysmonCh, 3, "H", 1, t0, "Image", `C:\x\chrome.exe`, "Protocol", "tcp", "DestinationIp", "1.2.3.4", "DestinationPort", "443", "DestinationHostname", "example.com"),
 			"chrome.exe tcp → 1.2.3.4:443 example.com"},
 		{"sysmon load", s7("H", 1, t0, 2, 20, sys32Reg, `C:\Users\Public\x.dll`, "false"), `regsvr32.exe loads C:\Users\Public\x.dll signed false`},
 		{"logon", ev("Security", 4624, "H", 1, t0, "TargetUserName", "alice", "TargetDomainName", "CORP", "LogonType", "10", "IpAddress", "-"),
 			`logon CORP\alice type 10`},
-		{"4688", n4688("H", 1, t0, 20, sys32Reg, 10, sys32Cmd), "regsvr32.exe regsvr32.exe args parent cmd.exe"},
+		{"4688", n4688("H", 1, t0, 20, sys32Reg, 10, sys32Cmd), "regsvr32.exe args parent cmd.exe"},
 		{"service", ev("System", 7045, "H", 1, t0, "ServiceName", "evil", "ImagePath", "C:\\x.exe"), `service installed evil C:\x.exe`},
 		{"script block lines folded", ev(ps, 4104, "H", 1, t0, "ScriptBlockText", "Get-Process\r\n\tIEX  $x"), "script block Get-Process IEX $x"},
 		{"log cleared", ev("Security", 1102, "H", 1, t0, "SubjectUserName", "bob"), "audit log cleared by bob"},
