@@ -18,7 +18,7 @@ import (
 	"github.com/evtriage/evtriage/triage"
 )
 
-const huntSynopsis = "hunt [--rules PATH]... [--no-builtin] [--baseline PATH... | --baseline-window 30d] [--new-key K] [--min-level L] [--format table|json|jsonl] [-o FILE] PATH..."
+const huntSynopsis = "hunt [--rules PATH]... [--no-builtin] [--baseline PATH... | --baseline-window 30d] [--new-key K] [--min-level L] [--tz ZONE] [--format table|json|jsonl] [-o FILE] PATH..."
 
 // huntCommand is the `evtriage hunt` entry of commands().
 func huntCommand() command {
@@ -129,7 +129,7 @@ func runHunt(e *env, args []string) int {
 		res := h.Finish()
 		status = max(status, reportProblems(warn, res))
 		findings := res.Filter(triage.Filter{MinLevel: hf.minLevel})
-		err = writeHunt(out, hf.format, res, findings)
+		err = writeHunt(out, hf.format, res, findings, hf.loc)
 	}
 	if sig := stopSignals(); sig != nil {
 		out.Abort()
@@ -213,12 +213,12 @@ func reportProblems(warn func(string, ...any), res *triage.Result) int {
 }
 
 // writeHunt writes the findings in the chosen format to out and commits
-// it.
-func writeHunt(out *outfile.File, format string, res *triage.Result, findings []*triage.Finding) error {
+// it; the table shows times in loc, the exports in UTC.
+func writeHunt(out *outfile.File, format string, res *triage.Result, findings []*triage.Finding, loc *time.Location) error {
 	var err error
 	switch format {
 	case "table":
-		err = writeTable(out, res, findings)
+		err = writeTable(out, res, findings, loc)
 	case "jsonl":
 		err = triage.WriteExport(out, res, findings, triage.FormatJSONL)
 	default:
@@ -245,10 +245,18 @@ func cell(s string) string {
 	return s
 }
 
-// writeTable prints one line per finding and a summary line.
-func writeTable(w io.Writer, res *triage.Result, findings []*triage.Finding) error {
+// writeTable prints one line per finding, its time in loc (UTC when nil),
+// and a summary line.
+func writeTable(w io.Writer, res *triage.Result, findings []*triage.Finding, loc *time.Location) error {
+	if loc == nil {
+		loc = time.UTC
+	}
+	zoneName := loc.String()
+	if loc == time.Local {
+		zoneName = "local"
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME (UTC)\tHOST\tLEVEL\tRULE\tNEW\tPID\tPROCESS\tCOMMAND LINE / DETAIL")
+	fmt.Fprintf(tw, "TIME (%s)\tHOST\tLEVEL\tRULE\tNEW\tPID\tPROCESS\tCOMMAND LINE / DETAIL\n", zoneName)
 	for _, f := range findings {
 		ev := f.Event.Event
 		newCol := "-"
@@ -270,7 +278,7 @@ func writeTable(w io.Writer, res *triage.Result, findings []*triage.Finding) err
 		if c := f.Correlation; c != nil {
 			detail = c.Summary()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.Time.UTC().Format("2006-01-02 15:04:05"),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.Time.In(loc).Format("2006-01-02 15:04:05"),
 			cell(ev.Computer), f.Rule.Level, cell(f.Rule.Title), newCol, pid, cell(image), cell(detail))
 	}
 	if err := tw.Flush(); err != nil {

@@ -24,9 +24,11 @@ type huntFlags struct {
 	workers   int
 
 	windowArg, levelArg string // as given; check parses them
+	tz                  string
 
 	window   time.Duration
 	minLevel rules.Level
+	loc      *time.Location // --tz; check sets it (UTC by default)
 }
 
 // register declares the shared flags on fs; levelUsage is --min-level's
@@ -40,6 +42,7 @@ func (hf *huntFlags) register(fs *flag.FlagSet, levelUsage string) {
 	fs.StringVar(&hf.newKey, "new-key", triage.KeyCommandLine, "what makes a finding new: commandline, parent-child or image-loaded")
 	fs.StringVar(&hf.levelArg, "min-level", "informational", levelUsage)
 	fs.IntVar(&hf.workers, "workers", 0, "chunks decoded in parallel (0: one per CPU)")
+	fs.StringVar(&hf.tz, "tz", "UTC", "time zone times are shown in: UTC, local, or an IANA name such as Europe/Berlin (exports stay UTC)")
 }
 
 // check validates the shared flags once parsed and sets window and
@@ -54,6 +57,9 @@ func (hf *huntFlags) check() error {
 	}
 	if hf.workers < 0 {
 		return fmt.Errorf("%w: --workers must be >= 0", errUsage)
+	}
+	if hf.loc, err = parseZone(hf.tz); err != nil {
+		return err
 	}
 	var ok bool
 	if hf.minLevel, ok = rules.ParseLevel(hf.levelArg); !ok {
@@ -73,6 +79,24 @@ func (hf *huntFlags) options() triage.Options {
 	set := rules.Load(rules.LoadOptions{NoBuiltin: hf.noBuiltin, Paths: hf.rules, Config: hf.config})
 	return triage.Options{Rules: set, Baseline: hf.baseline, BaselineWindow: hf.window, NewKey: hf.newKey,
 		Workers: hf.workers, ToolVersion: version}
+}
+
+// parseZone parses --tz: UTC (or empty), local (the system's zone), or an
+// IANA name such as Europe/Berlin, from the system's time zone database
+// or, where it lacks one (Windows without Go, minimal containers), the
+// copy built into the binary (tz.go).
+func parseZone(name string) (*time.Location, error) {
+	switch strings.ToLower(strings.TrimSpace(name)) {
+	case "", "utc", "z":
+		return time.UTC, nil
+	case "local":
+		return time.Local, nil
+	}
+	loc, err := time.LoadLocation(strings.TrimSpace(name))
+	if err != nil {
+		return nil, fmt.Errorf("%w: unknown --tz %q (want UTC, local or a name such as Europe/Berlin)", errUsage, name)
+	}
+	return loc, nil
 }
 
 // parseDays parses a window such as 30d, 2w, 12h or 90m.

@@ -12,7 +12,7 @@ import (
 	"github.com/evtriage/evtriage/tui"
 )
 
-const defaultSynopsis = "[--rules PATH]... [--no-builtin] [--baseline PATH... | --baseline-window 30d] [--new-key K] [--min-level L] [PATH...]"
+const defaultSynopsis = "[--rules PATH]... [--no-builtin] [--baseline PATH... | --baseline-window 30d] [--new-key K] [--min-level L] [--tz ZONE] [PATH...]"
 
 // demoTitle is what the screen says when it opens the built-in demo log.
 const demoTitle = "built-in demo log (no PATH given)"
@@ -63,7 +63,7 @@ func screenConfig(df *defaultFlags) tui.Config {
 	// Until the screen has a summary row for the processes known only
 	// from their activity, it shows them as nodes.
 	opts.ActivityNodes = true
-	cfg := tui.Config{Hunt: opts, MinLevel: df.minLevel}
+	cfg := tui.Config{Hunt: opts, MinLevel: df.minLevel, Location: df.loc}
 	if wd, err := os.Getwd(); err == nil {
 		cfg.ExportDir = wd
 	}

@@ -99,6 +99,6 @@ func BenchmarkSearch(b *testing.B) {
 	ix := buildTreeIndex(r)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		runSearch(i, r, ix, "rundll32", nil)
+		runSearch(i, r, ix, "rundll32", nil, nil)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/evtriage/evtriage/internal/psenc"
 	"github.com/evtriage/evtriage/parser"
 	"github.com/evtriage/evtriage/rules"
 	"github.com/evtriage/evtriage/triage"
@@ -150,10 +151,12 @@ func (d detailPane) scroll() string {
 		d.KeyMap.Down.Help().Key, d.KeyMap.Up.Help().Key)
 }
 
-// detailWriter builds the detail pane's lines at a given width.
+// detailWriter builds the detail pane's lines at a given width, with
+// times in a zone.
 type detailWriter struct {
 	st    detailStyles
 	width int
+	zone  zone
 	lines []string
 }
 
@@ -167,9 +170,45 @@ func (w *detailWriter) text(s string) {
 	w.lines = append(w.lines, ansi.Truncate(s, w.width, "…"))
 }
 
-// field writes a label and an evidence value, cleaned and wrapped.
+// field writes a label and an evidence value, cleaned and wrapped; a
+// command line's encoded PowerShell follows it, decoded.
 func (w *detailWriter) field(label, value string) {
 	w.fieldStyled(label, cleanLimit(value, maxDetailValue))
+	if strings.HasSuffix(label, "CommandLine") {
+		w.encodedPowerShell(value)
+	}
+}
+
+// maxDecodedLines bounds the lines of a decoded command shown.
+const maxDecodedLines = 200
+
+// encodedPowerShell writes, under a command line, the PowerShell
+// -EncodedCommand it carries decoded (psenc), marked as decoded and
+// escaped like all evidence, or why it does not decode.
+func (w *detailWriter) encodedPowerShell(cmdline string) {
+	e, ok := psenc.Find(cmdline)
+	if !ok {
+		return
+	}
+	label := "↳ decoded " + e.Switch
+	if e.Err != nil {
+		w.fieldStyled(clean(label), w.st.Warn.Render("does not decode: "+clean(strings.TrimPrefix(e.Err.Error(), "psenc: "))))
+		return
+	}
+	if e.Note != "" {
+		w.fieldStyled("", w.st.Warn.Render(clean(e.Note)))
+	}
+	lines := strings.Split(strings.ReplaceAll(e.Script, "\r\n", "\n"), "\n")
+	for i, line := range lines {
+		if i == maxDecodedLines {
+			w.fieldStyled("", w.st.Faint.Render(fmt.Sprintf("… %d more lines", len(lines)-i)))
+			break
+		}
+		if i > 0 {
+			label = ""
+		}
+		w.fieldStyled(clean(label), cleanLimit(line, maxDetailValue))
+	}
 }
 
 // fieldStyled writes a label and already-clean text, wrapped.
@@ -189,13 +228,6 @@ func (w *detailWriter) fieldStyled(label, text string) {
 }
 
 func (w *detailWriter) blank() { w.lines = append(w.lines, "") }
-
-func fmtTime(t time.Time) string {
-	if t.IsZero() {
-		return "–"
-	}
-	return t.UTC().Format("2006-01-02 15:04:05.000 UTC")
-}
 
 // sourceNames names the logs of k as the screen does ("–" for none).
 func sourceNames(k triage.SourceKind) string {
@@ -230,8 +262,8 @@ func procLabel(p *triage.Process) string {
 
 // processLines renders a process: identity, lineage, children, fields,
 // its findings and its activity.
-func processLines(st detailStyles, width int, p *triage.Process, visible []bool) []string {
-	w := &detailWriter{st: st, width: width}
+func processLines(st detailStyles, width int, z zone, p *triage.Process, visible []bool) []string {
+	w := &detailWriter{st: st, width: width, zone: z}
 	title := "Process " + procLabel(p)
 	if p.Renamed {
 		title += "  [renamed regsvr32]"
@@ -260,8 +292,8 @@ func processLines(st detailStyles, width int, p *triage.Process, visible []bool)
 	if !p.GUID.IsZero() {
 		w.field("ProcessGuid", p.GUID.String())
 	}
-	w.fieldStyled("Created", fmtTime(p.Created))
-	w.fieldStyled("Terminated", fmtTime(p.Terminated))
+	w.fieldStyled("Created", w.zone.full(p.Created))
+	w.fieldStyled("Terminated", w.zone.full(p.Terminated))
 	w.fieldStyled("Seen in", sourceNames(p.Sources))
 	if p.Stub {
 		w.fieldStyled("Note", "not created in these logs; known from a child's parent fields")
@@ -394,7 +426,7 @@ func isUnsigned(l *triage.EventRef) bool {
 func netLines(w *detailWriter, refs []*triage.EventRef) {
 	refList(w, fmt.Sprintf("%s (%d)", triage.KindNetwork.Title(), len(refs)), refs, func(e *parser.Event) string {
 		get := func(n string) string { v, _ := e.Field(n); return v }
-		s := fmt.Sprintf("  %s %s %s:%s → %s:%s", fmtClock(e.Time), get("Protocol"), get("SourceIp"), get("SourcePort"),
+		s := fmt.Sprintf("  %s %s %s:%s → %s:%s", w.zone.clock(e.Time), get("Protocol"), get("SourceIp"), get("SourcePort"),
 			get("DestinationIp"), get("DestinationPort"))
 		if h := get("DestinationHostname"); h != "" {
 			s += " (" + h + ")"
@@ -407,15 +439,8 @@ func dnsLines(w *detailWriter, refs []*triage.EventRef) {
 	refList(w, fmt.Sprintf("%s (%d)", triage.KindDNS.Title(), len(refs)), refs, func(e *parser.Event) string {
 		q, _ := e.Field("QueryName")
 		res, _ := e.Field("QueryResults")
-		return clean(fmt.Sprintf("  %s %s → %s", fmtClock(e.Time), q, res))
+		return clean(fmt.Sprintf("  %s %s → %s", w.zone.clock(e.Time), q, res))
 	})
-}
-
-func fmtClock(t time.Time) string {
-	if t.IsZero() {
-		return "--:--:--"
-	}
-	return t.UTC().Format("15:04:05")
 }
 
 // eventLines renders one event: where it came from and all its fields.
@@ -427,7 +452,7 @@ func eventLines(w *detailWriter, title string, ref *triage.EventRef) {
 	if e.Recovered {
 		w.fieldStyled("Recovered", "yes: carved from a damaged chunk or slack space")
 	}
-	w.fieldStyled("Time", fmtTime(e.Time))
+	w.fieldStyled("Time", w.zone.full(e.Time))
 	w.field("Channel", e.Channel)
 	w.field("Provider", e.Provider)
 	w.fieldStyled("EventID", strconv.Itoa(int(e.EventID)))
@@ -446,8 +471,8 @@ func eventLines(w *detailWriter, title string, ref *triage.EventRef) {
 
 // findingLines renders a finding: the rule, why it matched, the process
 // and the event.
-func findingLines(st detailStyles, width int, f *triage.Finding) []string {
-	w := &detailWriter{st: st, width: width}
+func findingLines(st detailStyles, width int, z zone, f *triage.Finding) []string {
+	w := &detailWriter{st: st, width: width, zone: z}
 	r := f.Rule
 	if r == nil {
 		r = &rules.Rule{Title: "(no rule)"}
@@ -547,7 +572,7 @@ func correlationLines(w *detailWriter, c *triage.CorrelationHit) {
 		w.field("Group", strings.Join(g, ", "))
 	}
 	w.fieldStyled("Count", fmt.Sprintf("%d %s", c.Count, counted(c.Type)))
-	w.fieldStyled("Window", fmt.Sprintf("%s – %s (%s; the rule's timespan is %s)", fmtTime(c.Start), fmtTime(c.End),
+	w.fieldStyled("Window", fmt.Sprintf("%s – %s (%s; the rule's timespan is %s)", w.zone.full(c.Start), w.zone.full(c.End),
 		c.End.Sub(c.Start).Round(time.Millisecond), c.Timespan))
 	head := fmt.Sprintf("%d contributing, in time order; the last completed the correlation", c.Total)
 	if len(c.Events) < c.Total {
@@ -568,7 +593,7 @@ func correlationLines(w *detailWriter, c *triage.CorrelationHit) {
 		if ce.Rule != nil {
 			title = ce.Rule.Title
 		}
-		w.text(clean(fmt.Sprintf("  %s  %s #%d  EID %d  %s  %s", fmtTime(e.Time), baseName(ce.Ref.File), e.RecordID, e.EventID,
+		w.text(clean(fmt.Sprintf("  %s  %s #%d  EID %d  %s  %s", w.zone.full(e.Time), baseName(ce.Ref.File), e.RecordID, e.EventID,
 			e.Computer, title)))
 	}
 }

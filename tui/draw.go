@@ -139,8 +139,14 @@ func (m *Model) tabLine() string {
 	}
 	right := ""
 	if s := m.search.result; s != nil {
-		right = st.Match.Render(fmt.Sprintf("/%s", clean(s.query))) +
-			st.Faint.Render(fmt.Sprintf(" %d findings, %d processes", s.nFind, s.nProc))
+		counts := fmt.Sprintf(" %d findings, %d processes", s.nFind, s.nProc)
+		if s.tl != nil {
+			counts += fmt.Sprintf(", %d events", s.nTL)
+		}
+		if m.filter.searchOnly {
+			counts += " · only"
+		}
+		right = st.Match.Render(fmt.Sprintf("/%s", clean(s.query))) + st.Faint.Render(counts)
 	} else if m.view == viewFindings && m.overlay == overlayNone {
 		by, desc := m.table.Sort()
 		dir := "▲"
@@ -160,6 +166,10 @@ func (m *Model) separator() string {
 		title = "Process"
 	case *triage.Finding:
 		title = "Finding"
+	case *triage.TimelineEvent:
+		title = "Event"
+	case *rawDoc:
+		title = "Raw event (XML)"
 	}
 	s := "── " + title + " "
 	if sc := m.detail.scroll(); sc != "" {

@@ -28,6 +28,10 @@ type filterState struct {
 	// off one by one in the rules panel, the CAR exclusions aside.
 	triage.Filter
 	carOff bool // CAR exclusions switched off (WerFault, wevtutil shown)
+	// searchOnly makes a search show only the matching rows (findings,
+	// processes with their ancestors, timeline events) instead of jumping
+	// between them.
+	searchOnly bool
 }
 
 func (f filterState) clone() filterState {
@@ -166,6 +170,10 @@ func (m *Model) refilter() tea.Cmd {
 	}
 }
 
+// searchRows reports whether a search narrows the rows to its matches
+// (the search mode is "only", and there is a search).
+func (m *Model) searchRows() bool { return m.filter.searchOnly && m.search.result != nil }
+
 // applyFiltered shows the latest filter run's output; then the jump a
 // search waits for, and an export waiting for the filters, can go.
 func (m *Model) applyFiltered(out filtered) tea.Cmd {
@@ -176,6 +184,7 @@ func (m *Model) applyFiltered(out filtered) tea.Cmd {
 	m.shown.filtered = out
 	m.table.SetRows(out.rows, out.keepAt)
 	m.tree.SetStats(out.stats)
+	m.timeline.SetVisible(out.visible)
 	if m.search.jumpDue() {
 		// The first filter run over the typed query's results.
 		m.search.jumpTo = ""
@@ -197,9 +206,20 @@ type filtered struct {
 }
 
 // runFilter filters and sorts r's findings and counts what is left per
-// process and per rule. It is the body of a tea.Cmd.
+// process and per rule; with the search mode "only", the findings that do
+// not match the search (search, by Finding.ID, when not nil) are left out
+// too. It is the body of a tea.Cmd.
 func runFilter(gen int, r *triage.Result, ix treeIndex, f filterState, by column, desc bool, keep findingKey, search []bool) filtered {
 	rows := r.Filter(f.triage())
+	if f.searchOnly && search != nil {
+		kept := rows[:0]
+		for _, fd := range rows {
+			if fd.ID >= 0 && fd.ID < len(search) && search[fd.ID] {
+				kept = append(kept, fd)
+			}
+		}
+		rows = kept
+	}
 	sortFindings(rows, by, desc)
 	out := filtered{gen: gen, rows: rows, keepAt: -1, perRule: make(map[*rules.Rule]int)}
 	out.visible = make([]bool, len(r.Findings))
@@ -272,10 +292,12 @@ func (m *Model) startSearch(q string) tea.Cmd {
 		m.search.jumpTo = ""
 		m.table.SetHighlight("")
 		m.tree.SetSearch("", nil)
+		m.timeline.SetSearch("", nil, nil)
+		m.applySearchMode()
 		return m.refilter()
 	}
-	gen, r, ix := m.search.gen, m.res, m.index
-	return func() tea.Msg { return searchedMsg{runSearch(gen, r, ix, q, nil)} }
+	gen, r, ix, tl := m.search.gen, m.res, m.index, m.timeline.data
+	return func() tea.Msg { return searchedMsg{runSearch(gen, r, ix, q, nil, tl)} }
 }
 
 // applySearch shows a search's result and filters again, which marks the
@@ -287,7 +309,18 @@ func (m *Model) applySearch(s searchResult) tea.Cmd {
 	m.search.result = &s
 	m.table.SetHighlight(s.query)
 	m.tree.SetSearch(s.query, s.procs)
-	m.setMessage(fmt.Sprintf("%q: %d findings, %d processes match — n/N to step", clean(s.query), s.nFind, s.nProc), false)
+	m.timeline.SetSearch(s.query, s.tlMatch, s.tl)
+	m.applySearchMode()
+	msg := fmt.Sprintf("%q: %d findings, %d processes", clean(s.query), s.nFind, s.nProc)
+	if s.tl != nil {
+		msg += fmt.Sprintf(", %d timeline events", s.nTL)
+	}
+	if m.filter.searchOnly {
+		msg += " match — only they are shown (& shows every row)"
+	} else {
+		msg += " match — n/N to step (& shows only them)"
+	}
+	m.setMessage(msg, false)
 	return m.refilter()
 }
 
@@ -301,6 +334,16 @@ type searchResult struct {
 	matchRows []int32 // rows of the current table that match
 	nFind     int
 	nProc     int
+	// procKeep marks the matching processes and their ancestors (by
+	// Process.ID), and expand lists those ancestors: what the tree shows
+	// when only matches are shown.
+	procKeep []bool
+	expand   []int32
+	// tlMatch marks the matching events of the timeline tl (by index in
+	// tl.Events); nil without a timeline.
+	tl      *triage.Timeline
+	tlMatch []bool
+	nTL     int
 }
 
 // eventMatches reports whether any field of ref's event contains q.
@@ -317,19 +360,49 @@ func eventMatches(ref *triage.EventRef, q string) bool {
 }
 
 // runSearch looks for q (case-insensitive) in images, command lines and
-// event fields of every process and finding.
-func runSearch(gen int, r *triage.Result, ix treeIndex, query string, rows []*triage.Finding) searchResult {
+// event fields of every process and finding, and in the events of the
+// timeline tl (nil: none).
+func runSearch(gen int, r *triage.Result, ix treeIndex, query string, rows []*triage.Finding, tl *triage.Timeline) searchResult {
 	q := strings.ToLower(query)
-	out := searchResult{gen: gen, query: query, findings: make([]bool, len(r.Findings)), procs: make([]bool, len(r.Processes))}
+	out := searchResult{gen: gen, query: query, findings: make([]bool, len(r.Findings)), procs: make([]bool, len(r.Processes)),
+		procKeep: make([]bool, len(r.Processes))}
 	for _, p := range r.Processes {
 		if p.ID < 0 || p.ID >= len(out.procs) {
 			continue
 		}
 		if containsFold(p.Image, q) || containsFold(p.CommandLine, q) || containsFold(p.User, q) || eventMatches(p.Create(), q) {
 			out.procs[p.ID] = true
+			out.procKeep[p.ID] = true
 			out.nProc++
 			if p.ID < len(ix.pos) && ix.pos[p.ID] >= 0 {
 				out.procMarks = append(out.procMarks, ix.pos[p.ID])
+			}
+		}
+	}
+	for _, p := range r.Processes {
+		if p.ID < 0 || p.ID >= len(out.procs) || !out.procs[p.ID] {
+			continue
+		}
+		// Its ancestors show with it; a chain already marked stops the walk.
+		for a, n := p.Parent, 0; a != nil && n < maxDepth; a, n = a.Parent, n+1 {
+			if a.ID < 0 || a.ID >= len(out.procKeep) {
+				break
+			}
+			out.expand = append(out.expand, int32(a.ID))
+			if out.procKeep[a.ID] {
+				break
+			}
+			out.procKeep[a.ID] = true
+		}
+	}
+	if tl != nil {
+		out.tl, out.tlMatch = tl, make([]bool, len(tl.Events))
+		for i := range tl.Events {
+			e := &tl.Events[i]
+			if eventMatches(&e.EventRef, q) || containsFold(e.Event.Channel, q) || containsFold(e.Event.Provider, q) ||
+				containsFold(triage.Summary(e.Event, 0), q) {
+				out.tlMatch[i] = true
+				out.nTL++
 			}
 		}
 	}

@@ -119,6 +119,7 @@ type findingsTable struct {
 	desc          bool
 	query         string // search text to highlight
 	matched       func(*triage.Finding) bool
+	zone          zone // times are shown in it
 }
 
 // newFindingsTable returns an empty table sorted by time; its styles are
@@ -173,6 +174,9 @@ func (t findingsTable) Selected() *triage.Finding {
 
 // Sort returns the sort column and direction.
 func (t findingsTable) Sort() (column, bool) { return t.sortBy, t.desc }
+
+// SetZone sets the time zone times are shown in.
+func (t *findingsTable) SetZone(z zone) { t.zone = z }
 
 // SetHighlight sets the search text to mark in visible cells.
 func (t *findingsTable) SetHighlight(query string) { t.query = query }
@@ -312,15 +316,11 @@ func (t findingsTable) renderRow(f *triage.Finding, cw [numColumns]int, selected
 	}
 	var b strings.Builder
 	b.WriteString(base.Render(string(mark)))
-	tm := findingTime(f)
-	ts := ""
-	if !tm.IsZero() {
-		if cw[colTime] >= 19 {
-			ts = tm.UTC().Format("2006-01-02 15:04:05")
-		} else {
-			ts = tm.UTC().Format("01-02 15:04:05")
-		}
+	layout := "2006-01-02 15:04:05"
+	if cw[colTime] < 19 {
+		layout = "01-02 15:04:05"
 	}
+	ts := t.zone.format(findingTime(f), layout)
 	sep := base.Render(" ")
 	b.WriteString(base.Render(fit(ts, cw[colTime])))
 	b.WriteString(sep)

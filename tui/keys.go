@@ -12,6 +12,8 @@ import (
 type keyMap struct {
 	Quit, Help, Back                 key.Binding
 	Findings, Tree, SwitchView, Open key.Binding
+	TimelineView, Timeline           key.Binding
+	Raw                              key.Binding
 	Search, Next, Prev               key.Binding
 	Export, ExportSubtree            key.Binding
 	Problems                         key.Binding
@@ -30,6 +32,9 @@ func defaultKeyMap() keyMap {
 		Back:          bind([]string{"esc"}, "esc", "back"),
 		Findings:      bind([]string{"1"}, "1", "findings"),
 		Tree:          bind([]string{"2"}, "2", "process tree"),
+		TimelineView:  bind([]string{"3"}, "3", "timeline"),
+		Timeline:      bind([]string{"T"}, "T", "host timeline here"),
+		Raw:           bind([]string{"x"}, "x", "raw event (XML) / fields"),
 		SwitchView:    bind([]string{"tab"}, "tab", "switch view"),
 		Open:          bind([]string{"enter"}, "enter", "finding ⇄ tree"),
 		Search:        bind([]string{"/"}, "/", "search"),
@@ -67,10 +72,13 @@ func (m *Model) shortHelp() []key.Binding {
 	switch m.view {
 	case viewTree:
 		return slices.Concat([]key.Binding{k.Help}, m.tree.KeyMap.ShortHelp(),
-			[]key.Binding{k.Open, k.Search, k.ExportSubtree, ts.key(toggleRules), ts.key(toggleLevel), k.Quit})
+			[]key.Binding{k.Open, k.Timeline, k.Search, k.ExportSubtree, ts.key(toggleRules), ts.key(toggleLevel), k.Quit})
+	case viewTimeline:
+		return slices.Concat([]key.Binding{k.Help}, m.timeline.KeyMap.ShortHelp(),
+			[]key.Binding{k.Raw, k.Open, k.Timeline, k.Search, ts.key(toggleSearch), k.Back, k.Quit})
 	default:
 		return slices.Concat([]key.Binding{k.Help, k.Open}, m.table.KeyMap.ShortHelp(),
-			[]key.Binding{k.Search, k.Export, ts.key(toggleRules), ts.key(toggleLevel), ts.key(toggleCAR), k.Quit})
+			[]key.Binding{k.Timeline, k.Search, k.Export, ts.key(toggleRules), ts.key(toggleLevel), ts.key(toggleCAR), k.Quit})
 	}
 }
 
@@ -81,10 +89,11 @@ func (m *Model) fullHelp() [][]key.Binding {
 	k := m.keys
 	return slices.Concat(
 		[][]key.Binding{
-			{k.Findings, k.Tree, k.SwitchView, k.Open, k.Back, k.Help, k.Quit, k.Problems},
-			helpColumn(m.table.KeyMap.FullHelp(), m.detail.KeyMap.FullHelp()),
+			{k.Findings, k.Tree, k.TimelineView, k.SwitchView, k.Open, k.Back, k.Help, k.Quit, k.Problems},
+			helpColumn(m.table.KeyMap.FullHelp(), m.detail.KeyMap.FullHelp(), [][]key.Binding{{k.Raw}}),
 		},
 		m.tree.KeyMap.FullHelp(),
+		[][]key.Binding{helpColumn([][]key.Binding{{k.Timeline}}, m.timeline.KeyMap.FullHelp())},
 		[][]key.Binding{
 			m.toggles.bindings(),
 			{k.Search, k.Next, k.Prev, k.Export, k.ExportSubtree},

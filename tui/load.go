@@ -166,6 +166,9 @@ func (m *Model) applySnapshot(msg preparedMsg) tea.Cmd {
 	if s := m.search.result; s != nil {
 		cmds = append(cmds, m.startSearch(s.query))
 	}
+	// The timeline's window may hold more now, and its findings are the
+	// snapshot's.
+	cmds = append(cmds, m.timeline.load(m.cfg.Context, m.res, m.ev))
 	return tea.Batch(cmds...)
 }
 

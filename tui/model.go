@@ -37,6 +37,9 @@ type Config struct {
 	// Notes are problems found before the screen opened (paths that could
 	// not be listed, rules that were rejected…); the problems panel shows them.
 	Notes []string
+	// Location is the time zone times are shown in (--tz); nil means UTC.
+	// Exports stay UTC.
+	Location *time.Location
 }
 
 // Model is the hunting screen. Its components (the findings table, the
@@ -44,7 +47,8 @@ type Config struct {
 // keep their own state, KeyMap and styles; the Model routes messages to
 // them by mode, and keeps the state that spans them in small types: the
 // loading (loadState), the filter and its runs (filterState, filterRun),
-// the search (searchState) and deferred exports (exportState).
+// the search (searchState), deferred exports (exportState), the raw event
+// (rawState), and the inputs opened again to read events back (evidence).
 type Model struct {
 	cfg     Config
 	keys    keyMap
@@ -58,6 +62,8 @@ type Model struct {
 	overlay  overlayKind
 	table    findingsTable
 	tree     processTree
+	timeline timelineView
+	tlFrom   viewKind // the view the timeline was opened from (esc goes back)
 	detail   detailPane
 	rules    rulesPanel
 	problems detailPane
@@ -73,6 +79,9 @@ type Model struct {
 	shown  filterRun
 	search searchState
 	export exportState
+	raw    rawState
+	zone   zone
+	ev     *evidence
 
 	message string
 	msgErr  bool
@@ -96,6 +105,11 @@ func New(cfg Config) Model {
 	m := Model{cfg: cfg, keys: defaultKeyMap(), toggles: defaultToggles(), help: help.New()}
 	m.table = newFindingsTable()
 	m.tree = newProcessTree()
+	m.timeline = newTimelineView()
+	m.zone = zone{cfg.Location}
+	m.table.SetZone(m.zone)
+	m.timeline.SetZone(m.zone)
+	m.ev = newEvidence(cfg.Inputs, !cfg.Hunt.NoCarve)
 	m.detail = newDetailPane()
 	m.rules = newRulesPanel()
 	m.problems = newDetailPane()
@@ -126,7 +140,9 @@ func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer, opts ...t
 	defer cancel()
 	cfg.Context = ctx
 	all := append([]tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out), tea.WithFPS(120)}, opts...)
-	_, err := tea.NewProgram(New(cfg), all...).Run()
+	m := New(cfg)
+	defer m.ev.Close()
+	_, err := tea.NewProgram(m, all...).Run()
 	if err != nil {
 		return fmt.Errorf("tui: %w", err)
 	}
@@ -142,6 +158,7 @@ func (m *Model) setStyles(th theme) {
 	m.help.Styles = th.Help
 	m.table.SetStyles(newTableStyles(th))
 	m.tree.SetStyles(newTreeStyles(th))
+	m.timeline.SetStyles(newTimelineStyles(th))
 	m.detail.SetStyles(newDetailStyles(th))
 	m.rules.SetStyles(newRulesStyles(th))
 	m.problems.SetStyles(newDetailStyles(th))
@@ -173,6 +190,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmd = m.applyFiltered(msg.filtered)
 	case searchedMsg:
 		cmd = m.applySearch(msg.searchResult)
+	case timelineMsg:
+		cmd = m.applyTimeline(msg)
+	case rawMsg:
+		m.applyRaw(msg)
 	case exportedMsg:
 		if msg.err != nil {
 			m.setMessage("export failed: "+clean(msg.err.Error()), true)
@@ -198,7 +219,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.KeyPressMsg:
 		cmd = m.handleKey(msg)
 	}
-	m.syncDetail()
+	cmd = tea.Batch(cmd, m.syncDetail())
 	m.syncPanels()
 	return m, cmd
 }
@@ -279,8 +300,25 @@ func (m *Model) handleBrowsing(k tea.KeyPressMsg) tea.Cmd {
 		m.view = viewFindings
 	case key.Matches(k, m.keys.Tree):
 		m.view = viewTree
+	case key.Matches(k, m.keys.TimelineView):
+		m.view = viewTimeline
 	case key.Matches(k, m.keys.SwitchView):
 		m.view = (m.view + 1) % numViews
+	case key.Matches(k, m.keys.Timeline):
+		return m.openTimeline()
+	case key.Matches(k, m.keys.Raw):
+		m.raw.on = !m.raw.on
+		m.detail.Refresh()
+	case m.view == viewTimeline && key.Matches(k, m.timeline.KeyMap.Narrow, m.timeline.KeyMap.Widen):
+		d := -1
+		if key.Matches(k, m.timeline.KeyMap.Widen) {
+			d = 1
+		}
+		if !m.timeline.step(d) {
+			m.setMessage("the timeline's window is as narrow (±10s) or as wide (±24h) as it goes", false)
+			return nil
+		}
+		return m.timeline.load(m.cfg.Context, m.res, m.ev)
 	case key.Matches(k, m.keys.Open):
 		m.open()
 	case key.Matches(k, m.keys.Search):
@@ -303,11 +341,14 @@ func (m *Model) handleBrowsing(k tea.KeyPressMsg) tea.Cmd {
 }
 
 // back closes what esc closes on the views, one layer at a time: the
-// search, then the tree.
+// search, then the timeline (back to the view it was opened from), then
+// the tree.
 func (m *Model) back() tea.Cmd {
 	switch {
 	case m.search.result != nil:
 		return m.startSearch("")
+	case m.view == viewTimeline && m.tlFrom != viewTimeline:
+		m.view = m.tlFrom
 	case m.view != viewFindings:
 		m.view = viewFindings
 	}
@@ -341,9 +382,18 @@ func (m *Model) hasBaseline() bool {
 // the tree shows the roots of the host f selects.
 func (m *Model) setFilter(f filterState) tea.Cmd {
 	hostChanged := f.Host != m.filter.Host
+	modeChanged := f.searchOnly != m.filter.searchOnly
 	m.filter = f
 	if hostChanged && m.res != nil {
 		m.tree.SetData(m.roots(), m.index, m.tree.Expanded(), len(m.res.Hosts) > 1)
+	}
+	if modeChanged {
+		m.applySearchMode()
+		if f.searchOnly {
+			m.setMessage("search now shows only the matching rows (& to show every row and jump between matches)", false)
+		} else {
+			m.setMessage("search now shows every row and jumps between matches with n/N (& to show only them)", false)
+		}
 	}
 	return m.refilter()
 }
@@ -389,25 +439,33 @@ func (e *exportState) take() tea.Cmd {
 // syncPanels gives the status bar and the rules panel the filter and the
 // counts after each message; it costs a pass over the loaded rules.
 func (m *Model) syncPanels() {
-	env := toggleEnv{res: m.res, baseline: m.hasBaseline()}
+	env := toggleEnv{res: m.res, baseline: m.hasBaseline(), searching: m.search.result != nil, zone: m.zone}
 	shown, total := 0, 0
 	if m.res != nil {
 		shown, total = m.table.Len(), len(m.res.Findings)
 	}
-	m.status.SetStatus(m.toggles.statusItems(&m.filter, &env), fmt.Sprintf("%d/%d shown", shown, total))
+	m.status.SetStatus(m.toggles.statusItems(&m.filter, &env), fmt.Sprintf("%d/%d shown · %s", shown, total, m.zone.name()),
+		fmt.Sprintf("%d/%d %s", shown, total, m.zone.short()))
 	m.rules.SetCounts(m.filter, m.shown.perRule, m.totalPerRule)
 }
 
 // syncDetail rebuilds the detail pane when the selection changed; the
-// cost is that of one process or finding.
-func (m *Model) syncDetail() {
-	st, w, visible := *m.detail.styles, m.detail.width, m.shown.visible
+// cost is that of one process, finding or event. The raw view reads the
+// selected event's XML: syncDetail returns that read.
+func (m *Model) syncDetail() tea.Cmd {
+	if m.raw.on && m.selection() != nil {
+		return m.syncRaw()
+	}
+	st, w, z, visible := *m.detail.styles, m.detail.width, m.zone, m.shown.visible
 	switch s := m.selection().(type) {
 	case *triage.Process:
-		m.detail.Show(s, func() []string { return processLines(st, w, s, visible) })
+		m.detail.Show(s, func() []string { return processLines(st, w, z, s, visible) })
 	case *triage.Finding:
-		m.detail.Show(s, func() []string { return findingLines(st, w, s) })
+		m.detail.Show(s, func() []string { return findingLines(st, w, z, s) })
+	case *triage.TimelineEvent:
+		m.detail.Show(s, func() []string { return timelineLines(st, w, z, s, visible) })
 	default:
 		m.detail.Show(nil, nil)
 	}
+	return nil
 }

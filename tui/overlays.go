@@ -82,6 +82,7 @@ func legend() []string {
 		"  ›  selected row                      ~  a match the rule's own filter hides, shown because that filter is off",
 		"  +  new since the baseline            ●  findings on a process (count, highest level)",
 		"  ·  (detail) a finding the current filters hide",
+		"  *  (timeline) the event the timeline was opened on   ● / ·  (timeline) findings on the event, shown / hidden by the filters",
 		"  [renamed regsvr32]  regsvr32 running under another name     (not in log)  known only from a child's parent fields",
 		"  Evidence text is shown with control characters escaped: \\x1b is ESC, \\n a newline, \\u202e a bidi override.",
 	}
@@ -182,6 +183,13 @@ func (m *Model) refreshProblems() {
 		}
 		if m.res.Duplicates > 0 {
 			w.text(fmt.Sprintf("%d duplicate records (same computer, channel and record ID) were counted once", m.res.Duplicates))
+		}
+	}
+	if d := m.timeline.data; d != nil && len(d.Problems) > 0 {
+		w.heading(fmt.Sprintf("Timeline (%d input%s or chunk%s not read back)", len(d.Problems), plural(len(d.Problems)), plural(len(d.Problems))))
+		for _, p := range d.Problems {
+			w.text("  " + clean(p.Error()))
+			n++
 		}
 	}
 	if n == 0 {

@@ -24,14 +24,16 @@ func newStatusStyles(th theme) statusStyles {
 }
 
 // statusBar is the line under the panes: the state of every filter toggle
-// on the left, how many findings are shown on the right. It uses the long
-// labels when they fit and the compact ones otherwise, so that every
-// toggle stays visible at 80 columns.
+// on the left, how many findings are shown and the time zone on the right.
+// It uses the long labels when they fit, the compact ones otherwise, and
+// then the compact right part, so that every toggle stays visible at 80
+// columns.
 type statusBar struct {
-	styles *statusStyles // set by SetStyles, never written through (copies may share it)
-	width  int
-	items  []statusItem
-	count  string
+	styles     *statusStyles // set by SetStyles, never written through (copies may share it)
+	width      int
+	items      []statusItem
+	count      string
+	shortCount string
 }
 
 // SetStyles sets the bar's styles.
@@ -40,21 +42,27 @@ func (s *statusBar) SetStyles(st statusStyles) { s.styles = &st }
 // SetWidth sets the bar's width in cells.
 func (s *statusBar) SetWidth(w int) { s.width = w }
 
-// SetStatus sets the toggles' states and the count shown on the right.
-func (s *statusBar) SetStatus(items []statusItem, count string) { s.items, s.count = items, count }
+// SetStatus sets the toggles' states and what the right shows, long and
+// compact.
+func (s *statusBar) SetStatus(items []statusItem, count, shortCount string) {
+	s.items, s.count, s.shortCount = items, count, shortCount
+}
 
 // View renders the bar, exactly one line of its width.
 func (s statusBar) View() string {
-	if line, fits := s.line(false); fits {
+	if line, fits := s.line(false, s.count); fits {
 		return line
 	}
-	line, _ := s.line(true)
+	if line, fits := s.line(true, s.count); fits {
+		return line
+	}
+	line, _ := s.line(true, s.shortCount)
 	return line
 }
 
-// line lays the bar out with the long or the compact labels and says
-// whether it fits without truncation.
-func (s statusBar) line(compact bool) (string, bool) {
+// line lays the bar out with the long or the compact labels and the right
+// part count, and says whether it fits without truncation.
+func (s statusBar) line(compact bool, count string) (string, bool) {
 	parts := make([]string, 0, len(s.items))
 	for _, it := range s.items {
 		text := it.label + " " + it.value
@@ -75,6 +83,6 @@ func (s statusBar) line(compact bool) (string, bool) {
 		sep = " "
 	}
 	left := strings.Join(parts, s.styles.Sep.Render(sep))
-	right := s.styles.Count.Render(s.count)
+	right := s.styles.Count.Render(count)
 	return joinEnds(left, right, s.width), ansi.StringWidth(left)+ansi.StringWidth(right)+1 <= s.width
 }

@@ -150,3 +150,14 @@ type rulesStyles struct {
 }
 
 func newRulesStyles(th theme) rulesStyles { return rulesStyles{newListStyles(th), th.On, th.Off} }
+
+// timelineStyles are the host timeline's styles: a list's, and its
+// header's.
+type timelineStyles struct {
+	listStyles
+	Title, Warn lipgloss.Style
+}
+
+func newTimelineStyles(th theme) timelineStyles {
+	return timelineStyles{newListStyles(th), th.Title, th.Warn}
+}

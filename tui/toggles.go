@@ -24,6 +24,9 @@ type toggle struct {
 	// show is the toggle's value as the status bar shows it, long or
 	// compact, and whether it narrows what is shown (drawn as active).
 	show func(f *filterState, env *toggleEnv, compact bool) (value string, active bool)
+	// shown, when set, says whether the status bar shows the toggle now
+	// (one that matters only in some states); nil: always.
+	shown func(f *filterState, env *toggleEnv) bool
 }
 
 // toggleKey is one key of a toggle and how it changes the filter.
@@ -39,9 +42,11 @@ type toggleKey struct {
 
 // toggleEnv is what toggles read besides the filter.
 type toggleEnv struct {
-	res      *triage.Result // nil until the first snapshot
-	baseline bool           // a baseline was given: findings are judged new or seen
-	selected time.Time      // the selection's time; zero when none
+	res       *triage.Result // nil until the first snapshot
+	baseline  bool           // a baseline was given: findings are judged new or seen
+	selected  time.Time      // the selection's time; zero when none
+	searching bool           // a search is shown
+	zone      zone           // the time zone times are shown in
 }
 
 // toggleID names a toggle of the table, in status bar order.
@@ -57,6 +62,7 @@ const (
 	toggleHost
 	toggleTime
 	toggleSources
+	toggleSearch
 	numToggles
 )
 
@@ -179,11 +185,11 @@ func defaultToggles() toggleTable {
 				return nil
 			}},
 		},
-		show: func(f *filterState, _ *toggleEnv, _ bool) (string, bool) {
+		show: func(f *filterState, env *toggleEnv, _ bool) (string, bool) {
 			if f.From.IsZero() && f.To.IsZero() {
 				return "all", false
 			}
-			return timeBound(f.From) + "–" + timeBound(f.To), true
+			return timeBound(env.zone, f.From) + "–" + timeBound(env.zone, f.To), true
 		}}
 	ts[toggleSources] = toggle{label: "src", short: "src",
 		keys: []toggleKey{{Binding: bind([]string{"s"}, "s", "Sysmon / 4688"), apply: func(f *filterState, _ *toggleEnv) error {
@@ -203,6 +209,21 @@ func defaultToggles() toggleTable {
 			}
 			return f.Sources.Short(), true
 		}}
+	ts[toggleSearch] = toggle{label: "search",
+		keys: []toggleKey{flip([]string{"&"}, "&", "search: jump to / show only matches", func(f *filterState) *bool { return &f.searchOnly })},
+		show: func(f *filterState, env *toggleEnv, compact bool) (string, bool) {
+			v := "jump"
+			if f.searchOnly {
+				v = "only"
+			}
+			if compact {
+				v = "/" + v
+			}
+			return v, f.searchOnly && env.searching
+		},
+		// The mode matters once there is a search, or once it is not the
+		// default.
+		shown: func(f *filterState, env *toggleEnv) bool { return env.searching || f.searchOnly }}
 	return ts
 }
 
@@ -239,6 +260,9 @@ func showRules(f *filterState, env *toggleEnv, compact bool) (string, bool) {
 func (ts *toggleTable) statusItems(f *filterState, env *toggleEnv) []statusItem {
 	out := make([]statusItem, 0, len(ts))
 	for _, t := range ts {
+		if t.shown != nil && !t.shown(f, env) {
+			continue
+		}
 		v, on := t.show(f, env, false)
 		sv, _ := t.show(f, env, true)
 		out = append(out, statusItem{label: t.label, short: t.short, value: v, shortValue: sv, active: on})
@@ -261,11 +285,11 @@ func nextHost(hosts []string, cur string) string {
 	return ""
 }
 
-func timeBound(t time.Time) string {
+func timeBound(z zone, t time.Time) string {
 	if t.IsZero() {
 		return "…"
 	}
-	return t.UTC().Format("01-02 15:04:05")
+	return z.format(t, "01-02 15:04:05")
 }
 
 func onOffWord(on bool) string {

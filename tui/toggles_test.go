@@ -111,6 +111,12 @@ func TestTogglesDriveTheScreen(t *testing.T) {
 	helpText := screen(help)
 	status := strings.Split(screen(m), "\n")[58]
 	for id, tg := range m.toggles {
+		status := status
+		if tg.shown != nil {
+			// A toggle that shows once it matters: shown after its key.
+			on, _ := drive(t, m, press(tg.keys[0].Keys()[0])...)
+			status = strings.Split(screen(on), "\n")[58]
+		}
 		if !strings.Contains(status, tg.label+" ") {
 			t.Errorf("toggle %d: %q is not in the status bar %q", id, tg.label, status)
 		}
@@ -164,7 +170,7 @@ func TestStatusBar(t *testing.T) {
 		var s statusBar
 		s.SetStyles(newStatusStyles(newTheme(true)))
 		s.SetWidth(tt.width)
-		s.SetStatus(items, "3/8 shown")
+		s.SetStatus(items, "3/8 shown", "3/8")
 		got := ansi.Strip(s.View())
 		if ansi.StringWidth(got) != tt.width {
 			t.Errorf("width %d: bar is %d wide", tt.width, ansi.StringWidth(got))

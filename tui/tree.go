@@ -110,6 +110,9 @@ type processTree struct {
 	stats   procStats
 	query   string
 	matched []bool // by Process.ID: search matches
+	// only, when set, keeps only these processes (by Process.ID): a search
+	// shown as a filter keeps its matches and their ancestors.
+	only []bool
 }
 
 // procStats holds, per process, what the current filters leave of its
@@ -151,6 +154,29 @@ func (t *processTree) SetStats(s procStats) { t.stats = s }
 // SetSearch installs the search text and the matching processes.
 func (t *processTree) SetSearch(query string, matched []bool) { t.query, t.matched = query, matched }
 
+// SetOnly shows only the processes keep marks (by Process.ID; nil: all),
+// with the nodes of expand (IDs: the ancestors of what keep is for)
+// expanded so that they show; the cursor stays on its process when it is
+// kept.
+func (t *processTree) SetOnly(keep []bool, expand []int32) {
+	for _, id := range expand {
+		if id >= 0 && int(id) < len(t.expanded) {
+			t.expanded[id] = true
+		}
+	}
+	sel := t.Selected()
+	t.only = keep
+	t.rebuild()
+	if sel != nil {
+		t.Select(sel)
+	}
+}
+
+// kept reports whether p shows under SetOnly.
+func (t *processTree) kept(p *triage.Process) bool {
+	return t.only == nil || p.ID >= 0 && p.ID < len(t.only) && t.only[p.ID]
+}
+
 // Selected returns the process under the cursor, or nil.
 func (t processTree) Selected() *triage.Process {
 	if t.cursor < 0 || t.cursor >= len(t.rows) {
@@ -179,7 +205,9 @@ func (t *processTree) setExpanded(p *triage.Process, v bool) {
 func (t *processTree) rebuild() {
 	t.rows = t.rows[:0]
 	for _, r := range t.roots {
-		t.rows = t.appendSubtree(t.rows, r, 0)
+		if t.kept(r) {
+			t.rows = t.appendSubtree(t.rows, r, 0)
+		}
 	}
 	t.clamp()
 }
@@ -202,7 +230,7 @@ func (t *processTree) appendSubtree(rows []treeRow, p *triage.Process, depth int
 		}
 		for i := len(f.p.Children) - 1; i >= 0; i-- {
 			c := f.p.Children[i]
-			if c != nil && t.inTree(c) {
+			if c != nil && t.inTree(c) && t.kept(c) {
 				stack = append(stack, frame{c, f.depth + 1})
 			}
 		}
@@ -328,7 +356,18 @@ func (t *processTree) jump(marks []int32, forward, here bool) bool {
 	if p := t.Selected(); p != nil && p.ID >= 0 && p.ID < len(t.index.pos) {
 		cur = t.index.pos[p.ID]
 	}
-	return t.Select(t.index.order[marks[nextMark(marks, cur, forward, here)]])
+	k := nextMark(marks, cur, forward, here)
+	for range marks { // past the marks SetOnly hides
+		if p := t.index.order[marks[k]]; t.kept(p) {
+			return t.Select(p)
+		}
+		if forward {
+			k = (k + 1) % len(marks)
+		} else {
+			k = (k - 1 + len(marks)) % len(marks)
+		}
+	}
+	return false
 }
 
 // nextMark returns the index in marks (ascending, not empty) of the first

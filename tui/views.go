@@ -17,11 +17,12 @@ type viewKind int
 const (
 	viewFindings viewKind = iota
 	viewTree
+	viewTimeline
 	numViews
 )
 
 // viewTitles are the views' tab titles.
-var viewTitles = [numViews]string{viewFindings: "1 Findings", viewTree: "2 Process tree"}
+var viewTitles = [numViews]string{viewFindings: "1 Findings", viewTree: "2 Process tree", viewTimeline: "3 Timeline"}
 
 // pane is what the screen asks of a component that fills the body (a main
 // view or an overlay): its size, its keys and its drawing.
@@ -42,8 +43,11 @@ type view interface {
 
 // viewPane is the component that draws view v.
 func (m *Model) viewPane(v viewKind) view {
-	if v == viewTree {
+	switch v {
+	case viewTree:
 		return &m.tree
+	case viewTimeline:
+		return &m.timeline
 	}
 	return &m.table
 }
@@ -52,12 +56,16 @@ func (m *Model) viewPane(v viewKind) view {
 func (m *Model) activeView() view { return m.viewPane(m.view) }
 
 // selection is what the shown view has selected: a *triage.Finding, a
-// *triage.Process, or nil.
+// *triage.Process, a *triage.TimelineEvent, or nil.
 func (m *Model) selection() any {
 	switch m.view {
 	case viewTree:
 		if p := m.tree.Selected(); p != nil {
 			return p
+		}
+	case viewTimeline:
+		if e := m.timeline.Selected(); e != nil {
+			return e
 		}
 	default:
 		if f := m.table.Selected(); f != nil {
@@ -74,6 +82,8 @@ func (m *Model) selectedTime() time.Time {
 		return s.Created
 	case *triage.Finding:
 		return findingTime(s)
+	case *triage.TimelineEvent:
+		return s.Event.Time
 	}
 	return time.Time{}
 }
@@ -92,10 +102,13 @@ func (m *Model) roots() []*triage.Process {
 	return out
 }
 
-// open goes from a finding to its process in the tree, and from a process
-// to its first shown finding.
+// open goes from a finding to its process in the tree, from a process to
+// its first shown finding, and from a timeline event to its first shown
+// finding, or to the process it created.
 func (m *Model) open() {
 	switch s := m.selection().(type) {
+	case *triage.TimelineEvent:
+		m.openEvent(s)
 	case *triage.Finding:
 		if s.Process == nil || !m.tree.Select(s.Process) {
 			m.setMessage("this finding's event belongs to no process in the tree", true)
@@ -127,6 +140,12 @@ func (m *Model) step(forward, here bool) {
 	if m.view == viewTree {
 		if !m.tree.jump(s.procMarks, forward, here) && !here {
 			m.setMessage("no process matches "+strconv.Quote(clean(s.query)), true)
+		}
+		return
+	}
+	if m.view == viewTimeline {
+		if !m.timeline.jump(forward, here) && !here {
+			m.setMessage("no event of the timeline matches "+strconv.Quote(clean(s.query)), true)
 		}
 		return
 	}
