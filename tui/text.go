@@ -121,3 +121,16 @@ func padLines(lines []string, w, h int) string {
 	}
 	return b.String()
 }
+
+// scrollClamp keeps a list's cursor on one of its n rows and its first
+// visible row top such that the cursor shows in h rows and no page ends
+// past the last row.
+func scrollClamp(cursor, top, n, h int) (int, int) {
+	cursor = max(min(cursor, n-1), 0)
+	if h <= 0 {
+		return cursor, cursor
+	}
+	top = min(top, cursor)
+	top = max(top, cursor-h+1)
+	return cursor, max(min(top, n-h), 0)
+}

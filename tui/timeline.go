@@ -154,19 +154,7 @@ func (v timelineView) position() string {
 }
 
 func (v *timelineView) clamp() {
-	v.cursor = max(min(v.cursor, len(v.rows)-1), 0)
-	h := v.bodyHeight()
-	if h == 0 {
-		v.top = v.cursor
-		return
-	}
-	if v.cursor < v.top {
-		v.top = v.cursor
-	}
-	if v.cursor >= v.top+h {
-		v.top = v.cursor - h + 1
-	}
-	v.top = max(min(v.top, len(v.rows)-h), 0)
+	v.cursor, v.top = scrollClamp(v.cursor, v.top, len(v.rows), v.bodyHeight())
 }
 
 // timelineMsg carries a read back window.
