@@ -11,7 +11,9 @@ import (
 	"strconv"
 	"testing"
 	"time"
+	"unsafe"
 
+	"github.com/evtriage/evtriage/parser"
 	"github.com/evtriage/evtriage/rules"
 	"github.com/evtriage/evtriage/samples"
 )
@@ -164,6 +166,82 @@ func BenchmarkHunt(b *testing.B) {
 		})
 		b.Run(prof+"/screen", func(b *testing.B) {
 			benchHunt(b, path, Options{Rules: set, ActivityNodes: true})
+		})
+	}
+}
+
+// BenchmarkReadTimeline reads a host's timeline back from a hunted dense
+// Sysmon log (EVTRIAGE_BENCH_MB, EVTRIAGE_BENCH_EVTX as above) around the
+// middle of the log, for windows of ±5 minutes, ±1 hour and ±12 hours
+// (at most DefaultTimelineMax events kept). It reports the chunks read,
+// the events in the window, how much the heap in use grew at its peak
+// while reading (garbage not yet collected included: the decoded chunks),
+// what the Timeline keeps once read (the heap after a collection, less
+// the heap before) and the chunk index's size per chunk.
+func BenchmarkReadTimeline(b *testing.B) {
+	path := benchLog(b, b.TempDir(), samples.ProfileSysmonDense)
+	h := NewHunter(Options{Rules: rules.Load(rules.LoadOptions{}), ActivityNodes: true})
+	if err := h.AddFile(context.Background(), path, nil); err != nil {
+		b.Fatal(err)
+	}
+	res := h.Result()
+	x := res.chunks
+	index := len(x.spans) * int(unsafe.Sizeof(chunkSpan{}))
+	for _, hs := range x.more {
+		index += 8 + 4*len(hs)
+	}
+	var first, last time.Time
+	for _, s := range x.spans {
+		if s.min <= s.max {
+			if t := time.Unix(s.min, 0); first.IsZero() || t.Before(first) {
+				first = t
+			}
+			if t := time.Unix(s.max, 0); t.After(last) {
+				last = t
+			}
+		}
+	}
+	center := first.Add(last.Sub(first) / 2)
+	host := res.Hosts[0]
+	f, err := parser.Open(path, parser.Options{Carve: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	open := func(string) (*parser.Reader, error) { return f.Reader, nil }
+	for _, span := range []time.Duration{5 * time.Minute, time.Hour, 12 * time.Hour} {
+		b.Run("±"+span.String(), func(b *testing.B) {
+			b.ReportAllocs()
+			var tl *Timeline
+			var inUse, kept uint64
+			for b.Loop() {
+				b.StopTimer()
+				runtime.GC()
+				before := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+				metrics.Read(before)
+				base := before[0].Value.Uint64()
+				peak := startHeapPeak()
+				b.StartTimer()
+				tl, err = res.ReadTimeline(context.Background(), TimelineQuery{Host: host, From: center.Add(-span), To: center.Add(span), Center: center}, open)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				peak.end()
+				inUse = max(inUse, peak.inUse-min(base, peak.inUse))
+				runtime.GC()
+				metrics.Read(before)
+				kept = max(kept, before[0].Value.Uint64()-min(base, before[0].Value.Uint64()))
+				runtime.KeepAlive(tl)
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(tl.Chunks), "chunks")
+			b.ReportMetric(float64(len(x.spans)), "chunks-in-log")
+			b.ReportMetric(float64(tl.Total), "events-in-window")
+			b.ReportMetric(float64(len(tl.Events)), "events-kept")
+			b.ReportMetric(float64(inUse)/(1<<20), "peak-heap-growth-MB")
+			b.ReportMetric(float64(kept)/(1<<20), "kept-MB")
+			b.ReportMetric(float64(index)/float64(max(len(x.spans), 1)), "index-B/chunk")
 		})
 	}
 }

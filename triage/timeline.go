@@ -118,9 +118,19 @@ func (r *Result) ReadTimeline(ctx context.Context, q TimelineQuery, open Opener)
 		}
 	}
 	tl.Chunks = len(jobs)
+	// Nearest chunks first: the events kept are found early, and keep lets
+	// few of the farther ones through to be copied.
+	chunkDist := func(c ChunkRef) time.Duration {
+		switch {
+		case q.Center.Before(c.First):
+			return c.First.Sub(q.Center)
+		case q.Center.After(c.Last):
+			return q.Center.Sub(c.Last)
+		}
+		return 0
+	}
+	slices.SortStableFunc(jobs, func(a, b ChunkRef) int { return cmp.Compare(chunkDist(a), chunkDist(b)) })
 	in := func(t time.Time) bool { return !t.IsZero() && !t.Before(q.From) && !t.After(q.To) }
-	keep := func(ev *parser.Event) bool { return ev.Computer == q.Host && in(ev.Time) }
-
 	seed := maphash.MakeSeed()
 	var (
 		mu    sync.Mutex
@@ -128,15 +138,27 @@ func (r *Result) ReadTimeline(ctx context.Context, q TimelineQuery, open Opener)
 		keys  []uint64
 		extra int // events past maxTimelineKeys
 	)
+	// keep sees every event of a chunk: it counts those of the window
+	// (their keys) and lets through only those that would be kept now, so
+	// that a wide window copies few more events than it keeps.
+	keep := func(ev *parser.Event) bool {
+		if ev.Computer != q.Host || !in(ev.Time) {
+			return false
+		}
+		k := recordKey(seed, ev)
+		mu.Lock()
+		defer mu.Unlock()
+		if len(keys) < maxTimelineKeys {
+			keys = append(keys, k)
+		} else {
+			extra++
+		}
+		return len(near.items) < near.max || near.dist(near.items[0]) >= near.distAt(ev.Time)
+	}
 	collect := func(file string, evs []*parser.Event) {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, ev := range evs {
-			if len(keys) < maxTimelineKeys {
-				keys = append(keys, recordKey(seed, ev))
-			} else {
-				extra++
-			}
 			near.offer(candidate{ref: EventRef{File: file, Event: ev}, src: srcIdx[file], key: recordKey(seed, ev)})
 		}
 	}
@@ -249,8 +271,11 @@ type nearest struct {
 	items  []candidate
 }
 
-func (n *nearest) dist(c candidate) time.Duration {
-	d := c.ref.Event.Time.Sub(n.center)
+func (n *nearest) dist(c candidate) time.Duration { return n.distAt(c.ref.Event.Time) }
+
+// distAt is how far t is from center.
+func (n *nearest) distAt(t time.Time) time.Duration {
+	d := t.Sub(n.center)
 	if d < 0 {
 		d = -d // Sub saturates; so does this, at the maximum Duration
 	}
