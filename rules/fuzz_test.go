@@ -36,7 +36,7 @@ func FuzzRule(f *testing.F) {
 		newEvent("Security", 4688, "NewProcessName", `C:\a.exe`),
 		sysmon(1),
 	}
-	_, table, err := loadConfig("")
+	_, table, err := loadConfig("", nil)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -2,7 +2,9 @@ package rules
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,6 +63,8 @@ type Set struct {
 
 	corrByRef map[*Rule][]*Rule
 	pool      sync.Pool
+
+	files []string // SHA-256 (hex) of every file read: pack, rules, configuration
 }
 
 // srcKey indexes rules by channel and event ID.
@@ -92,6 +97,26 @@ func (s *Set) Rejected() []Rejection { return s.rejected }
 // rule files that hold no YAML document.
 func (s *Set) Skipped() []Rejection { return s.skipped }
 
+// Digest identifies the rule set by what was read: "sha256:" and the
+// SHA-256 of the sorted SHA-256s of every file Load read (the built-in
+// pack's files, the rule files, the rules configuration), refused ones
+// included. It depends on the files' contents only, not on their paths or
+// the order they were named in, so the same rules copied to another
+// machine give the same digest; a changed byte in any file changes it.
+func (s *Set) Digest() string {
+	hs := slices.Clone(s.files)
+	sort.Strings(hs)
+	sum := sha256.Sum256([]byte(strings.Join(hs, "\n")))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// read records data as a file of the set (Digest).
+func (s *Set) read(data []byte) []byte {
+	sum := sha256.Sum256(data)
+	s.files = append(s.files, hex.EncodeToString(sum[:]))
+	return data
+}
+
 // doc is one YAML document waiting to be compiled.
 type doc struct {
 	path    string
@@ -104,7 +129,7 @@ type doc struct {
 // each unreadable file or refused document becomes a Rejection.
 func Load(opts LoadOptions) *Set {
 	s := &Set{fieldIdx: make(map[string]int)}
-	ph, table, err := loadConfig(opts.Config)
+	ph, table, err := loadConfig(opts.Config, s.read)
 	if err != nil {
 		s.reject(opts.Config, 0, err.Error())
 	}
@@ -118,7 +143,7 @@ func Load(opts LoadOptions) *Set {
 				s.reject("builtin:"+e.Name(), 0, err.Error())
 				continue
 			}
-			docs = s.readDocs(docs, "builtin:"+e.Name(), data, true)
+			docs = s.readDocs(docs, "builtin:"+e.Name(), s.read(data), true)
 		}
 	}
 	for _, p := range expandPaths(opts.Paths, s) {
@@ -127,7 +152,7 @@ func Load(opts LoadOptions) *Set {
 			s.reject(p, 0, err.Error())
 			continue
 		}
-		docs = s.readDocs(docs, p, data, false)
+		docs = s.readDocs(docs, p, s.read(data), false)
 	}
 	s.compileAll(docs, ph)
 	if opts.NoPrefilter {

@@ -75,8 +75,8 @@ func parseLogsources(data []byte) ([]logsourceEntry, error) {
 }
 
 // loadConfig reads the config file, if any, and merges its logsources
-// over the built-in table.
-func loadConfig(path string) (map[string][]string, []logsourceEntry, error) {
+// over the built-in table; record is given the file's bytes (Set.read).
+func loadConfig(path string, record func([]byte) []byte) (map[string][]string, []logsourceEntry, error) {
 	table, err := parseLogsources(defaultLogsources)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: built-in logsource table: %w", ErrConfig, err)
@@ -88,6 +88,7 @@ func loadConfig(path string) (map[string][]string, []logsourceEntry, error) {
 	if err != nil {
 		return nil, table, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
+	record(data)
 	var c Config
 	dec := yaml.NewDecoder(strings.NewReader(string(data)))
 	dec.KnownFields(true)
