@@ -18,11 +18,11 @@ import (
 	"github.com/evtriage/evtriage/triage"
 )
 
-const huntSynopsis = "hunt [--rules PATH]... [--no-builtin] [--baseline PATH... | --baseline-window 30d] [--new-key K] [--min-level L] [--tz ZONE] [--format table|json|jsonl] [-o FILE] PATH..."
+const huntSynopsis = "hunt [--rules PATH]... [--no-builtin] [--baseline PATH... | --baseline-window 30d] [--new-key K] [--min-level L] [--tz ZONE] [--format table|json|jsonl|csv|timesketch] [-o FILE] PATH..."
 
 // huntCommand is the `evtriage hunt` entry of commands().
 func huntCommand() command {
-	return command{name: "hunt", summary: "hunt logs headless: findings as a table, JSON or JSON Lines", run: runHunt}
+	return command{name: "hunt", summary: "hunt logs headless: findings as a table, JSON, JSON Lines, CSV or Timesketch", run: runHunt}
 }
 
 // huntCmdFlags are hunt's parsed flags: the shared ones and its output.
@@ -37,12 +37,13 @@ func parseHuntFlags(e *env, args []string) (*huntCmdFlags, int, bool) {
 	hf := &huntCmdFlags{}
 	fs := newFlagSet(e, "hunt", huntSynopsis)
 	hf.register(fs, "lowest rule level reported: informational, low, medium, high, critical")
-	fs.StringVar(&hf.format, "format", "", "output format: table, json or jsonl (default: table on a terminal, json otherwise; from -o's extension)")
+	fs.StringVar(&hf.format, "format", "", "output format: table, json, jsonl, csv or timesketch (default: from -o's extension .json, .jsonl or .csv; else table on a terminal, json otherwise)")
 	fs.StringVar(&hf.out, "o", "", "write the output to FILE (atomically; a device or pipe is written through; - is standard output)")
 	if code, stop := parseFlags(e, fs, args); stop {
 		return nil, code, true
 	}
 	hf.paths = fs.Args()
+	hf.command = append([]string{"hunt"}, args...)
 	var err error
 	if len(hf.paths) == 0 {
 		err = fmt.Errorf("%w: no PATH given", errUsage)
@@ -51,21 +52,23 @@ func parseHuntFlags(e *env, args []string) (*huntCmdFlags, int, bool) {
 		err = hf.check()
 	}
 	if err == nil && hf.format == "" {
+		f, byExt := triage.FormatOfExt(hf.out)
 		switch {
-		case hf.out != "" && strings.EqualFold(filepath.Ext(hf.out), ".jsonl"):
-			hf.format = "jsonl"
+		case hf.out != "" && hf.out != "-" && byExt:
+			hf.format = f.String()
 		case (hf.out == "" || hf.out == "-") && isTerminal(e.stdout):
 			hf.format = "table"
 		default:
 			hf.format = "json"
 		}
 	}
-	if err == nil {
-		switch hf.format {
-		case "table", "json", "jsonl":
-		default:
-			err = fmt.Errorf("%w: unknown --format %q", errUsage, hf.format)
+	if err == nil && hf.format != "table" {
+		if _, ok := triage.ParseFormat(hf.format); !ok {
+			err = fmt.Errorf("%w: unknown --format %q (table, json, jsonl, csv, timesketch)", errUsage, hf.format)
 		}
+	}
+	if err == nil && strings.EqualFold(hf.format, "timesketch") {
+		err = timesketchName(hf.out)
 	}
 	if err != nil {
 		return nil, usageError(e, "hunt", err), true
@@ -128,7 +131,12 @@ func runHunt(e *env, args []string) int {
 	if ctx.Err() == nil {
 		res := h.Finish()
 		status = max(status, reportProblems(warn, res))
-		findings := res.Filter(triage.Filter{MinLevel: hf.minLevel})
+		filter := triage.Filter{MinLevel: hf.minLevel}
+		findings := res.Filter(filter)
+		res.Selection = &triage.Selection{Filter: filter}
+		if hf.format == "timesketch" {
+			status = max(status, reportUndated(warn, findings))
+		}
 		err = writeHunt(out, hf.format, res, findings, hf.loc)
 	}
 	if sig := stopSignals(); sig != nil {
@@ -145,6 +153,19 @@ func runHunt(e *env, args []string) int {
 		return exitPartial
 	}
 	return status
+}
+
+// timesketchName refuses an -o that Timesketch would not import: it
+// takes JSON Lines only from a file named *.jsonl. Standard output, a
+// device or a pipe has no name to check.
+func timesketchName(out string) error {
+	if out == "" || out == "-" || strings.EqualFold(filepath.Ext(out), ".jsonl") {
+		return nil
+	}
+	if fi, err := os.Stat(out); err == nil && !fi.Mode().IsRegular() && !fi.IsDir() {
+		return nil
+	}
+	return fmt.Errorf("%w: --format timesketch writes JSON Lines, which Timesketch imports only from a file named *.jsonl; -o %s does not end in .jsonl", errUsage, out)
 }
 
 // output checks -o (not one of the inputs, in a folder that exists, not a
@@ -212,17 +233,39 @@ func reportProblems(warn func(string, ...any), res *triage.Result) int {
 	return status
 }
 
+// maxUndatedListed bounds the findings reportUndated names one by one.
+const maxUndatedListed = 10
+
+// reportUndated warns about the findings a Timesketch export leaves out
+// (triage.Undated: Timesketch cannot date them), and counts them; it
+// returns exitPartial when there are any.
+func reportUndated(warn func(string, ...any), findings []*triage.Finding) int {
+	undated := triage.Undated(findings)
+	for i, f := range undated {
+		if i == maxUndatedListed {
+			warn("… %d more findings without a time", len(undated)-i)
+			break
+		}
+		ev := f.Event.Event
+		warn("%s: record %d (offset %d): finding %q has no time Timesketch can place; left out of the Timesketch export",
+			f.Event.File, ev.RecordID, ev.Offset, f.Rule.Title)
+	}
+	if len(undated) == 0 {
+		return exitOK
+	}
+	warn("%d of %d findings left out of the Timesketch export: their events have no time (the JSON export holds them)", len(undated), len(findings))
+	return exitPartial
+}
+
 // writeHunt writes the findings in the chosen format to out and commits
 // it; the table shows times in loc, the exports in UTC.
 func writeHunt(out *outfile.File, format string, res *triage.Result, findings []*triage.Finding, loc *time.Location) error {
 	var err error
-	switch format {
-	case "table":
+	if format == "table" {
 		err = writeTable(out, res, findings, loc)
-	case "jsonl":
-		err = triage.WriteExport(out, res, findings, triage.FormatJSONL)
-	default:
-		err = triage.WriteExport(out, res, findings, triage.FormatJSON)
+	} else {
+		f, _ := triage.ParseFormat(format)
+		err = triage.WriteExport(out, res, findings, f)
 	}
 	if err != nil {
 		return err

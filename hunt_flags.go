@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,10 @@ type huntFlags struct {
 
 	windowArg, levelArg string // as given; check parses them
 	tz                  string
+
+	// command is the command line's arguments (program name left out),
+	// which exports record.
+	command []string
 
 	window   time.Duration
 	minLevel rules.Level
@@ -77,8 +82,10 @@ func (hf *huntFlags) check() error {
 // they set; each command adds its own (what to keep in memory).
 func (hf *huntFlags) options() triage.Options {
 	set := rules.Load(rules.LoadOptions{NoBuiltin: hf.noBuiltin, Paths: hf.rules, Config: hf.config})
+	bi := readBuildInfo(debug.ReadBuildInfo)
 	return triage.Options{Rules: set, Baseline: hf.baseline, BaselineWindow: hf.window, NewKey: hf.newKey,
-		Workers: hf.workers, ToolVersion: version}
+		Workers: hf.workers, Provenance: triage.Provenance{Version: bi.Version, Commit: bi.Commit, Modified: bi.Modified,
+			Command: hf.command}}
 }
 
 // parseZone parses --tz: UTC (or empty), local (the system's zone), or an

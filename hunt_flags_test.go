@@ -1,6 +1,7 @@
 package main
 
 import (
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +43,8 @@ func TestHuntFlagsShared(t *testing.T) {
 			for name, f := range map[string]*huntFlags{"hunt": &hf.huntFlags, "screen": &df.huntFlags} {
 				o := f.options()
 				if o.BaselineWindow != tt.window || strings.Join(o.Baseline, "|") != strings.Join(tt.baseline, "|") ||
-					o.NewKey != tt.newKey || o.Workers != tt.workers || f.minLevel != tt.level || o.ToolVersion != version ||
+					o.NewKey != tt.newKey || o.Workers != tt.workers || f.minLevel != tt.level || o.Provenance.Version != readBuildInfo(debug.ReadBuildInfo).Version ||
+					strings.Join(o.Provenance.Command, " ") != strings.Join(f.command, " ") || len(f.command) == 0 ||
 					o.Rules == nil || len(o.Rules.Rules()) != 0 {
 					t.Errorf("%s: options %+v, min level %v", name, o, f.minLevel)
 				}

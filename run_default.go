@@ -34,6 +34,7 @@ func parseDefaultFlags(e *env, args []string) (*defaultFlags, int, bool) {
 		return nil, code, true
 	}
 	df.paths = fs.Args()
+	df.command = append([]string{}, args...)
 	err := df.check()
 	if err == nil && len(df.paths) > 0 && looksLikeCommand(df.paths[0]) {
 		err = fmt.Errorf("%w: unknown command %q", errUsage, df.paths[0])

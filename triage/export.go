@@ -7,12 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/evtriage/evtriage/internal/termsafe"
+	"github.com/evtriage/evtriage/internal/winpath"
 	"github.com/evtriage/evtriage/parser"
 	"github.com/evtriage/evtriage/rules"
 )
@@ -20,12 +23,78 @@ import (
 // Format is an export format.
 type Format int
 
-// Export formats: one JSON document, or JSON Lines with one finding per
-// line (each line is one element of the document's "findings").
+// Export formats: one JSON document; JSON Lines of the same content (a
+// head line, then process and finding lines); a CSV timeline, one row per
+// finding; Timesketch's JSON Lines, one event per finding. Each has its
+// file: export.go (JSON, JSON Lines), export_csv.go, export_timesketch.go.
 const (
 	FormatJSON Format = iota
 	FormatJSONL
+	FormatCSV
+	FormatTimesketch
+	numFormats
 )
+
+// formatInfo is the one table of the formats: the name --format takes,
+// the file extension, and a title for menus.
+var formatInfo = [numFormats]struct{ name, ext, title string }{
+	FormatJSON:       {"json", ".json", "JSON document"},
+	FormatJSONL:      {"jsonl", ".jsonl", "JSON Lines"},
+	FormatCSV:        {"csv", ".csv", "CSV timeline"},
+	FormatTimesketch: {"timesketch", ".jsonl", "Timesketch"},
+}
+
+// Formats lists the export formats in the order menus show them.
+func Formats() []Format { return []Format{FormatJSON, FormatJSONL, FormatCSV, FormatTimesketch} }
+
+func (f Format) valid() bool { return f >= 0 && f < numFormats }
+
+// String is the format's name, as --format takes it.
+func (f Format) String() string {
+	if !f.valid() {
+		return fmt.Sprintf("Format(%d)", int(f))
+	}
+	return formatInfo[f].name
+}
+
+// Ext is the file extension of the format (".json", ".jsonl", ".csv").
+func (f Format) Ext() string {
+	if !f.valid() {
+		return ""
+	}
+	return formatInfo[f].ext
+}
+
+// Title names the format for a menu ("CSV timeline").
+func (f Format) Title() string {
+	if !f.valid() {
+		return f.String()
+	}
+	return formatInfo[f].title
+}
+
+// ParseFormat returns the format named s (case-insensitive).
+func ParseFormat(s string) (Format, bool) {
+	for f := range numFormats {
+		if strings.EqualFold(s, formatInfo[f].name) {
+			return f, true
+		}
+	}
+	return 0, false
+}
+
+// FormatOfExt returns the format a file name's extension implies: .json,
+// .jsonl and .csv. Timesketch shares .jsonl with JSON Lines and is never
+// implied.
+func FormatOfExt(name string) (Format, bool) {
+	ext := filepath.Ext(name)
+	for _, f := range []Format{FormatJSON, FormatJSONL, FormatCSV} {
+		if strings.EqualFold(ext, formatInfo[f].ext) {
+			return f, true
+		}
+	}
+	return 0, false
+}
 
 // ErrExport wraps export failures.
 var ErrExport = errors.New("triage: export")
@@ -40,13 +109,15 @@ func Schema() []byte { return append([]byte(nil), schema...) }
 // exportHeader is the document's head: everything but its processes and
 // findings. In JSON Lines it is the first line ({"export": …}).
 type exportHeader struct {
-	Tool      exportTool      `json:"tool"`
-	Generated string          `json:"generated"`
-	Complete  bool            `json:"complete"`
-	Sources   []Source        `json:"sources"`
-	Rules     exportRules     `json:"rules"`
-	Summary   exportSummary   `json:"summary"`
-	Baseline  *exportBaseline `json:"baseline"`
+	Tool      exportTool       `json:"tool"`
+	Command   []string         `json:"command"`
+	Generated string           `json:"generated"`
+	Complete  bool             `json:"complete"`
+	Selection *exportSelection `json:"selection"`
+	Sources   []Source         `json:"sources"`
+	Rules     exportRules      `json:"rules"`
+	Summary   exportSummary    `json:"summary"`
+	Baseline  *exportBaseline  `json:"baseline"`
 }
 
 // exportDoc is the JSON document, as the baseline reader decodes it.
@@ -64,13 +135,100 @@ type exportLine struct {
 }
 
 type exportTool struct {
-	Name    string `json:"name"`
-	Version string `json:"version"`
+	Name     string `json:"name"`
+	Version  string `json:"version"`
+	Commit   string `json:"commit"`
+	Modified bool   `json:"modified"`
 }
 
 type exportRules struct {
 	Loaded   int               `json:"loaded"`
+	IDs      []string          `json:"ids"`
+	Digest   string            `json:"digest"`
 	Rejected []rules.Rejection `json:"rejected"`
+}
+
+// exportSelection is how the findings were chosen (Selection).
+type exportSelection struct {
+	Screen  bool         `json:"screen"`
+	Filter  exportFilter `json:"filter"`
+	Subtree *int         `json:"subtree"`
+}
+
+// exportFilter is a Filter as exports record it.
+type exportFilter struct {
+	MinLevel     string            `json:"min_level"`
+	Host         string            `json:"host"`
+	From         *string           `json:"from"`
+	To           *string           `json:"to"`
+	Sources      []string          `json:"sources"`
+	NewOnly      bool              `json:"new_only"`
+	UnsignedOnly bool              `json:"unsigned_only"`
+	RulesOff     []string          `json:"rules_off"`
+	FiltersOff   []exportFilterOff `json:"filters_off"`
+}
+
+// exportFilterOff is a rule's detection identifiers switched off.
+type exportFilterOff struct {
+	Rule        string   `json:"rule"`
+	Identifiers []string `json:"identifiers"`
+}
+
+// toExportFilter converts f, its sets sorted.
+func toExportFilter(f *Filter) exportFilter {
+	ef := exportFilter{MinLevel: f.MinLevel.String(), Host: f.Host, From: timeStr(f.From), To: timeStr(f.To),
+		Sources: f.Sources.Names(), NewOnly: f.NewOnly, UnsignedOnly: f.UnsignedOnly, RulesOff: []string{},
+		FiltersOff: []exportFilterOff{}}
+	for id, off := range f.DisabledRules {
+		if off {
+			ef.RulesOff = append(ef.RulesOff, id)
+		}
+	}
+	slices.Sort(ef.RulesOff)
+	for rule, idents := range f.DisabledIdents {
+		o := exportFilterOff{Rule: rule, Identifiers: []string{}}
+		for id, off := range idents {
+			if off {
+				o.Identifiers = append(o.Identifiers, id)
+			}
+		}
+		if len(o.Identifiers) > 0 {
+			slices.Sort(o.Identifiers)
+			ef.FiltersOff = append(ef.FiltersOff, o)
+		}
+	}
+	slices.SortFunc(ef.FiltersOff, func(a, b exportFilterOff) int { return strings.Compare(a.Rule, b.Rule) })
+	return ef
+}
+
+// String is the filter on one line, as CSV and Timesketch rows carry it:
+// "min-level medium; host WS1; rules off: a, b" ("min-level
+// informational" alone selects everything the rules report).
+func (ef *exportFilter) String() string {
+	parts := []string{"min-level " + ef.MinLevel}
+	add := func(cond bool, s string) {
+		if cond {
+			parts = append(parts, s)
+		}
+	}
+	add(ef.Host != "", "host "+ef.Host)
+	add(ef.From != nil, "from "+deref(ef.From))
+	add(ef.To != nil, "to "+deref(ef.To))
+	add(len(ef.Sources) > 0, "sources "+strings.Join(ef.Sources, ", "))
+	add(ef.NewOnly, "new only")
+	add(ef.UnsignedOnly, "unsigned only")
+	add(len(ef.RulesOff) > 0, "rules off: "+strings.Join(ef.RulesOff, ", "))
+	for _, o := range ef.FiltersOff {
+		parts = append(parts, "filters off in "+o.Rule+": "+strings.Join(o.Identifiers, ", "))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 type exportSummary struct {
@@ -328,10 +486,19 @@ type exporter struct {
 
 func newExporter(r *Result, findings []*Finding) *exporter {
 	x := &exporter{r: r, findings: findings, in: make([]bool, len(r.Processes))}
+	x.need(x.subtree(), x.in, func(*Process) {})
 	for _, f := range findings {
 		x.need(f.Process, x.in, func(*Process) {})
 	}
 	return x
+}
+
+// subtree is the root of the exported subtree (Selection), nil when none.
+func (x *exporter) subtree() *Process {
+	if sel := x.r.Selection; sel != nil {
+		return sel.Subtree
+	}
+	return nil
 }
 
 // has reports whether p is a process of the result in the table.
@@ -377,8 +544,16 @@ func (x *exporter) valid(p *Process) bool {
 	return p != nil && p.ID >= 0 && p.ID < len(x.r.Processes) && x.r.Processes[p.ID] == p
 }
 
-// process converts a process of the table.
+// process converts a process of the table, with its activity.
 func (x *exporter) process(p *Process) exportProcess {
+	ep := x.processRow(p)
+	x.activity(p, &ep.Activity)
+	return ep
+}
+
+// processRow converts a process of the table without its activity
+// events: what a flat record of a finding needs of it.
+func (x *exporter) processRow(p *Process) exportProcess {
 	ep := exportProcess{ID: p.ID, Host: p.Host, GUID: p.GUID.String(), PID: p.PID, Image: p.Image, CommandLine: p.CommandLine,
 		User: p.User, Created: timeStr(p.Created), Terminated: timeStr(p.Terminated), Sources: p.Sources.Names(),
 		Stub: p.Stub, Regsvr32: p.Regsvr32, Renamed: p.Renamed, Link: p.Link.String(), Children: []int{},
@@ -395,7 +570,11 @@ func (x *exporter) process(p *Process) exportProcess {
 			ep.Children = append(ep.Children, c.ID)
 		}
 	}
-	a := &ep.Activity
+	return ep
+}
+
+// activity converts p's activity counts and kept events into a.
+func (x *exporter) activity(p *Process, a *exportActivity) {
 	a.Counts = p.Seen
 	a.Events = []exportActivityEvent{}
 	for _, k := range ActivityKinds() {
@@ -407,7 +586,6 @@ func (x *exporter) process(p *Process) exportProcess {
 			}
 		}
 	}
-	return ep
 }
 
 // toExportEvent converts an event.
@@ -463,17 +641,32 @@ func (x *exporter) finding(f *Finding) exportFinding {
 // header builds the document's head.
 func (x *exporter) header() *exportHeader {
 	r := x.r
+	pv := r.Provenance
 	h := &exportHeader{
-		Tool:     exportTool{Name: "evtriage", Version: r.ToolVersion},
+		Tool:     exportTool{Name: "evtriage", Version: pv.Version, Commit: pv.Commit, Modified: pv.Modified},
+		Command:  pv.Command,
 		Complete: !r.Incomplete,
 		Sources:  r.Sources,
-		Rules:    exportRules{Loaded: len(r.Loaded), Rejected: r.Rejected},
+		Rules:    exportRules{Loaded: len(r.Loaded), IDs: make([]string, 0, len(r.Loaded)), Digest: r.RulesDigest, Rejected: r.Rejected},
 		Summary: exportSummary{Events: r.Events, Duplicates: r.Duplicates, Hosts: r.Hosts, Processes: r.ProcessCount(),
 			Findings: len(x.findings), Suppressed: r.Unkept + len(r.Findings) - len(r.Written()), OrphanExit: r.Orphans,
 			CorrelationOnly: r.CorrelationOnly},
 	}
 	if s := timeStr(r.Generated); s != nil {
 		h.Generated = *s
+	}
+	if h.Command == nil {
+		h.Command = []string{}
+	}
+	for _, rl := range r.Loaded {
+		h.Rules.IDs = append(h.Rules.IDs, rl.ID)
+	}
+	if sel := r.Selection; sel != nil {
+		h.Selection = &exportSelection{Screen: sel.Screen, Filter: toExportFilter(&sel.Filter)}
+		if x.has(sel.Subtree) {
+			id := sel.Subtree.ID
+			h.Selection.Subtree = &id
+		}
 	}
 	if h.Sources == nil {
 		h.Sources = []Source{}
@@ -533,6 +726,9 @@ func (o *jsonOut) value(v any, depth int) {
 // output) with r's context to w, streamed: memory stays bounded by the
 // largest single finding or process, whatever the export's size.
 //
+// CSV and Timesketch are flat: one row or event per finding (see
+// flatFinding); Timesketch leaves out the findings Undated lists.
+//
 // The JSON document holds the head (tool, sources, rules, summary,
 // baseline), a "processes" table (each process once: the findings'
 // processes, their ancestors and first children) and the "findings", which
@@ -540,15 +736,26 @@ func (o *jsonOut) value(v any, depth int) {
 // then {"process": …} lines, each before the first finding that needs it,
 // and {"finding": …} lines.
 func WriteExport(w io.Writer, r *Result, findings []*Finding, format Format) error {
-	if format != FormatJSON && format != FormatJSONL {
+	if !format.valid() {
 		return fmt.Errorf("%w: unknown format %d", ErrExport, format)
 	}
 	x := newExporter(r, findings)
 	o := &jsonOut{w: bufio.NewWriterSize(w, 64<<10)}
-	if format == FormatJSONL {
+	switch format {
+	case FormatCSV:
+		o.err = x.writeCSV(o.w)
+	case FormatTimesketch:
+		x.writeTimesketch(o)
+	case FormatJSONL:
 		x.written = make([]bool, len(r.Processes))
 		o.value(exportLine{Export: x.header()}, -1)
 		o.raw("\n")
+		// The subtree's root, which the head names, comes first.
+		x.need(x.subtree(), x.written, func(p *Process) {
+			ep := x.process(p)
+			o.value(exportLine{Process: &ep}, -1)
+			o.raw("\n")
+		})
 		for _, f := range findings {
 			x.need(f.Process, x.written, func(p *Process) {
 				ep := x.process(p)
@@ -559,7 +766,7 @@ func WriteExport(w io.Writer, r *Result, findings []*Finding, format Format) err
 			o.value(exportLine{Finding: &ef}, -1)
 			o.raw("\n")
 		}
-	} else {
+	default:
 		head, err := json.MarshalIndent(x.header(), "", "  ")
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrExport, err)
@@ -589,4 +796,264 @@ func WriteExport(w io.Writer, r *Result, findings []*Finding, format Format) err
 		return fmt.Errorf("%w: %w", ErrExport, o.err)
 	}
 	return nil
+}
+
+// flatColumn names a field of a finding's flat record (flatFinding).
+type flatColumn int
+
+// The flat record's fields, in the CSV's column order. The first eighteen
+// are the documented timeline columns; tags and lineage follow, then what
+// produced the export, repeated on every row so that rows of many exports
+// pasted together still say where they came from.
+const (
+	colTime flatColumn = iota
+	colHost
+	colLevel
+	colRuleTitle
+	colRuleID
+	colEventID
+	colChannel
+	colImage
+	colPID
+	colCommandLine
+	colParentImage
+	colParentCommandLine
+	colUser
+	colFile
+	colRecordID
+	colNew
+	colVerdict
+	colDetails
+	colTags
+	colLineage
+	colExportGenerated
+	colExportTool
+	colExportCommand
+	colExportRules
+	colExportFilters
+	colExportComplete
+	numFlatColumns
+)
+
+// flatNames are the columns' names: the CSV header and the keys of a
+// Timesketch line.
+var flatNames = [numFlatColumns]string{
+	colTime: "time", colHost: "host", colLevel: "level", colRuleTitle: "rule_title", colRuleID: "rule_id",
+	colEventID: "event_id", colChannel: "channel", colImage: "image", colPID: "pid", colCommandLine: "command_line",
+	colParentImage: "parent_image", colParentCommandLine: "parent_command_line", colUser: "user", colFile: "file",
+	colRecordID: "record_id", colNew: "new", colVerdict: "verdict", colDetails: "details", colTags: "tags",
+	colLineage: "lineage", colExportGenerated: "export_generated", colExportTool: "export_tool",
+	colExportCommand: "export_command", colExportRules: "export_rules", colExportFilters: "export_filters",
+	colExportComplete: "export_complete",
+}
+
+// flatKind says how a flat value is typed where types exist (Timesketch).
+type flatKind uint8
+
+const (
+	flatNone   flatKind = iota // no value: an empty cell, no key
+	flatText                   // a string (possibly empty)
+	flatNumber                 // an unsigned integer
+	flatBool                   // true or false
+)
+
+// flatValue is one field of a flat record.
+type flatValue struct {
+	kind flatKind
+	text string
+	num  uint64
+}
+
+func flatString(s string) flatValue { return flatValue{kind: flatText, text: s} }
+func flatUint(n uint64) flatValue   { return flatValue{kind: flatNumber, num: n} }
+func flatBoolean(b bool) flatValue {
+	if b {
+		return flatValue{kind: flatBool, num: 1}
+	}
+	return flatValue{kind: flatBool}
+}
+
+// String is the value as a CSV cell shows it.
+func (v flatValue) String() string {
+	switch v.kind {
+	case flatText:
+		return v.text
+	case flatNumber:
+		return strconv.FormatUint(v.num, 10)
+	case flatBool:
+		return strconv.FormatBool(v.num != 0)
+	}
+	return ""
+}
+
+// flatFinding is a finding as one flat record: a CSV row, a Timesketch
+// event. It is made from the export's own conversions of the finding
+// (exporter.finding) and of its processes (exporter.processRow), so that
+// every format says the same thing.
+type flatFinding struct {
+	time    time.Time // the event's time; zero when it has none
+	message string    // one line: rule title, process, command line or detail
+	cols    [numFlatColumns]flatValue
+}
+
+// maxFlatText bounds a text value of a flat record in bytes; longer
+// evidence is cut and says how many bytes were left out (termsafe.Cut).
+// Spreadsheets hold at most 32,767 characters in a cell, and search
+// engines refuse longer terms; the JSON export holds every value whole.
+const maxFlatText = 32000
+
+// flatTimeLayout is the CSV's time: RFC 3339 in UTC with the event's full
+// precision (100 ns) at a fixed width, so that the column also sorts as
+// text.
+const flatTimeLayout = "2006-01-02T15:04:05.0000000Z"
+
+// provenance returns the columns that say what produced the export; they
+// are the same on every row.
+func (x *exporter) provenance() [numFlatColumns]flatValue {
+	var cols [numFlatColumns]flatValue
+	h := x.header()
+	tool := "evtriage " + h.Tool.Version
+	if h.Tool.Commit != "" {
+		tool += " commit " + h.Tool.Commit
+	}
+	if h.Tool.Modified {
+		tool += " (modified)"
+	}
+	args := make([]string, len(h.Command))
+	for i, a := range h.Command {
+		args[i] = a
+		if a == "" || strings.ContainsAny(a, " \t\"'\\") {
+			args[i] = strconv.Quote(a)
+		}
+	}
+	rs := fmt.Sprintf("%d rules, %s", h.Rules.Loaded, h.Rules.Digest)
+	if n := len(h.Rules.Rejected); n > 0 {
+		rs += fmt.Sprintf(", %d rejected", n)
+	}
+	filters := ""
+	if sel := h.Selection; sel != nil {
+		filters = sel.Filter.String()
+		if sel.Screen {
+			filters = "screen: " + filters
+		}
+		if sel.Subtree != nil {
+			p := x.r.Processes[*sel.Subtree]
+			filters += fmt.Sprintf("; subtree of %s (pid %d on %s)", winpath.Base(p.Image), p.PID, p.Host)
+		}
+	}
+	cols[colExportGenerated] = flatString(h.Generated)
+	cols[colExportTool] = flatString(tool)
+	cols[colExportCommand] = flatString(strings.Join(args, " "))
+	cols[colExportRules] = flatString(rs)
+	cols[colExportFilters] = flatString(filters)
+	cols[colExportComplete] = flatBoolean(h.Complete)
+	return cols
+}
+
+// columnFields are the event fields a column may show, by column: the
+// details leave out a field whose value a column already shows.
+var columnFields = map[string]flatColumn{
+	"Image": colImage, "NewProcessName": colImage, "CommandLine": colCommandLine, "ParentImage": colParentImage,
+	"ParentProcessName": colParentImage, "ParentCommandLine": colParentCommandLine, "User": colUser,
+}
+
+// flat makes the flat record of a finding; prov are the provenance
+// columns (provenance), copied into it.
+func (x *exporter) flat(f *Finding, prov *[numFlatColumns]flatValue) flatFinding {
+	ef := x.finding(f)
+	ev := &ef.Event
+	fl := flatFinding{cols: *prov}
+	c := &fl.cols
+	if f.Event != nil && f.Event.Event != nil {
+		fl.time = f.Event.Event.Time
+	}
+	if !fl.time.IsZero() {
+		c[colTime] = flatString(fl.time.UTC().Format(flatTimeLayout))
+	}
+	c[colHost] = flatString(ev.Computer)
+	c[colLevel] = flatString(ef.Rule.Level)
+	c[colRuleTitle] = flatString(ef.Rule.Title)
+	c[colRuleID] = flatString(ef.Rule.ID)
+	c[colEventID] = flatUint(uint64(ev.EventID))
+	c[colChannel] = flatString(ev.Channel)
+	c[colFile] = flatString(ev.File)
+	c[colRecordID] = flatUint(ev.RecordID)
+	c[colTags] = flatString(strings.Join(ef.Rule.Tags, ", "))
+	c[colVerdict] = flatString("")
+	c[colNew] = flatString("")
+	if ef.New != nil {
+		c[colNew] = flatString(map[bool]string{true: "new", false: "seen"}[*ef.New])
+	}
+	// The process's and its parent's values, as the processes table has
+	// them; for an event of no known process, the event's own.
+	field := func(names ...string) string {
+		for _, n := range names {
+			if v := ev.Fields[n]; v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	c[colImage] = flatString(field("Image", "NewProcessName"))
+	c[colCommandLine] = flatString(field("CommandLine"))
+	c[colParentImage] = flatString(field("ParentImage", "ParentProcessName"))
+	c[colParentCommandLine] = flatString(field("ParentCommandLine"))
+	c[colUser] = flatString(field("User"))
+	if ef.Process != nil {
+		p := x.r.Processes[*ef.Process]
+		row := x.processRow(p)
+		c[colImage], c[colPID] = flatString(row.Image), flatUint(uint64(row.PID))
+		c[colCommandLine], c[colUser] = flatString(row.CommandLine), flatString(row.User)
+		if row.Parent != nil {
+			parent := x.processRow(x.r.Processes[*row.Parent])
+			c[colParentImage], c[colParentCommandLine] = flatString(parent.Image), flatString(parent.CommandLine)
+		}
+		names := make([]string, 0, len(ef.Lineage)+1)
+		if ef.LineageOmitted > 0 {
+			names = append(names, fmt.Sprintf("(%d more)", ef.LineageOmitted))
+		}
+		for _, id := range ef.Lineage {
+			names = append(names, winpath.Base(x.r.Processes[id].Image))
+		}
+		c[colLineage] = flatString(strings.Join(names, " > "))
+	}
+	// The details: a correlation's summary, then the event's fields that
+	// no column shows, by name.
+	var details []string
+	if f.Correlation != nil {
+		details = append(details, f.Correlation.Summary())
+	}
+	for _, name := range slices.Sorted(maps.Keys(ev.Fields)) {
+		v := ev.Fields[name]
+		if col, ok := columnFields[name]; ok && c[col].text == v {
+			continue
+		}
+		details = append(details, name+": "+v)
+	}
+	c[colDetails] = flatString(strings.Join(details, " ¦ "))
+	for i := range c {
+		if c[i].kind == flatText {
+			c[i].text = termsafe.Cut(c[i].text, maxFlatText)
+		}
+	}
+	// The message: what the finding is about, in one line.
+	what := winpath.Base(c[colImage].text)
+	if c[colPID].kind == flatNumber {
+		what += fmt.Sprintf(" (pid %d)", c[colPID].num)
+	}
+	detail := c[colCommandLine].text
+	if v := ev.Fields["ImageLoaded"]; v != "" {
+		detail = "loaded " + v
+	}
+	if f.Correlation != nil {
+		detail = f.Correlation.Summary()
+	}
+	fl.message = ef.Rule.Title
+	for _, part := range []string{what, detail} {
+		if strings.TrimSpace(part) != "" {
+			fl.message += " — " + part
+		}
+	}
+	fl.message = termsafe.Cut(fl.message, maxFlatText)
+	return fl
 }

@@ -49,7 +49,8 @@ func handResult(t *testing.T) *Result {
 	res.Sources = []Source{{Path: "t.evtx", SHA256: strings.Repeat("ab", 32), Records: 5, Problems: []Problem{{Offset: 0x11000, Err: &parser.FormatError{Offset: 0x11000, Msg: "chunk 1: bad CRC"}}}}}
 	res.Loaded = []*rules.Rule{seed, child, unsignedRule}
 	res.Rejected = []rules.Rejection{{Path: "bad.yml", Line: 3, Reason: "unknown modifier"}}
-	res.ToolVersion = "test"
+	res.Provenance = Provenance{Version: "test", Commit: "c0ffee", Command: []string{"hunt", "--min-level", "low", "-o", "out.json", "t.evtx"}}
+	res.RulesDigest = "sha256:" + strings.Repeat("cd", 32)
 	res.Generated = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	return res
 }

@@ -73,8 +73,9 @@ type Options struct {
 	// them apart (Result.ActivityOnly): for a screen that lists every
 	// process as a node. It costs a Process value each.
 	ActivityNodes bool
-	// ToolVersion is the version exports name (default "dev").
-	ToolVersion string
+	// Provenance is what exports say produced them (Version "dev" when
+	// empty).
+	Provenance Provenance
 	// NoCarve turns off the recovery of records from chunk slack space and
 	// damaged chunks (on by default).
 	NoCarve bool
@@ -535,7 +536,7 @@ func (h *Hunter) build(release bool) *Result {
 		Dropped:         h.dropped,
 		Unkept:          h.suppressed,
 		CorrelationOnly: h.corrOnly,
-		ToolVersion:     h.opts.ToolVersion,
+		Provenance:      h.opts.Provenance,
 		Generated:       time.Now().UTC(),
 		strs:            h.strs.strs,
 		chunks:          h.index.snapshot(h.strs.strs),
@@ -573,12 +574,13 @@ func (h *Hunter) build(release bool) *Result {
 	}
 	t.finish()
 	res.Processes, res.Roots, res.Orphans = t.procs, t.roots(), t.orphans
-	if res.ToolVersion == "" {
-		res.ToolVersion = "dev"
+	if res.Provenance.Version == "" {
+		res.Provenance.Version = "dev"
 	}
 	if h.opts.Rules != nil {
 		res.Loaded = h.opts.Rules.Rules()
 		res.Rejected = h.opts.Rules.Rejected()
+		res.RulesDigest = h.opts.Rules.Digest()
 	}
 	for host := range h.hosts {
 		if s := h.strs.str(host); s != "" { // a filter's "" is every host: an event naming none is among them

@@ -274,9 +274,16 @@ type Result struct {
 	// read (the screen sets it on a copy it exports): exports say
 	// "complete": false, and Events counts the events read so far.
 	Incomplete bool
-	// ToolVersion and Generated go into exports.
-	ToolVersion string
+	// Provenance is what produced the Result (Options.Provenance), and
+	// RulesDigest identifies its rule set (rules.Set.Digest); Generated is
+	// when it was built. Exports record them.
+	Provenance  Provenance
+	RulesDigest string
 	Generated   time.Time
+	// Selection says how the findings an export holds were chosen; the
+	// caller sets it on the Result (or a copy) it exports. Nil: no filter
+	// is recorded.
+	Selection *Selection
 
 	strs     []string    // names of the hunt's strID (Records, activity-only processes)
 	activity []guidRow   // the activity-only processes, by host then first event
@@ -354,4 +361,22 @@ func (r *Result) Records(p *Process) []RecordRef {
 		}
 	}
 	return out
+}
+
+// Provenance is what produced a hunt: the tool and the command line.
+type Provenance struct {
+	Version string // evtriage's version ("dev" when not set)
+	Commit  string // VCS revision of the build; "" when unknown
+	// Modified marks a build from a checkout with uncommitted changes.
+	Modified bool
+	Command  []string // the command line's arguments, program name left out
+}
+
+// Selection is how an export's findings were chosen from a Result: the
+// filter (hunt's --min-level; the screen's toggles), on the screen or
+// not, and for a subtree export the process at its root.
+type Selection struct {
+	Filter  Filter
+	Screen  bool     // chosen on the hunting screen
+	Subtree *Process // root of the exported subtree; nil: every finding the filter selects
 }

@@ -85,15 +85,19 @@ func Clean(s string) string {
 
 // CleanLimit is Clean for values that may be huge: it keeps at most max
 // bytes of s (never cutting a character) and says how many were left out.
-func CleanLimit(s string, max int) string {
+func CleanLimit(s string, max int) string { return Clean(Cut(s, max)) }
+
+// Cut keeps at most max bytes of s, never cutting a character, and says
+// how many were left out: "… (N more bytes)". It does not make s safe.
+func Cut(s string, max int) string {
 	if len(s) <= max {
-		return Clean(s)
+		return s
 	}
 	cut := max
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
-	return Clean(s[:cut]) + " … (" + strconv.Itoa(len(s)-cut) + " more bytes)"
+	return s[:cut] + " … (" + strconv.Itoa(len(s)-cut) + " more bytes)"
 }
 
 const hexDigits = "0123456789abcdef"
