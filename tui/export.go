@@ -10,72 +10,145 @@ import (
 )
 
 // exportName returns the n-th candidate name of an export:
-// evtriage-<what>-<time>.json, then -2, -3….
-func exportName(what, stamp string) func(n int) string {
+// evtriage-<what>-<time><ext>, then -2, -3…; Timesketch's JSON Lines end
+// in -timesketch.jsonl, apart from evtriage's own.
+func exportName(what, stamp string, format triage.Format) func(n int) string {
+	base := fmt.Sprintf("evtriage-%s-%s", what, stamp)
+	if format == triage.FormatTimesketch {
+		base += "-timesketch"
+	}
 	return func(n int) string {
 		if n == 1 {
-			return fmt.Sprintf("evtriage-%s-%s.json", what, stamp)
+			return base + format.Ext()
 		}
-		return fmt.Sprintf("evtriage-%s-%s-%d.json", what, stamp, n)
+		return fmt.Sprintf("%s-%d%s", base, n, format.Ext())
 	}
+}
+
+// exportJob is one export the screen writes: the findings, how they were
+// chosen, and where and how to write them.
+type exportJob struct {
+	dir, what, stamp string
+	format           triage.Format
+	r                *triage.Result
+	findings         []*triage.Finding
+	sel              triage.Selection
+	loading          bool // logs are still being read
 }
 
 // exportCmd writes an export the way hunt -o does (triage.WriteExport
 // through internal/outfile: a temporary file in dir, synced, then given
 // the first free name, so that two exports in the same second never
-// overwrite each other or any other file). An export taken while the logs
-// are still loading says so ("complete": false).
-func exportCmd(dir, what, stamp string, r *triage.Result, findings []*triage.Finding, loading bool) tea.Cmd {
+// overwrite each other or any other file). The export records the
+// screen's filters (and the subtree's root), and one taken while the logs
+// are still loading says so ("complete": false); both are set on a copy
+// of the Result, which the screen goes on sharing.
+func exportCmd(j exportJob) tea.Cmd {
 	return func() tea.Msg {
-		if loading {
-			snap := *r
-			snap.Incomplete = true
-			r = &snap
-		}
-		out, err := outfile.CreateUnique(dir, exportName(what, stamp), 0o600)
+		snap := *j.r
+		snap.Incomplete = j.loading
+		sel := j.sel
+		snap.Selection = &sel
+		out, err := outfile.CreateUnique(j.dir, exportName(j.what, j.stamp, j.format), 0o600)
 		if err == nil {
-			if err = triage.WriteExport(out, r, findings, triage.FormatJSON); err == nil {
+			if err = triage.WriteExport(out, &snap, j.findings, j.format); err == nil {
 				err = out.Commit()
 			} else {
 				out.Abort()
 			}
 		}
+		msg := exportedMsg{n: len(j.findings), format: j.format}
 		if err != nil {
-			return exportedMsg{n: len(findings), err: fmt.Errorf("tui: export: %w", err)}
+			msg.err = fmt.Errorf("tui: export: %w", err)
+			return msg
 		}
-		return exportedMsg{path: out.Name(), n: len(findings)}
+		msg.path = out.Name()
+		if j.format == triage.FormatTimesketch {
+			msg.undated = len(triage.Undated(j.findings))
+			msg.n -= msg.undated
+		}
+		return msg
 	}
+}
+
+// exportedMsg reports a finished export.
+type exportedMsg struct {
+	path    string
+	n       int // findings written
+	undated int // findings left out: Timesketch cannot date them
+	format  triage.Format
+	err     error
+}
+
+// text is what the message line says about the export.
+func (e exportedMsg) text() string {
+	if e.err != nil {
+		return "export failed: " + clean(e.err.Error())
+	}
+	s := fmt.Sprintf("wrote %d findings to %s", e.n, clean(e.path))
+	if e.undated > 0 {
+		s += fmt.Sprintf(" — %d without a time left out (Timesketch cannot date them; the JSON export holds them)", e.undated)
+	}
+	return s
 }
 
 func (m *Model) stamp() string { return m.cfg.Now().UTC().Format("20060102-150405") }
 
+// openExport opens the export menu on the shown findings, or on the
+// subtree of the selected process (E).
+func (m *Model) openExport(subtree bool) {
+	if m.res == nil {
+		m.setMessage("nothing loaded yet", true)
+		return
+	}
+	root := m.exportRoot()
+	if subtree && root == nil {
+		m.setMessage("select a process first", true)
+		return
+	}
+	m.exportMenu.Open(subtree, m.table.Len(), root, m.cfg.ExportDir, m.stamp())
+	m.openOverlay(overlayExport)
+}
+
+// exportRoot is the process a subtree export starts at: the tree's
+// selection, or the selected finding's process.
+func (m *Model) exportRoot() *triage.Process {
+	if m.view == viewTree {
+		return m.tree.Selected()
+	}
+	if f := m.table.Selected(); f != nil {
+		return f.Process
+	}
+	return nil
+}
+
+// job is an export of findings as the screen shows them now.
+func (m *Model) job(what string, format triage.Format, findings []*triage.Finding, root *triage.Process) exportJob {
+	return exportJob{dir: m.cfg.ExportDir, what: what, stamp: m.stamp(), format: format, r: m.res, findings: findings,
+		sel: triage.Selection{Filter: m.filter.triage(), Screen: true, Subtree: root}, loading: m.load.running}
+}
+
 // exportShown writes the findings as currently filtered and sorted.
-func (m *Model) exportShown() tea.Cmd {
+func (m *Model) exportShown(format triage.Format) tea.Cmd {
 	if m.res == nil {
 		m.setMessage("nothing loaded yet", true)
 		return nil
 	}
 	m.setMessage("exporting…", false)
-	return exportCmd(m.cfg.ExportDir, "findings", m.stamp(), m.res, m.table.Rows(), m.load.running)
+	return exportCmd(m.job(exportWhat(false, nil), format, m.table.Rows(), nil))
 }
 
 // exportSubtree writes the shown findings of the selected process and its
 // descendants (in the tree view) or of the selected finding's process.
-func (m *Model) exportSubtree() tea.Cmd {
-	var root *triage.Process
-	if m.view == viewTree {
-		root = m.tree.Selected()
-	} else if f := m.table.Selected(); f != nil {
-		root = f.Process
-	}
+func (m *Model) exportSubtree(format triage.Format) tea.Cmd {
+	root := m.exportRoot()
 	if root == nil || m.res == nil {
 		m.setMessage("select a process first", true)
 		return nil
 	}
 	m.setMessage("exporting…", false)
-	r, visible, limit := m.res, m.shown.visible, len(m.res.Processes)
-	dir, stamp, loading := m.cfg.ExportDir, m.stamp(), m.load.running
-	what := fmt.Sprintf("subtree-%d", root.PID)
+	j := m.job(exportWhat(true, root), format, nil, root)
+	visible, limit := m.shown.visible, len(m.res.Processes)
 	return func() tea.Msg {
 		var out []*triage.Finding
 		seen := make(map[*triage.Process]bool)
@@ -99,6 +172,7 @@ func (m *Model) exportSubtree() tea.Cmd {
 			}
 		}
 		sortFindings(out, colTime, false)
-		return exportCmd(dir, what, stamp, r, out, loading)()
+		j.findings = out
+		return exportCmd(j)()
 	}
 }

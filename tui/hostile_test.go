@@ -47,7 +47,7 @@ func TestHostileTree(t *testing.T) {
 	r := hostileTree()
 	for _, keys := range [][]string{
 		{"2", "f", "f", "f", "f", "F", "enter", "2", "left", "left"},
-		{"2", "*", "G", "f", "z", "E"},
+		{"2", "*", "G", "f", "z", "E", "enter", "E", "j", "j", "enter"},
 		{"2", "j", "*", "j", "space", "space", "/", "svc", "enter", "n", "N"},
 		{"jjj", "enter", "E", "e"},
 	} {

@@ -68,6 +68,8 @@ func (m *Model) shortHelp() []key.Binding {
 		return slices.Concat(m.rules.KeyMap.ShortHelp(), []key.Binding{k.Back, k.Help, k.Quit})
 	case overlayProblems:
 		return []key.Binding{k.Back, k.Help, k.Quit}
+	case overlayExport:
+		return slices.Concat(m.exportMenu.KeyMap.ShortHelp(), []key.Binding{k.Back, k.Quit})
 	}
 	switch m.view {
 	case viewTree:
@@ -84,7 +86,7 @@ func (m *Model) shortHelp() []key.Binding {
 
 // fullHelp lists every binding, in columns: the screen's, the lists' and
 // the detail pane's, the tree's, the filters', search and export, the
-// rules panel's.
+// rules panel's, the export menu's.
 func (m *Model) fullHelp() [][]key.Binding {
 	k := m.keys
 	return slices.Concat(
@@ -99,5 +101,6 @@ func (m *Model) fullHelp() [][]key.Binding {
 			{k.Search, k.Next, k.Prev, k.Export, k.ExportSubtree},
 		},
 		m.rules.KeyMap.FullHelp(),
+		m.exportMenu.KeyMap.FullHelp(),
 	)
 }

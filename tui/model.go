@@ -58,17 +58,18 @@ type Model struct {
 	width   int
 	height  int
 
-	view     viewKind
-	overlay  overlayKind
-	table    findingsTable
-	tree     processTree
-	timeline timelineView
-	tlFrom   viewKind // the view the timeline was opened from (esc goes back)
-	detail   detailPane
-	rules    rulesPanel
-	problems detailPane
-	helpPane detailPane
-	status   statusBar
+	view       viewKind
+	overlay    overlayKind
+	table      findingsTable
+	tree       processTree
+	timeline   timelineView
+	tlFrom     viewKind // the view the timeline was opened from (esc goes back)
+	detail     detailPane
+	rules      rulesPanel
+	problems   detailPane
+	helpPane   detailPane
+	exportMenu exportMenu
+	status     statusBar
 
 	res          *triage.Result
 	index        treeIndex
@@ -116,6 +117,7 @@ func New(cfg Config) Model {
 	m.problems.KeyMap = pagerKeyMap()
 	m.helpPane = newDetailPane()
 	m.helpPane.KeyMap = pagerKeyMap()
+	m.exportMenu = newExportMenu()
 	m.setStyles(newTheme(true))
 	m.search.input = prompt{Prefix: "search /"}
 	m.filter.MinLevel = max(min(cfg.MinLevel, rules.LevelCritical), rules.LevelInformational)
@@ -163,6 +165,7 @@ func (m *Model) setStyles(th theme) {
 	m.rules.SetStyles(newRulesStyles(th))
 	m.problems.SetStyles(newDetailStyles(th))
 	m.helpPane.SetStyles(newDetailStyles(th))
+	m.exportMenu.SetStyles(newExportStyles(th))
 	m.status.SetStyles(newStatusStyles(th))
 }
 
@@ -195,13 +198,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case rawMsg:
 		m.applyRaw(msg)
 	case exportedMsg:
-		if msg.err != nil {
-			m.setMessage("export failed: "+clean(msg.err.Error()), true)
-		} else {
-			m.setMessage(fmt.Sprintf("wrote %d findings to %s", msg.n, clean(msg.path)), false)
-		}
+		m.setMessage(msg.text(), msg.err != nil)
 	case exportRequest:
-		cmd = m.startExport(msg.subtree)
+		if m.overlay == overlayExport {
+			m.overlay = overlayNone
+		}
+		cmd = m.startExport(msg)
 	case sortRequest:
 		cmd = m.refilter()
 	case ruleToggle:
@@ -329,9 +331,9 @@ func (m *Model) handleBrowsing(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, m.keys.Prev):
 		m.step(false, false)
 	case key.Matches(k, m.keys.Export):
-		return m.startExport(false)
+		m.openExport(false)
 	case key.Matches(k, m.keys.ExportSubtree):
-		return m.startExport(true)
+		m.openExport(true)
 	case key.Matches(k, m.detail.KeyMap.Down, m.detail.KeyMap.Up):
 		return m.detail.update(k)
 	default:
@@ -400,26 +402,23 @@ func (m *Model) setFilter(f filterState) tea.Cmd {
 
 // startExport writes the shown findings (or the selected subtree's) once
 // no filter run is under way, so that it holds what the filters select.
-func (m *Model) startExport(subtree bool) tea.Cmd {
+func (m *Model) startExport(req exportRequest) tea.Cmd {
 	if m.shown.running {
-		m.export.wait(exportRequest{subtree: subtree})
+		m.export.wait(req)
 		m.setMessage("export waits for the filters to finish…", false)
 		return nil
 	}
-	if subtree {
-		return m.exportSubtree()
+	if req.subtree {
+		return m.exportSubtree(req.format)
 	}
-	return m.exportShown()
+	return m.exportShown(req.format)
 }
 
-// exportRequest asks for an export (deferred until filtering is done).
-type exportRequest struct{ subtree bool }
-
-// exportedMsg reports a finished export.
-type exportedMsg struct {
-	path string
-	n    int
-	err  error
+// exportRequest asks for an export in a format (the export menu's enter;
+// deferred until filtering is done).
+type exportRequest struct {
+	subtree bool
+	format  triage.Format
 }
 
 // exportState holds an export that waits for a filter run in progress:

@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"image/color"
 	"os"
@@ -151,6 +153,13 @@ func TestModeKeys(t *testing.T) {
 		{[]string{"p", "esc"}, overlayNone, false},
 		{[]string{"p", "?"}, overlayHelp, false}, // ? did nothing here, though the help line offered it
 		{[]string{"p", "j", "l"}, overlayProblems, false},
+		{[]string{"e"}, overlayExport, false},
+		{[]string{"e", "e"}, overlayNone, false},
+		{[]string{"e", "esc"}, overlayNone, false},
+		{[]string{"e", "j", "tab", "?"}, overlayHelp, false},
+		{[]string{"e", "q"}, overlayExport, true},
+		{[]string{"E"}, overlayExport, false}, // the selected finding's process
+		{[]string{"e", "enter"}, overlayNone, false},
 	}
 	for _, tt := range tests {
 		m := loaded(t, fixture(), 80, 24)
@@ -161,8 +170,9 @@ func TestModeKeys(t *testing.T) {
 	}
 }
 
-// TestExport checks e writes the filtered findings and E the subtree, as
-// JSON in the export folder, and says where.
+// TestExport checks e and E open the export menu on the shown findings and
+// the subtree, and enter writes the format chosen (JSON, JSON Lines, CSV,
+// Timesketch) in the export folder and says where.
 func TestExport(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -170,11 +180,16 @@ func TestExport(t *testing.T) {
 		file    string
 		want    int
 		wantMsg string
+		again   []string // the keys of a second export
 	}{
-		{"shown", []string{"e"}, "evtriage-findings-20190512-183505.json", 7, "wrote 7 findings"},
-		{"shown high+", []string{"l", "l", "l", "e"}, "evtriage-findings-20190512-183505.json", 2, "wrote 2 findings"},
-		{"subtree of regsvr32", []string{"2", "f", "E"}, "evtriage-subtree-1420-20190512-183505.json", 4, "wrote 4 findings"},
-		{"subtree of a root", []string{"2", "E"}, "evtriage-subtree-3528-20190512-183505.json", 5, "wrote 5 findings"},
+		{"shown", []string{"e", "enter"}, "evtriage-findings-20190512-183505.json", 7, "wrote 7 findings", []string{"e", "enter"}},
+		{"shown high+", []string{"l", "l", "l", "e", "enter"}, "evtriage-findings-20190512-183505.json", 2, "wrote 2 findings", []string{"e", "enter"}},
+		{"subtree of regsvr32", []string{"2", "f", "E", "enter"}, "evtriage-subtree-1420-20190512-183505.json", 4, "wrote 4 findings", []string{"E", "enter"}},
+		{"subtree of a root", []string{"2", "E", "enter"}, "evtriage-subtree-3528-20190512-183505.json", 5, "wrote 5 findings", []string{"E", "enter"}},
+		{"subtree by tab", []string{"2", "f", "e", "tab", "enter"}, "evtriage-subtree-1420-20190512-183505.json", 4, "wrote 4 findings", []string{"e", "tab", "enter"}},
+		{"json lines", []string{"e", "j", "enter"}, "evtriage-findings-20190512-183505.jsonl", 7, "wrote 7 findings", []string{"e", "enter"}},
+		{"csv", []string{"e", "j", "j", "enter"}, "evtriage-findings-20190512-183505.csv", 7, "wrote 7 findings", []string{"e", "enter"}},
+		{"timesketch", []string{"e", "G", "enter"}, "evtriage-findings-20190512-183505-timesketch.jsonl", 7, "wrote 7 findings", []string{"e", "enter"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -184,29 +199,88 @@ func TestExport(t *testing.T) {
 			if !strings.Contains(m.message, tt.wantMsg) || !strings.Contains(m.message, tt.file) {
 				t.Fatalf("message %q, want %q and %q", m.message, tt.wantMsg, tt.file)
 			}
+			if m.overlay != overlayNone {
+				t.Error("the export menu stays open after writing")
+			}
 			data, err := os.ReadFile(filepath.Join(dir, tt.file))
 			if err != nil {
 				t.Fatal(err)
 			}
-			var doc struct {
-				Findings []json.RawMessage `json:"findings"`
-			}
-			if err := json.Unmarshal(data, &doc); err != nil {
-				t.Fatal(err)
-			}
-			if len(doc.Findings) != tt.want {
-				t.Errorf("%d findings exported, want %d", len(doc.Findings), tt.want)
+			if got := countExported(t, tt.file, data); got != tt.want {
+				t.Errorf("%d findings exported, want %d", got, tt.want)
 			}
 			if !strings.Contains(screen(m), tt.file) {
 				t.Errorf("the file name is not on screen")
 			}
-			// A second export in the same second gets a new name.
-			m, _ = drive(t, m, press(tt.keys[len(tt.keys)-1])...)
-			if !strings.Contains(m.message, strings.TrimSuffix(tt.file, ".json")+"-2.json") {
+			// A second export in the same second gets a new name; the
+			// menu remembers the format.
+			m, _ = drive(t, m, press(tt.again...)...)
+			ext := filepath.Ext(tt.file)
+			if !strings.Contains(m.message, strings.TrimSuffix(tt.file, ext)+"-2"+ext) {
 				t.Errorf("second export: %q", m.message)
 			}
 		})
 	}
+}
+
+// TestExportMenuScreens draws the export menu (the export folder, a
+// temporary one, shown as DIR).
+func TestExportMenuScreens(t *testing.T) {
+	tests := []struct {
+		name string
+		w, h int
+		keys []string
+	}{
+		{"export_menu", 120, 40, []string{"e"}},
+		{"export_menu_subtree_80x24", 80, 24, []string{"2", "f", "E", "j", "j"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := loaded(t, fixture(), tt.w, tt.h)
+			m, _ = drive(t, m, press(tt.keys...)...)
+			got := screen(m)
+			dir := filepath.Clean(m.cfg.ExportDir) + string(filepath.Separator)
+			got = strings.Replace(got, dir+strings.Repeat(" ", max(tt.w-len(dir)-len("  into   "), 0)), "DIR/", 1)
+			if lines := strings.Split(got, "\n"); len(lines) != tt.h {
+				t.Errorf("view has %d lines, want %d", len(lines), tt.h)
+			}
+			golden.Assert(t, "screen_"+tt.name+".txt", []byte(got))
+		})
+	}
+}
+
+// countExported counts the findings an export holds, in its format.
+func countExported(t *testing.T, name string, data []byte) int {
+	t.Helper()
+	switch {
+	case strings.HasSuffix(name, ".csv"):
+		rows, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(rows) - 1
+	case strings.HasSuffix(name, "-timesketch.jsonl"):
+		n := 0
+		for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			var v struct {
+				DataType string `json:"data_type"`
+			}
+			if err := json.Unmarshal([]byte(l), &v); err != nil || v.DataType != "evtriage:finding" {
+				t.Fatalf("line %q (%v)", l, err)
+			}
+			n++
+		}
+		return n
+	case strings.HasSuffix(name, ".jsonl"):
+		return strings.Count(string(data), `{"finding":`)
+	}
+	var doc struct {
+		Findings []json.RawMessage `json:"findings"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return len(doc.Findings)
 }
 
 // TestCounts checks the shown/total counts and per-process marks follow
@@ -246,7 +320,9 @@ func TestCounts(t *testing.T) {
 // run finishes: the export must hold what the new filters select.
 func TestExportWaitsForFilters(t *testing.T) {
 	m := loaded(t, fixture(), 120, 40)
-	m, _ = burst(t, m, press("l", "l", "l", "e")...)
+	// The menu's enter sends an exportRequest; here it comes before any
+	// filter run is in.
+	m, _ = burst(t, m, append(press("l", "l", "l"), exportRequest{format: triage.FormatCSV})...)
 	if !strings.Contains(m.message, "wrote 2 findings") {
 		t.Fatalf("message %q, want 2 findings written", m.message)
 	}

@@ -18,6 +18,7 @@ const (
 	overlayHelp
 	overlayRules
 	overlayProblems
+	overlayExport
 	numOverlays
 )
 
@@ -26,6 +27,7 @@ var overlayTitles = [numOverlays]struct{ title, hint string }{
 	overlayHelp:     {" Keys ", "  esc closes"},
 	overlayRules:    {" Rules and their filters ", "  space toggles · esc closes"},
 	overlayProblems: {" Problems ", "  esc closes"},
+	overlayExport:   {" Export ", "  enter writes · ↑/↓ format · tab shown ⇄ subtree · esc closes"},
 }
 
 // overlayPane is the component the open overlay shows.
@@ -38,6 +40,8 @@ func (m *Model) overlayPaneOf(o overlayKind) pane {
 		return &m.rules
 	case overlayProblems:
 		return &m.problems
+	case overlayExport:
+		return &m.exportMenu
 	default:
 		return &m.helpPane
 	}
@@ -50,6 +54,8 @@ func (m *Model) overlayKey(o overlayKind) key.Binding {
 		return m.toggles.key(toggleRules)
 	case overlayProblems:
 		return m.keys.Problems
+	case overlayExport:
+		return m.keys.Export
 	default:
 		return m.keys.Help
 	}

@@ -142,7 +142,7 @@ func TestProgramSmoke(t *testing.T) {
 	guard := time.After(60 * time.Second)
 	out.waitFor(t, "the loaded log", ended, guard, func() bool { return strings.Contains(out.String(), "ready") })
 	exported := filepath.Join(dir, "evtriage-findings-20260302-090000.json")
-	for _, k := range []string{"2", "f", "1", "e"} {
+	for _, k := range []string{"2", "f", "1", "e", "\r"} { // e opens the export menu, enter writes JSON
 		if _, err := io.WriteString(inW, k); err != nil {
 			t.Fatal(err)
 		}

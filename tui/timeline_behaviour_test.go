@@ -323,7 +323,7 @@ func TestTimeZone(t *testing.T) {
 		!strings.Contains(strings.Join(m.detail.lines, "\n"), "2026-03-02 09:00:00.000 +01:00 CET · 08:00:00 UTC") {
 		t.Errorf("times not in Europe/Berlin:\n%s", s)
 	}
-	got, _ := drive(t, m, press("e")...)
+	got, _ := drive(t, m, press("e", "enter")...) // the export menu, JSON
 	ents, _ := os.ReadDir(m.cfg.ExportDir)
 	if len(ents) != 1 {
 		t.Fatalf("export: %v (%s)", ents, got.message)
