@@ -107,6 +107,14 @@ func TestVelociraptorArtifact(t *testing.T) {
 			t.Errorf("expected_hash %q is not a hex SHA-256", h)
 		}
 	}
+	// The README pins a build by rewriting the lines that start so: each
+	// must be the tool's, and only one.
+	data, _ := os.ReadFile(artifactPath)
+	for _, prefix := range []string{"    version: ", "    url: ", "    expected_hash: "} {
+		if n := strings.Count("\n"+string(data), "\n"+prefix); n != 1 {
+			t.Errorf("%d lines start %q; the README's pinning step rewrites exactly one", n, prefix)
+		}
+	}
 	want := map[string]string{"EvtxDirectory": "C:/Windows/System32/winevt/Logs", "MinLevel": "", "ExtraRules": "", "NoBuiltin": ""}
 	for _, p := range a.Parameters {
 		def, ok := want[p.Name]
