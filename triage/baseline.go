@@ -1,13 +1,10 @@
 package triage
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 	"strings"
 
@@ -107,46 +104,24 @@ func factsOf(f *Finding) keyFacts {
 	return collectFacts(rule, kindOf(f.Event.Event) == KindCreate, get, cmdline, image, parentImage)
 }
 
-// readFinding is an exported finding as the baseline reader decodes it:
-// process and lineage are ids of the processes table, or, in exports
-// before the table (evtriage 0.1), the process and lineage nodes
-// themselves.
-type readFinding struct {
-	Rule struct {
-		ID string `json:"id"`
-	} `json:"rule"`
-	Event struct {
-		Channel  string            `json:"channel"`
-		Provider string            `json:"provider"`
-		EventID  uint16            `json:"event_id"`
-		Fields   map[string]string `json:"fields"`
-	} `json:"event"`
-	Process json.RawMessage `json:"process"`
-	Lineage json.RawMessage `json:"lineage"`
-}
-
-// readProcess is what the key facts need of a process.
-type readProcess struct {
-	ID          int    `json:"id"`
-	Image       string `json:"image"`
-	CommandLine string `json:"command_line"`
-}
-
 // factsOfExport collects the key facts of an exported finding, the same
 // way as factsOf does for the finding it was written from; procs is the
-// processes table read so far.
-func factsOfExport(f *readFinding, procs map[int]readProcess) keyFacts {
-	var p readProcess
-	var lineage []readProcess
-	if ids := []int{}; json.Unmarshal(f.Lineage, &ids) == nil {
+// export's processes table.
+func factsOfExport(f *readFinding, procs map[int]*exportProcess) keyFacts {
+	var p exportProcess
+	var lineage []exportProcess
+	if id, ids, ok := f.ids(); ok {
 		for _, id := range ids {
-			lineage = append(lineage, procs[id])
+			if q := procs[id]; q != nil {
+				lineage = append(lineage, *q)
+			} else {
+				lineage = append(lineage, exportProcess{})
+			}
 		}
-		var id int
-		if json.Unmarshal(f.Process, &id) == nil {
-			p = procs[id]
+		if id != nil && procs[*id] != nil {
+			p = *procs[*id]
 		}
-	} else {
+	} else { // evtriage 0.1: the objects themselves
 		_ = json.Unmarshal(f.Process, &p)
 		_ = json.Unmarshal(f.Lineage, &lineage)
 	}
@@ -237,118 +212,79 @@ func readBaseline(ctx context.Context, opts Options) *baseline {
 	return b
 }
 
+// known reports whether the processes an exported finding names are in
+// procs (always for the earlier shape, which carries them).
+func known(rf *readFinding, procs map[int]*exportProcess) bool {
+	id, ids, ok := rf.ids()
+	if !ok {
+		return true
+	}
+	if id != nil && procs[*id] == nil {
+		return false
+	}
+	for _, i := range ids {
+		if procs[i] == nil {
+			return false
+		}
+	}
+	return true
+}
+
 // readExport adds the keys of an earlier export (one JSON document or
 // JSON Lines, of this version or of the earlier shape without a processes
-// table) and returns how many findings it held.
+// table; read by readExportRecords) and returns how many findings it
+// held. A finding's key is taken when it is read if the processes it
+// names have been (evtriage writes them first), else once the export is
+// read, so that it finds them wherever the table lists them; exports
+// concatenated into one file keep their own processes.
 func (b *baseline) readExport(path, kind string) (int, error) {
 	f, err := infile.Open(path)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
-	br := bufio.NewReader(f)
-	first, err := peekNonSpace(br)
-	if err != nil {
-		return 0, fmt.Errorf("%w: %s: empty export", ErrBaseline, path)
+	type part struct {
+		procs    map[int]*exportProcess
+		findings []*readFinding
 	}
-	if first != '{' {
-		return 0, fmt.Errorf("%w: %s: not a JSON export", ErrBaseline, path)
-	}
+	parts := []*part{{procs: map[int]*exportProcess{}}}
 	n := 0
-	procs := make(map[int]readProcess)
-	add := func(rf *readFinding) {
-		n++
-		if k := factsOfExport(rf, procs).key(kind); k != "" {
-			b.keys[k] = true
-		}
-	}
-	// A document has "findings"; a JSON Lines export starts with an
-	// {"export": …} line (earlier: a finding, {"rule": …}).
-	dec := json.NewDecoder(br)
-	var top map[string]json.RawMessage
-	if err := dec.Decode(&top); err != nil {
-		return 0, fmt.Errorf("%w: %s: %w", ErrBaseline, path, err)
-	}
-	if raw, isDoc := top["findings"]; isDoc {
-		var ps []readProcess
-		if raw, ok := top["processes"]; ok {
-			if err := json.Unmarshal(raw, &ps); err != nil {
-				return 0, fmt.Errorf("%w: %s: processes: %w", ErrBaseline, path, err)
+	err = readExportRecords(f, exportVisitor{
+		head: func(*exportHeader) error {
+			if last := parts[len(parts)-1]; len(last.procs) > 0 || len(last.findings) > 0 {
+				parts = append(parts, &part{procs: map[int]*exportProcess{}})
 			}
-		}
-		for _, p := range ps {
-			procs[p.ID] = p
-		}
-		var fs []readFinding
-		if err := json.Unmarshal(raw, &fs); err != nil {
-			return 0, fmt.Errorf("%w: %s: findings: %w", ErrBaseline, path, err)
-		}
-		for i := range fs {
-			add(&fs[i])
-		}
-		return n, nil
-	}
-	// line handles one JSON Lines record.
-	line := func(rec map[string]json.RawMessage, no int) error {
-		raw, ok := rec["finding"]
-		if _, old := rec["rule"]; old {
-			raw, ok = mustJSON(rec), true // a finding of the earlier shape
-		} else if praw, isProc := rec["process"]; isProc {
-			var p readProcess
-			if err := json.Unmarshal(praw, &p); err != nil {
-				return fmt.Errorf("%w: %s: record %d: %w", ErrBaseline, path, no, err)
-			}
-			procs[p.ID] = p
 			return nil
-		}
-		if !ok {
-			if _, head := rec["export"]; head && no == 1 {
+		},
+		process: func(p *exportProcess) error {
+			parts[len(parts)-1].procs[p.ID] = p
+			return nil
+		},
+		finding: func(rf *readFinding) error {
+			last := parts[len(parts)-1]
+			if known(rf, last.procs) {
+				n++
+				if k := factsOfExport(rf, last.procs).key(kind); k != "" {
+					b.keys[k] = true
+				}
 				return nil
 			}
-			return fmt.Errorf("%w: %s: record %d: neither an export document nor JSON Lines of an export", ErrBaseline, path, no)
-		}
-		var rf readFinding
-		if err := json.Unmarshal(raw, &rf); err != nil {
-			return fmt.Errorf("%w: %s: record %d: %w", ErrBaseline, path, no, err)
-		}
-		add(&rf)
-		return nil
-	}
-	if err := line(top, 1); err != nil {
-		return n, err
-	}
-	for no := 2; ; no++ {
-		var rec map[string]json.RawMessage
-		err := dec.Decode(&rec)
-		if errors.Is(err, io.EOF) {
-			return n, nil
-		}
-		if err != nil {
-			return n, fmt.Errorf("%w: %s: record %d: %w", ErrBaseline, path, no, err)
-		}
-		if err := line(rec, no); err != nil {
-			return n, err
+			last.findings = append(last.findings, rf)
+			return nil
+		},
+	})
+	for _, pt := range parts {
+		for _, rf := range pt.findings {
+			n++
+			if k := factsOfExport(rf, pt.procs).key(kind); k != "" {
+				b.keys[k] = true
+			}
 		}
 	}
-}
-
-// mustJSON encodes a decoded JSON object again.
-func mustJSON(m map[string]json.RawMessage) json.RawMessage {
-	b, _ := json.Marshal(m)
-	return b
-}
-
-// peekNonSpace returns the first non-space byte without consuming it.
-func peekNonSpace(br *bufio.Reader) (byte, error) {
-	for {
-		c, err := br.ReadByte()
-		if err != nil {
-			return 0, err
-		}
-		if !bytes.ContainsRune([]byte(" \t\r\n"), rune(c)) {
-			return c, br.UnreadByte()
-		}
+	if err != nil {
+		return n, fmt.Errorf("%w: %s: %w", ErrBaseline, path, err)
 	}
+	return n, nil
 }
 
 // judge sets Finding.New from the baseline inputs or the baseline window.
