@@ -72,6 +72,9 @@ func (f *Filter) keep(x *Finding) bool {
 			return false // a filter still on hides it
 		}
 	}
+	if len(x.Suppressed) == 0 && len(x.Rule.Identifiers()) == 0 {
+		return true // a rule known by its id alone (read from an export) cannot be evaluated: as reported
+	}
 	ok, _ := x.Rule.Eval(ev, func(ident string) bool { return off[ident] })
 	return ok
 }

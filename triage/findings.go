@@ -13,6 +13,7 @@ type pending struct {
 	details    []rules.MatchDetail
 	suppressed []string
 	corr       *CorrelationHit // a correlation's firing; ref is its completing event
+	new        *bool           // the verdict already known (a finding read from an export)
 }
 
 // makeFindings turns matches into findings tied to their processes
@@ -20,7 +21,7 @@ type pending struct {
 func makeFindings(ms []pending, procs []*Process) []*Finding {
 	out := make([]*Finding, 0, len(ms))
 	for i, m := range ms {
-		out = append(out, &Finding{Rule: m.rule, Event: m.ref, Match: m.details, Suppressed: m.suppressed, Correlation: m.corr, Process: procs[i]})
+		out = append(out, &Finding{Rule: m.rule, Event: m.ref, Match: m.details, Suppressed: m.suppressed, Correlation: m.corr, Process: procs[i], New: m.new})
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i].Event, out[j].Event

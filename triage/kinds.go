@@ -295,3 +295,38 @@ func (l LinkKind) String() string {
 	}
 	return "LinkKind(" + strconv.Itoa(int(l)) + ")"
 }
+
+// parseSourceNames is Names read back: the logs an export's "sources"
+// names (unknown names are ignored).
+func parseSourceNames(names []string) SourceKind {
+	var k SourceKind
+	for _, n := range names {
+		for _, s := range sourceNames {
+			if n == s.name {
+				k |= s.bit
+			}
+		}
+	}
+	return k
+}
+
+// parseLink is LinkKind.String read back (LinkNone for anything else).
+func parseLink(s string) LinkKind {
+	for i, n := range linkNames {
+		if n == s && n != "" {
+			return LinkKind(i)
+		}
+	}
+	return LinkNone
+}
+
+// activityKindOfExport is exportName read back: the activity kind an
+// export's event "kind" names.
+func activityKindOfExport(name string) (EventKind, bool) {
+	for _, k := range ActivityKinds() {
+		if eventKinds[k].exportName == name {
+			return k, true
+		}
+	}
+	return KindNone, false
+}
