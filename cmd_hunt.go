@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -86,7 +87,14 @@ func runHunt(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "evtriage hunt: %s\n", termsafe.Clean(fmt.Sprintf(format, a...)))
 		status = exitPartial
 	}
-	files, errs := parser.FindFiles(hf.paths)
+	in, err := sortPaths(hf.paths)
+	if err == nil && len(in.exports) > 0 {
+		err = hf.forExports()
+	}
+	if err != nil {
+		return usageError(e, "hunt", err)
+	}
+	files := append(in.logs, in.exports...)
 	// Signals are caught before the output's temporary file exists.
 	outs := &outputs{}
 	ctx, stopSignals := onInterrupt(outs.abort)
@@ -98,10 +106,18 @@ func runHunt(e *env, args []string) int {
 		return usageError(e, "hunt", err)
 	}
 	outs.add(out)
-	opts := hf.options()
-	opts.WrittenOnly, opts.NoActivity = true, true
-	h := triage.NewHunter(opts)
-	for _, err := range errs {
+	var h huntReader
+	if len(in.exports) > 0 {
+		h = triage.NewExportSet(hf.provenance())
+	} else {
+		opts := hf.options()
+		opts.WrittenOnly, opts.NoActivity = true, true
+		hunter := triage.NewHunter(opts)
+		// Baseline problems are reported below with the other sources'.
+		_ = hunter.LoadBaseline(ctx)
+		h = hunter
+	}
+	for _, err := range in.errs {
 		// An input that gave nothing is a source with a problem, reported
 		// with the others below (once).
 		var ie *parser.InputError
@@ -111,8 +127,9 @@ func runHunt(e *env, args []string) int {
 		}
 		warn("%v", err)
 	}
-	// Baseline problems are reported below with the other sources'.
-	_ = h.LoadBaseline(ctx)
+	for _, n := range in.notes {
+		fmt.Fprintf(e.stderr, "evtriage hunt: note: %s\n", termsafe.Clean(n))
+	}
 	progress := progressLine(e.stderr)
 	for _, f := range files {
 		if ctx.Err() != nil {
@@ -166,6 +183,14 @@ func timesketchName(out string) error {
 		return nil
 	}
 	return fmt.Errorf("%w: --format timesketch writes JSON Lines, which Timesketch imports only from a file named *.jsonl; -o %s does not end in .jsonl", errUsage, out)
+}
+
+// huntReader is what hunt reads its inputs with: a triage.Hunter over
+// logs, or a triage.ExportSet over exports read back.
+type huntReader interface {
+	AddProblem(path string, err error)
+	AddFile(ctx context.Context, path string, progress func(triage.Progress)) error
+	Finish() *triage.Result
 }
 
 // output checks -o (not one of the inputs, in a folder that exists, not a

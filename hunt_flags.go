@@ -82,10 +82,39 @@ func (hf *huntFlags) check() error {
 // they set; each command adds its own (what to keep in memory).
 func (hf *huntFlags) options() triage.Options {
 	set := rules.Load(rules.LoadOptions{NoBuiltin: hf.noBuiltin, Paths: hf.rules, Config: hf.config})
-	bi := readBuildInfo(debug.ReadBuildInfo)
 	return triage.Options{Rules: set, Baseline: hf.baseline, BaselineWindow: hf.window, NewKey: hf.newKey,
-		Workers: hf.workers, Provenance: triage.Provenance{Version: bi.Version, Commit: bi.Commit, Modified: bi.Modified,
-			Command: hf.command}}
+		Workers: hf.workers, Provenance: hf.provenance()}
+}
+
+// provenance is what exports say produced them: this build and the
+// command line.
+func (hf *huntFlags) provenance() triage.Provenance {
+	bi := readBuildInfo(debug.ReadBuildInfo)
+	return triage.Provenance{Version: bi.Version, Commit: bi.Commit, Modified: bi.Modified, Command: hf.command}
+}
+
+// forExports checks the flags for reading exports back: those that say
+// how to hunt logs (rules, baseline, new key) would have no effect, for
+// an export's findings are read as they were exported. Its error wraps
+// errUsage.
+func (hf *huntFlags) forExports() error {
+	var set []string
+	for _, f := range []struct {
+		name string
+		on   bool
+	}{
+		{"--rules", len(hf.rules) > 0}, {"--no-builtin", hf.noBuiltin}, {"--rules-config", hf.config != ""},
+		{"--baseline", len(hf.baseline) > 0}, {"--baseline-window", hf.windowArg != ""},
+		{"--new-key", hf.newKey != triage.KeyCommandLine},
+	} {
+		if f.on {
+			set = append(set, f.name)
+		}
+	}
+	if len(set) > 0 {
+		return fmt.Errorf("%w: %s: evtriage exports are read as they were exported (their findings and verdicts); rules and baselines apply to logs", errUsage, strings.Join(set, ", "))
+	}
+	return nil
 }
 
 // parseZone parses --tz: UTC (or empty), local (the system's zone), or an

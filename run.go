@@ -84,7 +84,9 @@ Commands:
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
-PATH is an .evtx file or a folder (searched recursively for *.evtx).
+PATH is an .evtx file or a folder (searched recursively for *.evtx), or
+evtriage exports (.json/.jsonl files, or a folder of them, as a fleet's
+hunt leaves them) to read back: logs or exports, not both.
 Run 'evtriage COMMAND --help' for a command's flags.
 
 Exit status: 0 success; 1 some input could not be read or some rule was

@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/evtriage/evtriage/internal/termsafe"
-	"github.com/evtriage/evtriage/parser"
 	"github.com/evtriage/evtriage/samples"
+	"github.com/evtriage/evtriage/triage"
 	"github.com/evtriage/evtriage/tui"
 )
 
@@ -58,33 +58,46 @@ func looksLikeCommand(arg string) bool {
 
 // screenConfig builds what the hunting screen opens on: the rules, and
 // the files under the PATHs, or the built-in demo log when there are none.
-func screenConfig(df *defaultFlags) tui.Config {
-	opts := df.options()
-	opts.AllActivity = df.all
-	// Until the screen has a summary row for the processes known only
-	// from their activity, it shows them as nodes.
-	opts.ActivityNodes = true
-	cfg := tui.Config{Hunt: opts, MinLevel: df.minLevel, Location: df.loc}
+func screenConfig(df *defaultFlags) (tui.Config, error) {
+	cfg := tui.Config{MinLevel: df.minLevel, Location: df.loc}
 	if wd, err := os.Getwd(); err == nil {
 		cfg.ExportDir = wd
+	}
+	in, err := sortPaths(df.paths)
+	if err == nil && len(in.exports) > 0 {
+		err = df.forExports()
+	}
+	if err != nil {
+		return cfg, err
+	}
+	if len(in.exports) > 0 {
+		// Exports are read back as they are: no rules, no baseline.
+		cfg.Exports = true
+		cfg.Hunt = triage.Options{Provenance: df.provenance()}
+	} else {
+		cfg.Hunt = df.options()
+		cfg.Hunt.AllActivity = df.all
+		// Until the screen has a summary row for the processes known only
+		// from their activity, it shows them as nodes.
+		cfg.Hunt.ActivityNodes = true
 	}
 	if len(df.paths) == 0 {
 		cfg.Title = demoTitle
 		cfg.Inputs = []tui.Input{{Name: "demo.evtx (built-in)", Data: samples.Demo()}}
-		return cfg
+		return cfg, nil
 	}
-	files, errs := parser.FindFiles(df.paths)
-	for _, err := range errs {
+	for _, err := range in.errs {
 		cfg.Notes = append(cfg.Notes, err.Error())
 	}
-	for _, f := range files {
+	cfg.Notes = append(cfg.Notes, in.notes...)
+	for _, f := range append(in.logs, in.exports...) {
 		cfg.Inputs = append(cfg.Inputs, tui.Input{Name: f, Path: f})
 	}
 	cfg.Title = strings.Join(df.paths, " ")
-	if len(files) == 0 {
-		cfg.Notes = append(cfg.Notes, "no .evtx file found under "+cfg.Title)
+	if len(cfg.Inputs) == 0 {
+		cfg.Notes = append(cfg.Notes, "no .evtx file and no evtriage export found under "+cfg.Title)
 	}
-	return cfg
+	return cfg, nil
 }
 
 // runDefault handles a command line with no subcommand: the hunting screen.
@@ -93,11 +106,14 @@ func runDefault(e *env, args []string) int {
 	if stop {
 		return code
 	}
+	cfg, err := screenConfig(df)
+	if err != nil {
+		return usageError(e, "", err)
+	}
 	if !isTerminal(e.stdout) {
 		fmt.Fprintln(e.stderr, "evtriage: the hunting screen needs a terminal on standard output; 'evtriage hunt PATH...' works without one")
 		return exitUsage
 	}
-	cfg := screenConfig(df)
 	if err := tui.Run(context.Background(), cfg, e.stdin, e.stdout); err != nil {
 		fmt.Fprintf(e.stderr, "evtriage: %s\n", termsafe.Clean(err.Error()))
 		return exitPartial

@@ -73,7 +73,10 @@ func TestScreenConfig(t *testing.T) {
 			if stop {
 				t.Fatalf("flags stopped with %d: %s", code, e.stderr)
 			}
-			cfg := screenConfig(df)
+			cfg, err := screenConfig(df)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if tt.demo {
 				if cfg.Title != demoTitle || len(cfg.Inputs) != 1 || len(cfg.Inputs[0].Data) == 0 {
 					t.Fatalf("no PATH does not open the demo log: %+v", cfg.Title)

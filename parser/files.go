@@ -44,6 +44,14 @@ func (e *InputError) Unwrap() error { return e.Err }
 // folder and free of duplicates. Every error is an *InputError; the files
 // that could be found are still returned.
 func FindFiles(paths []string) ([]string, []error) {
+	return FindFilesMatching(paths, func(name string) bool { return strings.HasSuffix(strings.ToLower(name), ".evtx") }, ErrNoEvtx)
+}
+
+// FindFilesMatching is FindFiles for the files whose names match (the
+// base name of an entry under a folder; a file PATH is taken whatever its
+// name): a folder holding none is reported with none (ErrNoEvtx for
+// FindFiles).
+func FindFilesMatching(paths []string, match func(name string) bool, none error) ([]string, []error) {
 	var out []string
 	var errs []error
 	seen := make(map[string]bool)
@@ -80,28 +88,28 @@ func FindFiles(paths []string) ([]string, []error) {
 			if d.IsDir() {
 				return nil
 			}
-			evtx := strings.HasSuffix(strings.ToLower(d.Name()), ".evtx")
+			matched := match(d.Name())
 			switch t := d.Type(); {
 			case t.IsRegular():
-				if evtx {
+				if matched {
 					found = append(found, path)
 				}
 			case t&fs.ModeSymlink != 0:
 				target, err := os.Stat(path)
 				switch {
 				case err != nil:
-					if evtx {
+					if matched {
 						fail(path, fmt.Errorf("symbolic link not followed: %w", err))
 					}
 				case target.IsDir():
 					fail(path, fmt.Errorf("%s: symbolic link to a folder, not followed (give the folder as PATH)", path))
-				case !evtx:
+				case !matched:
 				case target.Mode().IsRegular():
 					found = append(found, path)
 				default:
 					fail(path, infile.Check(path, target))
 				}
-			case evtx:
+			case matched:
 				fi, err := d.Info()
 				if err == nil {
 					err = infile.Check(path, fi)
@@ -114,7 +122,7 @@ func FindFiles(paths []string) ([]string, []error) {
 			fail(p, fmt.Errorf("walk %s: %w", p, err))
 		}
 		if len(found) == 0 {
-			fail(p, ErrNoEvtx)
+			fail(p, none)
 		}
 		sort.Strings(found)
 		for _, f := range found {

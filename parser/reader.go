@@ -123,6 +123,24 @@ func (p Problem) MarshalJSON() ([]byte, error) {
 	}{p.Offset, p.Reason()})
 }
 
+// UnmarshalJSON reads what MarshalJSON writes (an export's problems read
+// back): the reason becomes a FormatError at the offset, so that Reason
+// and String give the same text again.
+func (p *Problem) UnmarshalJSON(b []byte) error {
+	var v struct {
+		Offset int64  `json:"offset"`
+		Reason string `json:"reason"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*p = Problem{Offset: v.Offset}
+	if v.Reason != "" {
+		p.Err = &FormatError{Offset: v.Offset, Msg: v.Reason}
+	}
+	return nil
+}
+
 // problemAt is a Problem for malformed data at off.
 func problemAt(off int64, format string, args ...any) Problem {
 	return Problem{Offset: off, Err: formatErrorf(off, format, args...)}

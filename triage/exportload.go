@@ -77,15 +77,17 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 // AddFile reads the export at path (opened read-only, a regular file
-// only). A file that is not an export gives ErrNotExport and adds
-// nothing; a record that cannot be read ends the file with an error, the
-// records before it kept and the problem listed with the file's source.
+// only). Every problem is listed with the file's source, and the error
+// says it too: ErrOpen for a file that cannot be opened; ErrRead with
+// ErrNotExport for a file that is no export (nothing of it is added), or
+// with "record N: …" for a record that cannot be read, which ends the
+// file (the records before it are kept).
 // progress, if not nil, is called as the file is read.
 func (s *ExportSet) AddFile(ctx context.Context, path string, progress func(Progress)) error {
 	f, err := infile.Open(path)
 	if err != nil {
 		s.addSource(Source{Path: path, Problems: []Problem{{Err: err}}})
-		return err
+		return fmt.Errorf("%w: %w", ErrOpen, err)
 	}
 	defer f.Close()
 	var total int64
@@ -134,11 +136,12 @@ func (s *ExportSet) AddFile(ctx context.Context, path string, progress func(Prog
 			return tick()
 		},
 	})
-	if errors.Is(err, ErrNotExport) || ctx.Err() != nil {
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		}
-		return fmt.Errorf("%s: %w", path, err)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if errors.Is(err, ErrNotExport) {
+		s.addSource(Source{Path: path, Problems: []Problem{{Err: err}}})
+		return fmt.Errorf("%w: %w", ErrRead, err)
 	}
 	_, _ = io.Copy(hash, f) // the rest of a file whose reading stopped
 	src := Source{Path: path, SHA256: hex.EncodeToString(hash.Sum(nil)), Problems: []Problem{}}
@@ -161,9 +164,16 @@ func (s *ExportSet) AddFile(ctx context.Context, path string, progress func(Prog
 	}
 	s.records += n
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%w: %w", ErrRead, err)
 	}
 	return nil
+}
+
+// AddProblem records an input that gave nothing to read (a PATH that
+// does not exist, a file that is not an export) as a source holding one
+// problem, so that the result and its exports list it.
+func (s *ExportSet) AddProblem(path string, err error) {
+	s.addSource(Source{Path: path, Problems: []Problem{{Err: err}}})
 }
 
 func (s *ExportSet) addSource(src Source) {
@@ -296,7 +306,11 @@ func (b *builder) part(p *exportPart) {
 		r.Orphans += h.Summary.OrphanExit
 		r.Unkept += h.Summary.Suppressed
 		r.CorrelationOnly += h.Summary.CorrelationOnly
-		r.Rejected = append(r.Rejected, h.Rules.Rejected...)
+		for _, rj := range h.Rules.Rejected {
+			if !slices.Contains(r.Rejected, rj) { // the same rules on every host
+				r.Rejected = append(r.Rejected, rj)
+			}
+		}
 		for _, host := range h.Summary.Hosts {
 			b.hosts[host] = true
 		}

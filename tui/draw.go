@@ -100,8 +100,15 @@ func (m *Model) headerLine() string {
 	st := m.styles
 	left := st.Title.Render("evtriage") + "  " + clean(m.cfg.Title)
 	if m.res != nil {
+		what := "file"
+		if m.cfg.Exports {
+			what = "export"
+		}
 		if n := len(m.res.Sources); n > 0 {
-			left += fmt.Sprintf(" · %d file%s", n, plural(n))
+			left += fmt.Sprintf(" · %d %s%s", n, what, plural(n))
+		}
+		if n := len(m.res.Hosts); m.cfg.Exports && n > 0 {
+			left += fmt.Sprintf(" · %d host%s", n, plural(n))
 		}
 		left += fmt.Sprintf(" · %s events", thousands(m.res.Events))
 	}

@@ -213,7 +213,7 @@ const (
 // stream sends Result snapshots of what has been read so far until stop
 // is closed, so that the screen fills in while a big file loads. It waits
 // on clk, which tests drive.
-func stream(ctx context.Context, clk clock, h *triage.Hunter, done int, stop <-chan struct{}, send func(tea.Msg) bool) {
+func stream(ctx context.Context, clk clock, h reader, done int, stop <-chan struct{}, send func(tea.Msg) bool) {
 	wait := streamFirst
 	for {
 		select {
@@ -232,13 +232,21 @@ func stream(ctx context.Context, clk clock, h *triage.Hunter, done int, stop <-c
 	}
 }
 
+// reader is what the loader reads inputs with: a triage.Hunter over
+// logs, a triage.ExportSet over exports.
+type reader interface {
+	AddFile(ctx context.Context, path string, progress func(triage.Progress)) error
+	Result() *triage.Result
+}
+
 // startLoad returns the command that starts reading inputs in the
-// background. The loader reports progress, a Result snapshot after each
-// input, and the end; it stops when ctx is cancelled.
-func startLoad(ctx context.Context, clk clock, opts triage.Options, inputs []Input) tea.Cmd {
+// background (exports: evtriage exports read back). The loader reports
+// progress, a Result snapshot after each input, and the end; it stops
+// when ctx is cancelled.
+func startLoad(ctx context.Context, clk clock, opts triage.Options, inputs []Input, exports bool) tea.Cmd {
 	return func() tea.Msg {
 		ch := make(chan tea.Msg, 16)
-		go load(ctx, clk, opts, inputs, ch)
+		go load(ctx, clk, opts, inputs, exports, ch)
 		return waitLoader(ch)()
 	}
 }
@@ -254,7 +262,7 @@ func waitLoader(ch <-chan tea.Msg) tea.Cmd {
 	}
 }
 
-func load(ctx context.Context, clk clock, opts triage.Options, inputs []Input, ch chan<- tea.Msg) {
+func load(ctx context.Context, clk clock, opts triage.Options, inputs []Input, exports bool, ch chan<- tea.Msg) {
 	defer close(ch)
 	send := func(m tea.Msg) bool {
 		select {
@@ -264,7 +272,26 @@ func load(ctx context.Context, clk clock, opts triage.Options, inputs []Input, c
 			return false
 		}
 	}
-	h := triage.NewHunter(opts)
+	var h reader
+	var hunter *triage.Hunter
+	var xs *triage.ExportSet
+	// snapshot is the Result after each input: for exports, rebuilt only
+	// once enough is new (ExportSet.Snapshot: a fleet is many small
+	// files), and final after the last.
+	snapshot := func(last bool) *triage.Result { return h.Result() }
+	if exports {
+		xs = triage.NewExportSet(opts.Provenance)
+		h = xs
+		snapshot = func(last bool) *triage.Result {
+			if last {
+				return xs.Finish()
+			}
+			return xs.Snapshot()
+		}
+	} else {
+		hunter = triage.NewHunter(opts)
+		h = hunter
+	}
 	var errs []error
 	for i, in := range inputs {
 		if ctx.Err() != nil {
@@ -284,10 +311,13 @@ func load(ctx context.Context, clk clock, opts triage.Options, inputs []Input, c
 			stream(ctx, clk, h, i, stop, send)
 		}()
 		var err error
-		if in.Path != "" {
+		switch {
+		case in.Path != "":
 			err = h.AddFile(ctx, in.Path, progress)
-		} else {
-			err = h.AddReader(ctx, in.Name, bytes.NewReader(in.Data), int64(len(in.Data)), progress)
+		case hunter != nil:
+			err = hunter.AddReader(ctx, in.Name, bytes.NewReader(in.Data), int64(len(in.Data)), progress)
+		default:
+			err = fmt.Errorf("an export is read from a file")
 		}
 		close(stop)
 		<-streamed
@@ -298,7 +328,7 @@ func load(ctx context.Context, clk clock, opts triage.Options, inputs []Input, c
 			}
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}
-		if !send(snapshotMsg{r: h.Result(), files: i + 1}) {
+		if !send(snapshotMsg{r: snapshot(i == len(inputs)-1), files: i + 1}) {
 			return
 		}
 	}

@@ -23,7 +23,12 @@ type Config struct {
 	// Title says what is being hunted in ("built-in demo log", a path…).
 	Title  string
 	Inputs []Input
-	Hunt   triage.Options
+	// Exports says the Inputs are evtriage exports (hunt's or the screen's
+	// JSON and JSON Lines, a fleet's): they are read back as they were
+	// exported (triage.ExportSet), no rule is run, and Hunt serves only
+	// for its Provenance.
+	Exports bool
+	Hunt    triage.Options
 	// ExportDir is the folder exports are written to.
 	ExportDir string
 	// Now is the clock (export file names, the pace of loading progress);
@@ -130,7 +135,7 @@ func New(cfg Config) Model {
 func (m Model) Init() tea.Cmd {
 	cmds := []tea.Cmd{tea.RequestBackgroundColor}
 	if len(m.cfg.Inputs) > 0 {
-		cmds = append(cmds, startLoad(m.cfg.Context, m.loadClock(), m.cfg.Hunt, m.cfg.Inputs))
+		cmds = append(cmds, startLoad(m.cfg.Context, m.loadClock(), m.cfg.Hunt, m.cfg.Inputs, m.cfg.Exports))
 	}
 	return tea.Batch(cmds...)
 }
@@ -375,9 +380,10 @@ func (m *Model) runToggle(tk toggleKey) tea.Cmd {
 	return m.setFilter(f)
 }
 
-// hasBaseline reports whether findings are judged new or seen.
+// hasBaseline reports whether findings are judged new or seen (by this
+// hunt, or, for exports, by the hunts that wrote them).
 func (m *Model) hasBaseline() bool {
-	return len(m.cfg.Hunt.Baseline) > 0 || m.cfg.Hunt.BaselineWindow > 0
+	return len(m.cfg.Hunt.Baseline) > 0 || m.cfg.Hunt.BaselineWindow > 0 || m.res != nil && m.res.NewKey != ""
 }
 
 // setFilter installs f and filters the findings again in the background;
