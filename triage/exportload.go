@@ -9,6 +9,7 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -248,6 +249,7 @@ type builder struct {
 	procOf   []*Process
 	hosts    map[string]bool
 	problems [][]Problem // by source
+	digests  []string    // the rule sets the exports were hunted with
 }
 
 // build makes the Result. Called with s.mu held.
@@ -281,6 +283,10 @@ func (s *ExportSet) build() *Result {
 	for _, p := range b.procs {
 		slices.SortStableFunc(p.Children, func(a, c *Process) int { return a.Created.Compare(c.Created) })
 	}
+	// The rule set: the exports' digest, or theirs all when their hunts
+	// used different rules.
+	slices.Sort(b.digests)
+	r.RulesDigest = strings.Join(b.digests, " ")
 	r.Processes, r.Roots = b.procs, t.roots()
 	r.Findings = makeFindings(b.pending, b.procOf)
 	for h := range b.hosts {
@@ -320,6 +326,9 @@ func (b *builder) part(p *exportPart) {
 		}
 		if h.Baseline != nil && r.NewKey == "" {
 			r.NewKey = h.Baseline.Key
+		}
+		if d := h.Rules.Digest; d != "" && !slices.Contains(b.digests, d) {
+			b.digests = append(b.digests, d)
 		}
 		// The logs the export's hunt read: their problems are this
 		// export's too.

@@ -107,6 +107,9 @@ func TestExportSetFleet(t *testing.T) {
 	if strings.Join(want, "\n") != strings.Join(have, "\n") {
 		t.Errorf("findings differ:\nwant\n%s\ngot\n%s", strings.Join(want, "\n"), strings.Join(have, "\n"))
 	}
+	if got.RulesDigest != res.RulesDigest || got.RulesDigest == "" {
+		t.Errorf("rules digest %q, want the hunt's %q", got.RulesDigest, res.RulesDigest)
+	}
 	if strings.Join(got.Hosts, ",") != strings.Join(res.Hosts, ",") {
 		t.Errorf("hosts %v, want %v", got.Hosts, res.Hosts)
 	}
