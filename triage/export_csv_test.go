@@ -56,22 +56,7 @@ func flatResult(t *testing.T) *Result {
 		proc("WS2", 5, time.Time{}, 5, 500, `C:\Windows\System32\regsvr32.exe`, `regsvr32 /s +x.dll`, `WS2\u`, 8, 80, `C:\x.exe`),
 	}
 	path := filepath.Join(dir, "flat.evtx")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := parser.NewWriter(f)
-	for _, e := range evs {
-		if err := w.Write(e); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeLog(t, path, evs)
 	set := rules.Load(rules.LoadOptions{NoBuiltin: true, Paths: []string{rule}})
 	if rj := set.Rejected(); len(rj) > 0 {
 		t.Fatalf("rule rejected: %v", rj)

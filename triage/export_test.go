@@ -20,7 +20,7 @@ import (
 
 // handResult builds a Result from hand-made events and "matches" given as
 // event index → rule, without the rules engine.
-func handResult(t *testing.T) *Result {
+func handResult(t testing.TB) *Result {
 	t.Helper()
 	const (
 		cmd = `C:\Windows\System32\cmd.exe`
