@@ -19,7 +19,7 @@ import (
 // writes one export per host, as a fleet hunt (the Velociraptor artifact)
 // does: JSON Lines for some hosts, a JSON document for others. It returns
 // the hunt's Result and the exports.
-func fleet(t *testing.T, hosts int) (*Result, []string) {
+func fleet(t testing.TB, hosts int) (*Result, []string) {
 	t.Helper()
 	dir := t.TempDir()
 	logPath := filepath.Join(dir, "fleet.evtx")
