@@ -74,8 +74,8 @@ func (in *pathInputs) folder(p string) {
 		in.errs = append(in.errs, errs...)
 		return
 	}
-	none := fmt.Errorf("no .evtx file and no evtriage export found in %s", p)
-	cands, errs := parser.FindFilesMatching([]string{p}, triage.IsExportName, none)
+	// A folder with neither logs nor exports says so as ever (ErrNoEvtx).
+	cands, errs := parser.FindFilesMatching([]string{p}, triage.IsExportName, parser.ErrNoEvtx)
 	in.errs = append(in.errs, errs...)
 	skipped := 0
 	for _, c := range cands {
@@ -93,7 +93,7 @@ func (in *pathInputs) folder(p string) {
 		in.notes = append(in.notes, fmt.Sprintf("%s: %d .json/.jsonl files are not evtriage exports (passed over)", p, skipped))
 	}
 	if len(cands) > 0 && skipped == len(cands) {
-		in.errs = append(in.errs, &parser.InputError{Path: p, Err: none})
+		in.errs = append(in.errs, &parser.InputError{Path: p, Err: parser.ErrNoEvtx})
 	}
 }
 

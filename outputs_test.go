@@ -228,7 +228,7 @@ func TestHuntNothingFound(t *testing.T) {
 	if code != exitPartial {
 		t.Errorf("exit %d, want %d", code, exitPartial)
 	}
-	for _, s := range []string{"no .evtx file and no evtriage export found in " + empty, "missing.evtx"} {
+	for _, s := range []string{"no .evtx file found in " + empty, "missing.evtx"} {
 		if !strings.Contains(stderr, s) {
 			t.Errorf("stderr lacks %q: %s", s, stderr)
 		}
@@ -242,7 +242,7 @@ func TestHuntNothingFound(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{empty: "no .evtx file and no evtriage export found in " + empty, missing: "no such file"}
+	want := map[string]string{empty: "no .evtx file found in " + empty, missing: "no such file"}
 	for _, s := range doc.Sources {
 		if w, ok := want[s.Path]; ok && len(s.Problems) == 1 && strings.Contains(s.Problems[0].Reason, w) {
 			delete(want, s.Path)
