@@ -2,8 +2,10 @@
 // composed of components in the style of bubbles and soft-serve: a sortable,
 // virtualised findings table, a collapsible process tree, a detail pane
 // explaining each match, a rules panel, a status bar of filter toggles,
-// search, export and help. Its surface is Run, Config, Input, and New and
-// Model for harnesses that drive a tea.Model.
+// search, an export menu (JSON, JSON Lines, CSV, Timesketch) and help. It
+// opens logs, or evtriage exports read back (Config.Exports). Its surface
+// is Run, Config, Input, and New and Model for harnesses that drive a
+// tea.Model.
 //
 // Each component keeps its state, its KeyMap (with ShortHelp and FullHelp,
 // from which the help is assembled) and its styles (a value set with
