@@ -271,9 +271,17 @@ func reportUndated(warn func(string, ...any), findings []*triage.Finding) int {
 			warn("… %d more findings without a time", len(undated)-i)
 			break
 		}
+		title := ""
+		if f.Rule != nil {
+			title = f.Rule.Title
+		}
+		if f.Event == nil || f.Event.Event == nil {
+			warn("finding %q has no event, so no time Timesketch can place; left out of the Timesketch export", title)
+			continue
+		}
 		ev := f.Event.Event
 		warn("%s: record %d (offset %d): finding %q has no time Timesketch can place; left out of the Timesketch export",
-			f.Event.File, ev.RecordID, ev.Offset, f.Rule.Title)
+			f.Event.File, ev.RecordID, ev.Offset, title)
 	}
 	if len(undated) == 0 {
 		return exitOK
