@@ -119,6 +119,11 @@ func TestOpenExports(t *testing.T) {
 	if m.filter.Host != r.Hosts[0] || m.table.Len() == 0 {
 		t.Errorf("host filter %q shows %d findings", m.filter.Host, m.table.Len())
 	}
+	// The host timeline needs the logs, which exports do not hold.
+	m, _ = drive(t, m, press("1", "T")...)
+	if m.view == viewTimeline || !strings.Contains(m.message, "exports hold findings, not the logs") {
+		t.Errorf("T on exports: view %v, message %q", m.view, m.message)
+	}
 	// The screen exports what it shows of the exports: as CSV, say.
 	m, _ = drive(t, m, press("e", "j", "j", "enter")...)
 	if !strings.Contains(m.message, "wrote ") || !strings.Contains(m.message, ".csv") {

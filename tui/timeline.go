@@ -562,6 +562,10 @@ func (m *Model) openTimeline() tea.Cmd {
 		m.setMessage("nothing is read yet", true)
 		return nil
 	}
+	if m.cfg.Exports {
+		m.setMessage("exports hold findings, not the logs: the host timeline reads the .evtx files (open them to see it)", true)
+		return nil
+	}
 	var a tlAnchor
 	switch s := m.selection().(type) {
 	case *triage.Finding:
