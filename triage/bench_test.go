@@ -13,6 +13,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/evtriage/evtriage/internal/heappeak"
 	"github.com/evtriage/evtriage/parser"
 	"github.com/evtriage/evtriage/rules"
 	"github.com/evtriage/evtriage/samples"
@@ -67,43 +68,6 @@ func benchLog(b *testing.B, dir, profile string) string {
 	return path
 }
 
-// heapPeak samples the heap while a benchmark iteration runs.
-type heapPeak struct {
-	stop    chan struct{}
-	done    chan struct{}
-	live    uint64 // peak of /gc/heap/live:bytes
-	inUse   uint64 // peak of /memory/classes/heap/objects:bytes
-	samples []metrics.Sample
-}
-
-func startHeapPeak() *heapPeak {
-	p := &heapPeak{stop: make(chan struct{}), done: make(chan struct{}), samples: []metrics.Sample{
-		{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}}
-	go func() {
-		defer close(p.done)
-		t := time.NewTicker(time.Millisecond)
-		defer t.Stop()
-		for {
-			p.sample()
-			select {
-			case <-p.stop:
-				p.sample()
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return p
-}
-
-func (p *heapPeak) sample() {
-	metrics.Read(p.samples)
-	p.live = max(p.live, p.samples[0].Value.Uint64())
-	p.inUse = max(p.inUse, p.samples[1].Value.Uint64())
-}
-
-func (p *heapPeak) end() { close(p.stop); <-p.done }
-
 // benchHunt hunts path with opts b.N times, as hunt does (Finish, then the
 // written findings as JSON Lines), and reports the figures described
 // above.
@@ -122,7 +86,7 @@ func benchHunt(b *testing.B, path string, opts Options) {
 		b.StopTimer()
 		runtime.GC()
 		runtime.ReadMemStats(&ms0)
-		peak := startHeapPeak()
+		peak := heappeak.Start()
 		b.StartTimer()
 		h := NewHunter(opts)
 		if err := h.AddFile(context.Background(), path, nil); err != nil {
@@ -133,10 +97,10 @@ func benchHunt(b *testing.B, path string, opts Options) {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		peak.end()
+		pl, pu := peak.End()
 		runtime.ReadMemStats(&ms1)
 		alloc += ms1.TotalAlloc - ms0.TotalAlloc
-		live, inUse = max(live, peak.live), max(inUse, peak.inUse)
+		live, inUse = max(live, pl), max(inUse, pu)
 		events, procs, nodes = res.Events, res.ProcessCount(), len(res.Processes)
 		runtime.KeepAlive(res)
 		b.StartTimer()
@@ -220,15 +184,15 @@ func BenchmarkReadTimeline(b *testing.B) {
 				before := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 				metrics.Read(before)
 				base := before[0].Value.Uint64()
-				peak := startHeapPeak()
+				peak := heappeak.Start()
 				b.StartTimer()
 				tl, err = res.ReadTimeline(context.Background(), TimelineQuery{Host: host, From: center.Add(-span), To: center.Add(span), Center: center}, open)
 				if err != nil {
 					b.Fatal(err)
 				}
 				b.StopTimer()
-				peak.end()
-				inUse = max(inUse, peak.inUse-min(base, peak.inUse))
+				_, pu := peak.End()
+				inUse = max(inUse, pu-min(base, pu))
 				runtime.GC()
 				metrics.Read(before)
 				kept = max(kept, before[0].Value.Uint64()-min(base, before[0].Value.Uint64()))
