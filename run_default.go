@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
 
 	"github.com/evtriage/evtriage/internal/termsafe"
+	"github.com/evtriage/evtriage/parser"
 	"github.com/evtriage/evtriage/samples"
 	"github.com/evtriage/evtriage/triage"
 	"github.com/evtriage/evtriage/tui"
@@ -86,17 +88,22 @@ func screenConfig(df *defaultFlags) (tui.Config, error) {
 		cfg.Inputs = []tui.Input{{Name: "demo.evtx (built-in)", Data: samples.Demo()}}
 		return cfg, nil
 	}
+	// The paths that give nothing to read are inputs too: the screen's
+	// hunt records each as a source with its problem (as hunt does), so
+	// that the problems view and the exports list them.
 	for _, err := range in.errs {
-		cfg.Notes = append(cfg.Notes, err.Error())
+		var ie *parser.InputError
+		if errors.As(err, &ie) {
+			cfg.Inputs = append(cfg.Inputs, tui.Input{Name: ie.Path, Path: ie.Path, Err: err})
+		} else {
+			cfg.Notes = append(cfg.Notes, err.Error())
+		}
 	}
 	cfg.Notes = append(cfg.Notes, in.notes...)
 	for _, f := range append(in.logs, in.exports...) {
 		cfg.Inputs = append(cfg.Inputs, tui.Input{Name: f, Path: f})
 	}
 	cfg.Title = strings.Join(df.paths, " ")
-	if len(cfg.Inputs) == 0 {
-		cfg.Notes = append(cfg.Notes, "no .evtx file and no evtriage export found under "+cfg.Title)
-	}
 	return cfg, nil
 }
 

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/evtriage/evtriage/parser"
 	"github.com/evtriage/evtriage/rules"
 )
 
@@ -54,15 +56,15 @@ func TestScreenConfig(t *testing.T) {
 		args      []string
 		inputs    []string
 		demo      bool
-		notes     int
+		failed    []string // inputs that give nothing to read, with their error
 		minLevel  rules.Level
 		noBuiltin bool
 	}{
 		{name: "demo", demo: true},
 		{name: "folder", args: []string{dir}, inputs: []string{filepath.Join(dir, "a.EVTX"), filepath.Join(dir, "b.evtx")}},
 		{name: "file and missing", args: []string{filepath.Join(dir, "notes.txt"), filepath.Join(dir, "gone.evtx")},
-			inputs: []string{filepath.Join(dir, "notes.txt")}, notes: 1},
-		{name: "nothing found", args: []string{filepath.Join(dir, "gone")}, notes: 2},
+			inputs: []string{filepath.Join(dir, "notes.txt")}, failed: []string{filepath.Join(dir, "gone.evtx")}},
+		{name: "nothing found", args: []string{filepath.Join(dir, "gone")}, failed: []string{filepath.Join(dir, "gone")}},
 		{name: "flags", args: []string{"--min-level", "high", "--no-builtin", dir}, minLevel: rules.LevelHigh, noBuiltin: true,
 			inputs: []string{filepath.Join(dir, "a.EVTX"), filepath.Join(dir, "b.evtx")}},
 	}
@@ -82,16 +84,27 @@ func TestScreenConfig(t *testing.T) {
 					t.Fatalf("no PATH does not open the demo log: %+v", cfg.Title)
 				}
 			} else {
-				var got []string
+				var got, failed []string
 				for _, in := range cfg.Inputs {
-					got = append(got, in.Path)
+					var ie *parser.InputError
+					switch {
+					case in.Err == nil:
+						got = append(got, in.Path)
+					case errors.As(in.Err, &ie) && ie.Path == in.Path:
+						failed = append(failed, in.Path)
+					default:
+						t.Errorf("input %s: error %v", in.Path, in.Err)
+					}
 				}
 				if strings.Join(got, "|") != strings.Join(tt.inputs, "|") {
 					t.Errorf("inputs %v, want %v", got, tt.inputs)
 				}
+				if strings.Join(failed, "|") != strings.Join(tt.failed, "|") {
+					t.Errorf("inputs with problems %v, want %v", failed, tt.failed)
+				}
 			}
-			if len(cfg.Notes) != tt.notes {
-				t.Errorf("notes %q, want %d", cfg.Notes, tt.notes)
+			if len(cfg.Notes) != 0 {
+				t.Errorf("notes %q, want none (inputs with problems are inputs)", cfg.Notes)
 			}
 			if cfg.MinLevel != tt.minLevel {
 				t.Errorf("min level %v, want %v", cfg.MinLevel, tt.minLevel)

@@ -98,7 +98,11 @@ func (m *Model) stamp() string { return m.cfg.Now().UTC().Format("20060102-15040
 // subtree of the selected process (E).
 func (m *Model) openExport(subtree bool) {
 	if m.res == nil {
-		m.setMessage("nothing loaded yet", true)
+		msg := "nothing loaded yet"
+		if m.load.finishing {
+			msg = "the process tree is being built: export in a moment"
+		}
+		m.setMessage(msg, true)
 		return
 	}
 	root := m.exportRoot()
@@ -125,7 +129,7 @@ func (m *Model) exportRoot() *triage.Process {
 // job is an export of findings as the screen shows them now.
 func (m *Model) job(what string, format triage.Format, findings []*triage.Finding, root *triage.Process) exportJob {
 	return exportJob{dir: m.cfg.ExportDir, what: what, stamp: m.stamp(), format: format, r: m.res, findings: findings,
-		sel: triage.Selection{Filter: m.filter.triage(), Screen: true, Subtree: root}, loading: m.load.running}
+		sel: triage.Selection{Filter: m.filter.triage(), Screen: true, Subtree: root}, loading: m.load.partial()}
 }
 
 // exportShown writes the findings as currently filtered and sorted.

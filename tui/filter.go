@@ -160,6 +160,8 @@ func (m *Model) refilter() tea.Cmd {
 	var keep findingKey
 	if s := m.table.Selected(); s != nil {
 		keep = keyOf(s)
+	} else if r := m.load.resume; r != nil {
+		keep = r.finding
 	}
 	var search []bool
 	if s := m.search.result; s != nil {
@@ -183,6 +185,9 @@ func (m *Model) applyFiltered(out filtered) tea.Cmd {
 	m.shown.running = false
 	m.shown.filtered = out
 	m.table.SetRows(out.rows, out.keepAt)
+	if m.load.complete {
+		m.load.resume = nil // restored
+	}
 	m.tree.SetStats(out.stats)
 	m.timeline.SetVisible(out.visible)
 	if m.search.jumpDue() {

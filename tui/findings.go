@@ -120,6 +120,10 @@ type findingsTable struct {
 	query         string // search text to highlight
 	matched       func(*triage.Finding) bool
 	zone          zone // times are shown in it
+	// moved is set once the user moves the cursor: until then it stays
+	// on the first row whatever the rows become (snapshots while loading,
+	// filters, sorting); afterwards it follows the user's finding.
+	moved bool
 }
 
 // newFindingsTable returns an empty table sorted by time; its styles are
@@ -138,16 +142,26 @@ func (t *findingsTable) SetSize(w, h int) {
 }
 
 // SetRows replaces the rows (already filtered and sorted by the caller's
-// tea.Cmd) and puts the cursor on row keepAt, where the filter run found
-// the finding selected before; with keepAt negative (that finding is
-// filtered out, or none was selected) the cursor keeps its position.
+// tea.Cmd). Until the user has moved, the cursor stays on the first row.
+// Afterwards it goes to row keepAt, where the filter run found the finding
+// selected before, on the same line of the pane, so that rows added above
+// it do not move what the user looks at; with keepAt negative (that
+// finding is filtered out) the cursor keeps its position.
 func (t *findingsTable) SetRows(rows []*triage.Finding, keepAt int) {
 	t.rows = rows
-	if keepAt >= 0 {
-		t.cursor = keepAt
+	switch {
+	case !t.moved:
+		t.cursor, t.top = 0, 0
+	case keepAt >= 0:
+		line := t.cursor - t.top
+		t.cursor, t.top = keepAt, keepAt-line
 	}
 	t.clamp()
 }
+
+// release drops the rows but keeps the cursor's place (and whether the
+// user moved it) for the rows that replace them.
+func (t *findingsTable) release() { t.rows = nil }
 
 // Rows returns the rows as shown.
 func (t findingsTable) Rows() []*triage.Finding { return t.rows }
@@ -158,9 +172,10 @@ func (t findingsTable) Len() int { return len(t.rows) }
 // Cursor is the selected row's index.
 func (t findingsTable) Cursor() int { return t.cursor }
 
-// SetCursor selects row i.
+// SetCursor selects row i (a move of the user's: a jump to a match, to a
+// process's finding).
 func (t *findingsTable) SetCursor(i int) {
-	t.cursor = i
+	t.cursor, t.moved = i, true
 	t.clamp()
 }
 
@@ -220,7 +235,7 @@ func (t findingsTable) Update(msg tea.Msg) (findingsTable, tea.Cmd) {
 		return t, nil
 	}
 	if c, ok := t.KeyMap.move(k, t.cursor, len(t.rows), t.bodyHeight()); ok {
-		t.cursor = c
+		t.cursor, t.moved = c, true
 		t.clamp()
 		return t, nil
 	}

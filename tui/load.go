@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"strconv"
+	"sync"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -19,16 +19,45 @@ type Input struct {
 	Name string // shown on screen and recorded as the source's path
 	Path string // file to read; empty when Data is set
 	Data []byte
+	// Err, when set, says why Path gives nothing to read (it does not
+	// exist, it is a pipe, a folder holds no .evtx file…): the hunt
+	// records it as a source with that problem, as hunt does, so that
+	// the problems view and the exports list it.
+	Err error
+}
+
+// name is how the input is named in messages.
+func (in Input) name() string {
+	if in.Name != "" {
+		return in.Name
+	}
+	return in.Path
 }
 
 // loadState is the background loading as the screen follows it.
 type loadState struct {
-	running  bool        // inputs are still being read
-	progress progressMsg // the latest progress report
-	files    int         // inputs finished, as of the snapshot shown
-	errs     []error     // inputs that could not be read completely
-	received int         // snapshots received
-	applied  int         // sequence number of the snapshot shown
+	running   bool        // inputs are still being read
+	finishing bool        // every input is read; the final Result is being built
+	progress  progressMsg // the latest progress report
+	files     int         // inputs finished, as of the snapshot shown
+	errs      []error     // inputs that could not be read completely
+	received  int         // snapshots received
+	applied   int         // sequence number of the snapshot shown
+	complete  bool        // the final Result is shown
+	// resume is the selection while the final Result is built (release).
+	resume *resumePoint
+}
+
+// partial reports whether what is shown is a snapshot taken while inputs
+// were still being read (an export of it says so).
+func (l *loadState) partial() bool { return !l.complete }
+
+// resumePoint is the selection the screen had when it let go of its last
+// snapshot (release), restored on the final Result.
+type resumePoint struct {
+	finding findingKey
+	proc    processKey
+	hasProc bool
 }
 
 // indexing reports whether a snapshot received is still being indexed.
@@ -38,6 +67,9 @@ func (l *loadState) indexing() bool { return l.received > l.applied }
 func (l *loadState) text() string {
 	if !l.running {
 		return "nothing was read"
+	}
+	if l.finishing {
+		return "building the process tree…"
 	}
 	p := l.progress.p
 	s := "reading"
@@ -70,15 +102,18 @@ func (m *Model) handleLoader(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case progressMsg:
 		m.load.progress = msg
+	case finishingMsg:
+		m.load.finishing = true
+		m.release()
 	case snapshotMsg:
 		m.load.received++
-		keep := make(map[string]bool)
+		keep := make(map[processKey]bool)
 		for id, e := range m.tree.Expanded() {
 			if e && m.res != nil && id < len(m.res.Processes) {
 				keep[procKey(m.res.Processes[id])] = true
 			}
 		}
-		return prepare(m.load.received, msg.files, msg.r, keep)
+		return prepare(m.load.received, msg.files, msg.final, msg.r, keep)
 	case loadDoneMsg:
 		m.load.running = false
 		m.load.errs = msg.errs
@@ -98,19 +133,30 @@ type preparedMsg struct {
 	expanded []bool
 	perRule  map[*rules.Rule]int
 	files    int
+	final    bool
 }
 
-// procKey identifies a process across snapshots.
-func procKey(p *triage.Process) string {
+// processKey identifies a process across snapshots (whose Process values
+// and IDs are new each time).
+type processKey struct {
+	host    string
+	guid    triage.GUID
+	pid     uint32
+	created int64
+}
+
+// procKey is p's processKey: host and GUID for Sysmon processes, host, pid
+// and creation time for the others.
+func procKey(p *triage.Process) processKey {
 	if !p.GUID.IsZero() {
-		return p.Host + "\x00" + p.GUID.String()
+		return processKey{host: p.Host, guid: p.GUID}
 	}
-	return p.Host + "\x00" + strconv.FormatUint(uint64(p.PID), 10) + "\x00" + strconv.FormatInt(p.Created.UnixNano(), 10)
+	return processKey{host: p.Host, pid: p.PID, created: p.Created.UnixNano()}
 }
 
 // prepare indexes a snapshot: tree order, expansion (what was expanded
 // before, plus the ancestors of every finding), per-rule totals.
-func prepare(seq, files int, r *triage.Result, keep map[string]bool) tea.Cmd {
+func prepare(seq, files int, final bool, r *triage.Result, keep map[processKey]bool) tea.Cmd {
 	return func() tea.Msg {
 		ix := buildTreeIndex(r)
 		exp := make([]bool, len(r.Processes))
@@ -134,27 +180,33 @@ func prepare(seq, files int, r *triage.Result, keep map[string]bool) tea.Cmd {
 				exp[a.ID] = true
 			}
 		}
-		return preparedMsg{seq: seq, r: r, ix: ix, expanded: exp, perRule: per, files: files}
+		return preparedMsg{seq: seq, r: r, ix: ix, expanded: exp, perRule: per, files: files, final: final}
 	}
 }
 
-// applySnapshot shows an indexed snapshot, keeping the tree's selection,
-// and filters and searches it again.
+// applySnapshot shows an indexed snapshot and filters and searches it
+// again. Until the user moves in the tree its cursor stays on the first
+// row; once they have, it stays on their process, at the same line of the
+// pane, however many rows the snapshot adds above it.
 func (m *Model) applySnapshot(msg preparedMsg) tea.Cmd {
 	if msg.seq <= m.load.applied {
 		return nil // an older snapshot finished indexing late
 	}
 	m.load.applied = msg.seq
-	var selKey string
-	if p := m.tree.Selected(); p != nil {
-		selKey = procKey(p)
+	m.load.complete = m.load.complete || msg.final
+	var key processKey
+	sel, line := m.tree.Selected(), m.tree.cursor-m.tree.top
+	if sel != nil {
+		key = procKey(sel)
+	} else if r := m.load.resume; r != nil && r.hasProc {
+		sel, key = &triage.Process{}, r.proc
 	}
 	m.res, m.index, m.totalPerRule, m.load.files = msg.r, msg.ix, msg.perRule, msg.files
 	m.tree.SetData(m.roots(), msg.ix, msg.expanded, len(msg.r.Hosts) > 1)
-	if selKey != "" {
+	if sel != nil && m.tree.moved {
 		for _, p := range msg.r.Processes {
-			if procKey(p) == selKey {
-				m.tree.Select(p)
+			if procKey(p) == key {
+				m.tree.selectAt(p, line)
 				break
 			}
 		}
@@ -172,6 +224,33 @@ func (m *Model) applySnapshot(msg preparedMsg) tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
+// release lets go of the snapshot shown while Finish builds the final
+// Result, so that the two are never in memory together (the screen shows
+// the loading line meanwhile). The selection is remembered by key and
+// restored on the final Result; work still under way on the snapshot
+// (indexing, filtering) is discarded when it arrives.
+func (m *Model) release() {
+	if m.res == nil {
+		return
+	}
+	r := &resumePoint{}
+	if f := m.table.Selected(); f != nil {
+		r.finding = keyOf(f)
+	}
+	if p := m.tree.Selected(); p != nil {
+		r.proc, r.hasProc = procKey(p), true
+	}
+	m.load.resume = r
+	m.load.applied = m.load.received
+	m.res, m.index = nil, treeIndex{}
+	m.table.release()
+	m.tree.release()
+	m.shown.gen++
+	m.shown.running = false
+	m.shown.filtered = filtered{gen: m.shown.gen}
+	m.detail.Show(nil, nil)
+}
+
 // loaderMsg wraps what the background loader reports.
 type loaderMsg struct {
 	ch  <-chan tea.Msg
@@ -184,12 +263,18 @@ type progressMsg struct {
 	p           triage.Progress
 }
 
-// snapshotMsg carries the Result after another input was read.
+// snapshotMsg carries a Result of what has been read so far, or the final
+// one.
 type snapshotMsg struct {
 	r       *triage.Result
 	files   int  // inputs finished so far
 	partial bool // taken while an input is still being read
+	final   bool // Finish's: every input is read
 }
+
+// finishingMsg says every input is read and the final Result is being
+// built.
+type finishingMsg struct{}
 
 // loadDoneMsg says every input has been read; errs are the inputs that
 // could not be (the rest was still read).
@@ -197,23 +282,69 @@ type loadDoneMsg struct {
 	errs []error
 }
 
-// progressEvery throttles progress reports to the screen.
+// progressEvery throttles progress reports to the screen, across files:
+// a folder of thousands of small logs sends one report per period, not
+// one per file.
 const progressEvery = 50 * time.Millisecond
 
-// Snapshots while a file is being read: the first after streamFirst, then
-// never more often than streamEvery nor than streamCost times the time the
-// last one took to build, so that building them costs loading at most
-// about a fifth of its time.
+// Snapshots while inputs are read: the first after streamFirst, then never
+// more often than streamEvery nor than streamCost times the time the last
+// one took to build, so that building them costs loading at most about a
+// fifth of its time. Besides the clock, the loader asks for a snapshot
+// after each input; triage.Hunter.Snapshot builds one only when enough was
+// read since the last (work done, not files), so that many small files
+// cost a few snapshots, not one each.
 const (
 	streamFirst = 500 * time.Millisecond
 	streamEvery = time.Second
 	streamCost  = 4
 )
 
-// stream sends Result snapshots of what has been read so far until stop
-// is closed, so that the screen fills in while a big file loads. It waits
-// on clk, which tests drive.
-func stream(ctx context.Context, clk clock, h reader, done int, stop <-chan struct{}, send func(tea.Msg) bool) {
+// reader is what the loader reads inputs with: a triage.Hunter over
+// logs, a triage.ExportSet over exports. Both build snapshots as the work
+// done grows (Snapshot) and a final Result that releases what was kept
+// for reading (Finish).
+type reader interface {
+	AddFile(ctx context.Context, path string, progress func(triage.Progress)) error
+	AddProblem(path string, err error)
+	Snapshot() *triage.Result
+	Finish() *triage.Result
+}
+
+// snapshotter sends the reader's snapshots to the screen, each one once,
+// in the order they were built, from the loader and its clock alike.
+type snapshotter struct {
+	h    reader
+	send func(tea.Msg) bool
+	mu   sync.Mutex
+	last *triage.Result
+	done int // inputs finished
+}
+
+// offer sends the reader's snapshot when it is a new one; it reports
+// false when the screen no longer listens.
+func (s *snapshotter) offer(partial bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.h.Snapshot()
+	if r == nil || r == s.last {
+		return true
+	}
+	s.last = r
+	return s.send(snapshotMsg{r: r, files: s.done, partial: partial})
+}
+
+// finished records that one more input was read.
+func (s *snapshotter) finished() {
+	s.mu.Lock()
+	s.done++
+	s.mu.Unlock()
+}
+
+// stream offers snapshots on the clock until stop is closed, so that the
+// screen fills in while a big file loads. It waits on clk, which tests
+// drive.
+func stream(ctx context.Context, clk clock, s *snapshotter, stop <-chan struct{}) {
 	wait := streamFirst
 	for {
 		select {
@@ -224,25 +355,17 @@ func stream(ctx context.Context, clk clock, h reader, done int, stop <-chan stru
 		case <-clk.after(wait):
 		}
 		start := clk.now()
-		r := h.Result()
-		wait = max(streamEvery, streamCost*clk.now().Sub(start))
-		if !send(snapshotMsg{r: r, files: done, partial: true}) {
+		if !s.offer(true) {
 			return
 		}
+		wait = max(streamEvery, streamCost*clk.now().Sub(start))
 	}
-}
-
-// reader is what the loader reads inputs with: a triage.Hunter over
-// logs, a triage.ExportSet over exports.
-type reader interface {
-	AddFile(ctx context.Context, path string, progress func(triage.Progress)) error
-	Result() *triage.Result
 }
 
 // startLoad returns the command that starts reading inputs in the
 // background (exports: evtriage exports read back). The loader reports
-// progress, a Result snapshot after each input, and the end; it stops
-// when ctx is cancelled.
+// progress, snapshots, the final Result and the end; it stops when ctx is
+// cancelled.
 func startLoad(ctx context.Context, clk clock, opts triage.Options, inputs []Input, exports bool) tea.Cmd {
 	return func() tea.Msg {
 		ch := make(chan tea.Msg, 16)
@@ -262,6 +385,10 @@ func waitLoader(ch <-chan tea.Msg) tea.Cmd {
 	}
 }
 
+// load reads the inputs into one reader (a Hunter, or an ExportSet for
+// exports): snapshots while it reads (the clock's and, when enough was
+// read, after an input), then Finish, which releases the reader's
+// bookkeeping as it builds the final Result.
 func load(ctx context.Context, clk clock, opts triage.Options, inputs []Input, exports bool, ch chan<- tea.Msg) {
 	defer close(ch)
 	send := func(m tea.Msg) bool {
@@ -274,44 +401,39 @@ func load(ctx context.Context, clk clock, opts triage.Options, inputs []Input, e
 	}
 	var h reader
 	var hunter *triage.Hunter
-	var xs *triage.ExportSet
-	// snapshot is the Result after each input: for exports, rebuilt only
-	// once enough is new (ExportSet.Snapshot: a fleet is many small
-	// files), and final after the last.
-	snapshot := func(last bool) *triage.Result { return h.Result() }
 	if exports {
-		xs = triage.NewExportSet(opts.Provenance)
-		h = xs
-		snapshot = func(last bool) *triage.Result {
-			if last {
-				return xs.Finish()
-			}
-			return xs.Snapshot()
-		}
+		h = triage.NewExportSet(opts.Provenance)
 	} else {
 		hunter = triage.NewHunter(opts)
 		h = hunter
 	}
+	snaps := &snapshotter{h: h, send: send}
+	stop := make(chan struct{})
+	streamed := make(chan struct{})
+	go func() {
+		defer close(streamed)
+		stream(ctx, clk, snaps, stop)
+	}()
+	var once sync.Once
+	stopStream := func() { once.Do(func() { close(stop); <-streamed }) }
+	defer stopStream()
 	var errs []error
+	last := time.Time{}
 	for i, in := range inputs {
 		if ctx.Err() != nil {
 			return
 		}
-		last := time.Time{}
 		progress := func(p triage.Progress) {
-			if now := clk.now(); p.Done || now.Sub(last) >= progressEvery {
+			if now := clk.now(); now.Sub(last) >= progressEvery {
 				last = now
 				send(progressMsg{file: i, files: len(inputs), p: p})
 			}
 		}
-		stop := make(chan struct{})
-		streamed := make(chan struct{})
-		go func() {
-			defer close(streamed)
-			stream(ctx, clk, h, i, stop, send)
-		}()
 		var err error
 		switch {
+		case in.Err != nil:
+			h.AddProblem(in.Path, in.Err)
+			err = in.Err
 		case in.Path != "":
 			err = h.AddFile(ctx, in.Path, progress)
 		case hunter != nil:
@@ -319,18 +441,24 @@ func load(ctx context.Context, clk clock, opts triage.Options, inputs []Input, e
 		default:
 			err = fmt.Errorf("an export is read from a file")
 		}
-		close(stop)
-		<-streamed
-		if err != nil {
-			name := in.Name
-			if name == "" {
-				name = in.Path
-			}
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		if ctx.Err() != nil {
+			return
 		}
-		if !send(snapshotMsg{r: snapshot(i == len(inputs)-1), files: i + 1}) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", in.name(), err))
+		}
+		snaps.finished()
+		// After the last input comes Finish, not one more snapshot.
+		if i+1 < len(inputs) && !snaps.offer(false) {
 			return
 		}
 	}
-	send(loadDoneMsg{errs: errs})
+	stopStream()
+	if !send(finishingMsg{}) {
+		return
+	}
+	r := h.Finish()
+	if send(snapshotMsg{r: r, files: len(inputs), final: true}) {
+		send(loadDoneMsg{errs: errs})
+	}
 }

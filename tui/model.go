@@ -409,6 +409,11 @@ func (m *Model) setFilter(f filterState) tea.Cmd {
 // startExport writes the shown findings (or the selected subtree's) once
 // no filter run is under way, so that it holds what the filters select.
 func (m *Model) startExport(req exportRequest) tea.Cmd {
+	if m.res == nil && m.load.finishing {
+		m.export.wait(req)
+		m.setMessage("export waits for the process tree to be built…", false)
+		return nil
+	}
 	if m.shown.running {
 		m.export.wait(req)
 		m.setMessage("export waits for the filters to finish…", false)

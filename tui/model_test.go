@@ -350,7 +350,7 @@ func TestSnapshotKeepsSelection(t *testing.T) {
 	r2.Roots = append([]*triage.Process{extra}, r2.Roots...) // shifts every tree row
 	m, _ = drive(t, m, loaderMsg{msg: snapshotMsg{r: r2, files: 2}})
 	if got := procKey(m.tree.Selected()); got != wantP {
-		t.Errorf("tree selection moved: %q, want %q", got, wantP)
+		t.Errorf("tree selection moved: %+v, want %+v", got, wantP)
 	}
 	m, _ = drive(t, m, press("1")...)
 	if got := keyOf(m.table.Selected()); got != wantF {

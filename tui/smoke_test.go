@@ -203,9 +203,10 @@ func (c *fakeClock) clock() clock {
 	}
 }
 
-// TestStreamSnapshots checks that while a file is read the loader sends
+// TestStreamSnapshots checks that while inputs are read the loader sends
 // snapshots of what has been read so far, the first after streamFirst and
-// the next ones paced by what a snapshot costs, and stops when told.
+// the next ones paced by what a snapshot costs, each Result once (a tick
+// with nothing new read sends nothing), and stops when told.
 func TestStreamSnapshots(t *testing.T) {
 	dir := t.TempDir()
 	logPath := filepath.Join(dir, "ws01.evtx")
@@ -218,12 +219,13 @@ func TestStreamSnapshots(t *testing.T) {
 	at := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
 	fc := &fakeClock{asked: make(chan time.Duration), fire: make(chan time.Time),
 		nows: []time.Time{at, at.Add(2 * time.Second), at.Add(3 * time.Second), at.Add(3*time.Second + 10*time.Millisecond)}}
-	got := make(chan tea.Msg, 1)
+	got := make(chan tea.Msg, 4)
+	snaps := &snapshotter{h: h, send: func(m tea.Msg) bool { got <- m; return true }}
 	stop := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		stream(context.Background(), fc.clock(), h, 0, stop, func(m tea.Msg) bool { got <- m; return true })
+		stream(context.Background(), fc.clock(), snaps, stop)
 	}()
 	for i, want := range []time.Duration{streamFirst, streamCost * 2 * time.Second, streamEvery} {
 		if d := <-fc.asked; d != want {
@@ -231,18 +233,26 @@ func TestStreamSnapshots(t *testing.T) {
 		}
 		select {
 		case m := <-got:
-			t.Fatalf("timer %d: a snapshot before the timer fired: %+v", i, m)
+			if i != 1 {
+				t.Fatalf("timer %d: a snapshot before the timer fired: %+v", i, m)
+			}
+			snap, ok := m.(snapshotMsg)
+			if !ok || !snap.partial || snap.r == nil || snap.r.Events != 2 || len(snap.r.Findings) == 0 {
+				t.Fatalf("snapshot %d: %+v", i, snap)
+			}
 		default:
+			if i == 1 {
+				t.Fatal("no snapshot after the first timer fired")
+			}
 		}
 		if i == 2 {
 			break
 		}
 		fc.fire <- at
-		snap, ok := (<-got).(snapshotMsg)
-		if !ok || !snap.partial || snap.r == nil || snap.r.Events != 2 || len(snap.r.Findings) == 0 {
-			t.Fatalf("snapshot %d: %+v", i, snap)
-		}
 	}
 	close(stop)
 	<-finished
+	if len(got) != 0 {
+		t.Errorf("%d more snapshots, want none (nothing new was read)", len(got))
+	}
 }

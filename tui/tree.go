@@ -113,6 +113,10 @@ type processTree struct {
 	// only, when set, keeps only these processes (by Process.ID): a search
 	// shown as a filter keeps its matches and their ancestors.
 	only []bool
+	// moved is set once the user moves: until then the cursor stays on
+	// the first row whatever the data becomes (snapshots while loading,
+	// the host filter); afterwards it stays on the user's process.
+	moved bool
 }
 
 // procStats holds, per process, what the current filters leave of its
@@ -143,9 +147,19 @@ func (t *processTree) SetData(roots []*triage.Process, ix treeIndex, expanded []
 	sel := t.Selected()
 	t.roots, t.index, t.expanded, t.hosts = roots, ix, expanded, hosts
 	t.rebuild()
-	if sel != nil {
-		t.Select(sel)
+	switch {
+	case !t.moved:
+		t.cursor, t.top = 0, 0
+	case sel != nil:
+		t.selectAt(sel, t.cursor-t.top)
 	}
+}
+
+// release drops the data but keeps the cursor's place (and whether the
+// user moved it) for the data that replaces it.
+func (t *processTree) release() {
+	t.roots, t.index, t.expanded, t.rows = nil, treeIndex{}, nil, nil
+	t.stats = procStats{}
 }
 
 // SetStats installs the per-process finding counts of the current filters.
@@ -312,8 +326,28 @@ func (t *processTree) collapseRows(i int) {
 	t.rows = append(t.rows[:i+1], t.rows[j:]...)
 }
 
-// Select moves the cursor to p, expanding its ancestors.
+// Select moves the cursor to p, expanding its ancestors: a move of the
+// user's (a jump, a finding opened in the tree).
 func (t *processTree) Select(p *triage.Process) bool {
+	if !t.show(p) {
+		return false
+	}
+	t.moved = true
+	return true
+}
+
+// selectAt puts the cursor on p at the given line of the pane, if p is in
+// the tree: a process kept selected when the rows above it change.
+func (t *processTree) selectAt(p *triage.Process, line int) {
+	if t.show(p) {
+		t.top = t.cursor - line
+		t.clamp()
+	}
+}
+
+// show moves the cursor to p, expanding its ancestors, and scrolls so that
+// it shows with some context.
+func (t *processTree) show(p *triage.Process) bool {
 	if p == nil || !t.inTree(p) {
 		return false
 	}
@@ -395,7 +429,7 @@ func (t processTree) Update(msg tea.Msg) (processTree, tea.Cmd) {
 		return t, nil
 	}
 	if c, ok := t.KeyMap.move(k, t.cursor, len(t.rows), t.height); ok {
-		t.cursor = c
+		t.cursor, t.moved = c, true
 		t.clamp()
 		return t, nil
 	}
