@@ -12,6 +12,8 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/evtriage/evtriage/internal/psenc"
+	"github.com/evtriage/evtriage/internal/termsafe"
+	"github.com/evtriage/evtriage/internal/winpath"
 	"github.com/evtriage/evtriage/parser"
 	"github.com/evtriage/evtriage/rules"
 	"github.com/evtriage/evtriage/triage"
@@ -173,7 +175,7 @@ func (w *detailWriter) text(s string) {
 // field writes a label and an evidence value, cleaned and wrapped; a
 // command line's encoded PowerShell follows it, decoded.
 func (w *detailWriter) field(label, value string) {
-	w.fieldStyled(label, cleanLimit(value, maxDetailValue))
+	w.fieldStyled(label, termsafe.CleanLimit(value, maxDetailValue))
 	if strings.HasSuffix(label, "CommandLine") {
 		w.encodedPowerShell(value)
 	}
@@ -192,11 +194,11 @@ func (w *detailWriter) encodedPowerShell(cmdline string) {
 	}
 	label := "↳ decoded " + e.Switch
 	if e.Err != nil {
-		w.fieldStyled(clean(label), w.st.Warn.Render("does not decode: "+clean(strings.TrimPrefix(e.Err.Error(), "psenc: "))))
+		w.fieldStyled(termsafe.Clean(label), w.st.Warn.Render("does not decode: "+termsafe.Clean(strings.TrimPrefix(e.Err.Error(), "psenc: "))))
 		return
 	}
 	if e.Note != "" {
-		w.fieldStyled("", w.st.Warn.Render(clean(e.Note)))
+		w.fieldStyled("", w.st.Warn.Render(termsafe.Clean(e.Note)))
 	}
 	lines := strings.Split(strings.ReplaceAll(e.Script, "\r\n", "\n"), "\n")
 	for i, line := range lines {
@@ -207,7 +209,7 @@ func (w *detailWriter) encodedPowerShell(cmdline string) {
 		if i > 0 {
 			label = ""
 		}
-		w.fieldStyled(clean(label), cleanLimit(line, maxDetailValue))
+		w.fieldStyled(termsafe.Clean(label), termsafe.CleanLimit(line, maxDetailValue))
 	}
 }
 
@@ -223,7 +225,7 @@ func (w *detailWriter) fieldStyled(label, text string) {
 		if i == 0 {
 			lab = label
 		}
-		w.lines = append(w.lines, "  "+w.st.Label.Render(fit(clean(lab), labelWidth))+" "+l)
+		w.lines = append(w.lines, "  "+w.st.Label.Render(fit(termsafe.Clean(lab), labelWidth))+" "+l)
 	}
 }
 
@@ -253,11 +255,11 @@ func lineageText(p *triage.Process) string {
 }
 
 func procLabel(p *triage.Process) string {
-	name := baseName(p.Image)
+	name := winpath.Base(p.Image)
 	if name == "" {
 		name = "?"
 	}
-	return clean(name) + " " + strconv.FormatUint(uint64(p.PID), 10)
+	return termsafe.Clean(name) + " " + strconv.FormatUint(uint64(p.PID), 10)
 }
 
 // processLines renders a process: identity, lineage, children, fields,
@@ -299,7 +301,7 @@ func processLines(st detailStyles, width int, z zone, p *triage.Process, visible
 		w.fieldStyled("Note", "not created in these logs; known from a child's parent fields")
 	}
 	if p.Link != triage.LinkNone && p.Parent != nil {
-		w.fieldStyled("Parent link", clean(p.Link.String()))
+		w.fieldStyled("Parent link", termsafe.Clean(p.Link.String()))
 	}
 	if n := len(p.Merged()); n > 0 {
 		w.fieldStyled("Merged", fmt.Sprintf("%d more create event(s) of this process (Sysmon and 4688, or repeats)", n))
@@ -337,16 +339,16 @@ func processLines(st detailStyles, width int, z zone, p *triage.Process, visible
 			if f.ID < 0 || f.ID >= len(visible) || !visible[f.ID] {
 				mark = "· "
 			}
-			line := mark + st.Levels.of(f.Rule.Level).Render(fit(levelShort(f.Rule.Level), 5)) + " " + clean(f.Rule.Title)
+			line := mark + st.Levels.of(f.Rule.Level).Render(fit(levelShort(f.Rule.Level), 5)) + " " + termsafe.Clean(f.Rule.Title)
 			if len(f.Suppressed) > 0 {
-				line += st.Faint.Render("  (suppressed by " + clean(strings.Join(f.Suppressed, ", ")) + ")")
+				line += st.Faint.Render("  (suppressed by " + termsafe.Clean(strings.Join(f.Suppressed, ", ")) + ")")
 			}
 			w.text(line)
 			for _, m := range f.Match {
 				w.text("        " + matchText(m))
 			}
 			if c := f.Correlation; c != nil {
-				w.text("        correlation: " + cleanLimit(c.Summary(), maxDetailValue))
+				w.text("        correlation: " + termsafe.CleanLimit(c.Summary(), maxDetailValue))
 			}
 		}
 	}
@@ -370,7 +372,7 @@ func matchText(m rules.MatchDetail) string {
 	if m.Modifier != "" {
 		field += "|" + m.Modifier
 	}
-	return clean(m.Selection) + ": " + clean(field) + " = '" + cleanLimit(m.Value, maxDetailValue) + "'"
+	return termsafe.Clean(m.Selection) + ": " + termsafe.Clean(field) + " = '" + termsafe.CleanLimit(m.Value, maxDetailValue) + "'"
 }
 
 // refList writes a titled list of activity events, one line each,
@@ -406,9 +408,9 @@ func loadLines(w *detailWriter, loads []*triage.EventRef) {
 		if v, _ := e.Field("Signed"); strings.EqualFold(strings.TrimSpace(v), "false") {
 			mark = w.st.Warn.Render("! unsigned ")
 		}
-		s := mark + clean(path)
+		s := mark + termsafe.Clean(path)
 		if sig != "" {
-			s += w.st.Faint.Render("  (" + clean(sig) + ")")
+			s += w.st.Faint.Render("  (" + termsafe.Clean(sig) + ")")
 		}
 		return s
 	})
@@ -431,7 +433,7 @@ func netLines(w *detailWriter, refs []*triage.EventRef) {
 		if h := get("DestinationHostname"); h != "" {
 			s += " (" + h + ")"
 		}
-		return clean(s)
+		return termsafe.Clean(s)
 	})
 }
 
@@ -439,7 +441,7 @@ func dnsLines(w *detailWriter, refs []*triage.EventRef) {
 	refList(w, fmt.Sprintf("%s (%d)", triage.KindDNS.Title(), len(refs)), refs, func(e *parser.Event) string {
 		q, _ := e.Field("QueryName")
 		res, _ := e.Field("QueryResults")
-		return clean(fmt.Sprintf("  %s %s → %s", w.zone.clock(e.Time), q, res))
+		return termsafe.Clean(fmt.Sprintf("  %s %s → %s", w.zone.clock(e.Time), q, res))
 	})
 }
 
@@ -477,7 +479,7 @@ func findingLines(st detailStyles, width int, z zone, f *triage.Finding) []strin
 	if r == nil {
 		r = &rules.Rule{Title: "(no rule)"}
 	}
-	w.heading(st.Levels.of(r.Level).Render(levelShort(r.Level)) + " " + clean(r.Title))
+	w.heading(st.Levels.of(r.Level).Render(levelShort(r.Level)) + " " + termsafe.Clean(r.Title))
 	w.field("Rule ID", r.ID)
 	w.fieldStyled("Level", r.Level.String())
 	if r.Status != "" {
@@ -520,7 +522,7 @@ func findingLines(st detailStyles, width int, z zone, f *triage.Finding) []strin
 		}
 	}
 	if len(f.Suppressed) > 0 {
-		w.text("  " + st.Warn.Render("hidden by the rule's own filter: "+clean(strings.Join(f.Suppressed, ", "))) +
+		w.text("  " + st.Warn.Render("hidden by the rule's own filter: "+termsafe.Clean(strings.Join(f.Suppressed, ", "))) +
 			" — shown because that filter is switched off")
 	}
 	if p := f.Process; p != nil {
@@ -593,7 +595,7 @@ func correlationLines(w *detailWriter, c *triage.CorrelationHit) {
 		if ce.Rule != nil {
 			title = ce.Rule.Title
 		}
-		w.text(clean(fmt.Sprintf("  %s  %s #%d  EID %d  %s  %s", w.zone.full(e.Time), baseName(ce.Ref.File), e.RecordID, e.EventID,
+		w.text(termsafe.Clean(fmt.Sprintf("  %s  %s #%d  EID %d  %s  %s", w.zone.full(e.Time), winpath.Base(ce.Ref.File), e.RecordID, e.EventID,
 			e.Computer, title)))
 	}
 }

@@ -30,6 +30,6 @@
 // All work proportional to the data (loading, filtering, sorting, searching,
 // exporting) runs in tea.Cmds; a keypress only touches what is on screen.
 // Time comes from Config.Now and Config.After, which tests drive. Every
-// string that comes from evidence goes through clean (termsafe) before it
+// string that comes from evidence goes through termsafe.Clean before it
 // is drawn.
 package tui

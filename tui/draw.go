@@ -8,6 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/evtriage/evtriage/internal/termsafe"
 	"github.com/evtriage/evtriage/triage"
 )
 
@@ -98,7 +99,7 @@ func (m *Model) render() string {
 
 func (m *Model) headerLine() string {
 	st := m.styles
-	left := st.Title.Render("evtriage") + "  " + clean(m.cfg.Title)
+	left := st.Title.Render("evtriage") + "  " + termsafe.Clean(m.cfg.Title)
 	if m.res != nil {
 		what := "file"
 		if m.cfg.Exports {
@@ -153,7 +154,7 @@ func (m *Model) tabLine() string {
 		if m.filter.searchOnly {
 			counts += " · only"
 		}
-		right = st.Match.Render(fmt.Sprintf("/%s", clean(s.query))) + st.Faint.Render(counts)
+		right = st.Match.Render(fmt.Sprintf("/%s", termsafe.Clean(s.query))) + st.Faint.Render(counts)
 	} else if m.view == viewFindings && m.overlay == overlayNone {
 		by, desc := m.table.Sort()
 		dir := "▲"

@@ -6,6 +6,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/evtriage/evtriage/internal/outfile"
+	"github.com/evtriage/evtriage/internal/termsafe"
 	"github.com/evtriage/evtriage/triage"
 )
 
@@ -83,9 +84,9 @@ type exportedMsg struct {
 // text is what the message line says about the export.
 func (e exportedMsg) text() string {
 	if e.err != nil {
-		return "export failed: " + clean(e.err.Error())
+		return "export failed: " + termsafe.Clean(e.err.Error())
 	}
-	s := fmt.Sprintf("wrote %d findings to %s", e.n, clean(e.path))
+	s := fmt.Sprintf("wrote %d findings to %s", e.n, termsafe.Clean(e.path))
 	if e.undated > 0 {
 		s += fmt.Sprintf(" — %d without a time left out (Timesketch cannot date them; the JSON export holds them)", e.undated)
 	}

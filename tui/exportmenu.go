@@ -8,6 +8,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
+	"github.com/evtriage/evtriage/internal/termsafe"
+	"github.com/evtriage/evtriage/internal/winpath"
 	"github.com/evtriage/evtriage/triage"
 )
 
@@ -123,12 +125,12 @@ func (e *exportMenu) View() string {
 	var scope, other string
 	switch {
 	case e.subtree:
-		scope = fmt.Sprintf("Export the shown findings of %s (pid %d) and its descendants", clean(baseName(e.root.Image)), e.root.PID)
+		scope = fmt.Sprintf("Export the shown findings of %s (pid %d) and its descendants", termsafe.Clean(winpath.Base(e.root.Image)), e.root.PID)
 		other = fmt.Sprintf("tab: the %d shown findings instead", e.shown)
 	default:
 		scope = fmt.Sprintf("Export the %d shown findings", e.shown)
 		if e.root != nil {
-			other = fmt.Sprintf("tab: only the subtree of %s (pid %d)", clean(baseName(e.root.Image)), e.root.PID)
+			other = fmt.Sprintf("tab: only the subtree of %s (pid %d)", termsafe.Clean(winpath.Base(e.root.Image)), e.root.PID)
 		}
 	}
 	lines := []string{"  " + st.Title.Render(scope), "  " + st.Faint.Render(other), ""}
@@ -142,7 +144,7 @@ func (e *exportMenu) View() string {
 	name := exportName(exportWhat(e.subtree, e.root), e.stamp, e.format())(1)
 	lines = append(lines, "",
 		"  writes "+name,
-		"  into   "+clean(filepath.Clean(e.dir))+string(filepath.Separator),
+		"  into   "+termsafe.Clean(filepath.Clean(e.dir))+string(filepath.Separator),
 		st.Faint.Render("  A name already taken gets -2, -3…: nothing is overwritten."),
 		st.Faint.Render("  Every format records the filters, the rules and the command line."),
 		st.Faint.Render("  Timesketch leaves out findings without a time (it cannot date them)."))

@@ -13,6 +13,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/evtriage/evtriage/internal/golden"
+	"github.com/evtriage/evtriage/internal/winpath"
 	"github.com/evtriage/evtriage/triage"
 )
 
@@ -78,7 +79,7 @@ func TestOpenExports(t *testing.T) {
 	view := func(f *triage.Finding) string {
 		s := f.Rule.ID + " " + f.Event.Event.Computer + " " + f.Event.File
 		for _, p := range triage.Lineage(f.Process) {
-			s += " > " + baseName(p.Image)
+			s += " > " + winpath.Base(p.Image)
 		}
 		return s
 	}

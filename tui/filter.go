@@ -8,6 +8,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/evtriage/evtriage/internal/termsafe"
 	"github.com/evtriage/evtriage/rules"
 	"github.com/evtriage/evtriage/triage"
 )
@@ -316,7 +317,7 @@ func (m *Model) applySearch(s searchResult) tea.Cmd {
 	m.tree.SetSearch(s.query, s.procs)
 	m.timeline.SetSearch(s.query, s.tlMatch, s.tl)
 	m.applySearchMode()
-	msg := fmt.Sprintf("%q: %d findings, %d processes", clean(s.query), s.nFind, s.nProc)
+	msg := fmt.Sprintf("%q: %d findings, %d processes", termsafe.Clean(s.query), s.nFind, s.nProc)
 	if s.tl != nil {
 		msg += fmt.Sprintf(", %d timeline events", s.nTL)
 	}

@@ -12,6 +12,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
+	"github.com/evtriage/evtriage/internal/winpath"
 	"github.com/evtriage/evtriage/triage"
 )
 
@@ -407,7 +408,7 @@ func findingImage(f *triage.Finding) string {
 }
 
 func findingProcess(f *triage.Finding) string {
-	img := baseName(findingImage(f))
+	img := winpath.Base(findingImage(f))
 	if f.Process != nil && f.Process.PID != 0 {
 		return img + " " + strconv.FormatUint(uint64(f.Process.PID), 10)
 	}
@@ -448,7 +449,7 @@ func sortFindings(rows []*triage.Finding, by column, desc bool) {
 		case colHost:
 			c = strings.Compare(findingHost(a), findingHost(b))
 		case colProcess:
-			c = strings.Compare(strings.ToLower(baseName(findingImage(a))), strings.ToLower(baseName(findingImage(b))))
+			c = strings.Compare(strings.ToLower(winpath.Base(findingImage(a))), strings.ToLower(winpath.Base(findingImage(b))))
 		case colCommandLine:
 			c = strings.Compare(findingCommandLine(a), findingCommandLine(b))
 		}

@@ -9,6 +9,8 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/evtriage/evtriage/internal/termsafe"
+	"github.com/evtriage/evtriage/internal/winpath"
 	"github.com/evtriage/evtriage/rules"
 	"github.com/evtriage/evtriage/triage"
 )
@@ -77,7 +79,7 @@ func (l *loadState) text() string {
 		s += fmt.Sprintf(" %d/%d", l.progress.file+1, l.progress.files)
 	}
 	if p.File != "" {
-		s += " " + clean(baseName(p.File))
+		s += " " + termsafe.Clean(winpath.Base(p.File))
 	}
 	if p.Total > 0 {
 		s += fmt.Sprintf(" %d%%", p.Bytes*100/p.Total)

@@ -7,6 +7,8 @@ import (
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/evtriage/evtriage/internal/termsafe"
 )
 
 // overlayKind names a pane that takes the whole body over the views.
@@ -161,29 +163,29 @@ func (m *Model) refreshProblems() {
 	w := &detailWriter{st: *m.problems.styles, width: m.width}
 	n := 0
 	for _, e := range m.load.errs {
-		w.text(w.st.Warn.Render("input: ") + clean(e.Error()))
+		w.text(w.st.Warn.Render("input: ") + termsafe.Clean(e.Error()))
 		n++
 	}
 	for _, s := range m.cfg.Notes {
-		w.text(clean(s))
+		w.text(termsafe.Clean(s))
 		n++
 	}
 	if m.res != nil {
 		for _, s := range m.res.Sources {
-			w.heading(fmt.Sprintf("%s — %d records, %d recovered, %d problem%s", clean(s.Path), s.Records, s.Recovered, len(s.Problems), plural(len(s.Problems))))
+			w.heading(fmt.Sprintf("%s — %d records, %d recovered, %d problem%s", termsafe.Clean(s.Path), s.Records, s.Recovered, len(s.Problems), plural(len(s.Problems))))
 			for i, p := range s.Problems {
 				if i == 10*maxListed {
 					w.text(fmt.Sprintf("  … %d more", len(s.Problems)-i))
 					break
 				}
-				w.text(fmt.Sprintf("  offset %d: %s", p.Offset, clean(p.Reason())))
+				w.text(fmt.Sprintf("  offset %d: %s", p.Offset, termsafe.Clean(p.Reason())))
 				n++
 			}
 		}
 		if len(m.res.Rejected) > 0 {
 			w.heading(fmt.Sprintf("Rejected rules (%d)", len(m.res.Rejected)))
 			for _, r := range m.res.Rejected {
-				w.text(fmt.Sprintf("  %s:%d: %s", clean(r.Path), r.Line, clean(r.Reason)))
+				w.text(fmt.Sprintf("  %s:%d: %s", termsafe.Clean(r.Path), r.Line, termsafe.Clean(r.Reason)))
 				n++
 			}
 		}
@@ -194,7 +196,7 @@ func (m *Model) refreshProblems() {
 	if d := m.timeline.data; d != nil && len(d.Problems) > 0 {
 		w.heading(fmt.Sprintf("Timeline (%d input%s or chunk%s not read back)", len(d.Problems), plural(len(d.Problems)), plural(len(d.Problems))))
 		for _, p := range d.Problems {
-			w.text("  " + clean(p.Error()))
+			w.text("  " + termsafe.Clean(p.Error()))
 			n++
 		}
 	}

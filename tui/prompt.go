@@ -4,6 +4,8 @@ import (
 	"unicode/utf8"
 
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/evtriage/evtriage/internal/termsafe"
 )
 
 // maxPrompt bounds what can be typed (or pasted) into the search prompt.
@@ -66,4 +68,4 @@ func (p prompt) Update(msg tea.Msg) prompt {
 }
 
 // View renders the prompt with a block cursor.
-func (p prompt) View() string { return p.Prefix + clean(string(p.value)) + "█" }
+func (p prompt) View() string { return p.Prefix + termsafe.Clean(string(p.value)) + "█" }

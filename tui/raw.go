@@ -8,6 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/evtriage/evtriage/internal/termsafe"
 	"github.com/evtriage/evtriage/triage"
 )
 
@@ -123,20 +124,20 @@ func (m *Model) applyRaw(msg rawMsg) {
 func rawLines(st detailStyles, width int, d *rawDoc) []string {
 	w := &detailWriter{st: st, width: width}
 	w.heading("Raw event, as Windows renders it (XML) — x: back to the fields")
-	w.text(st.Faint.Render(fmt.Sprintf("  %s at offset %d", clean(d.loc.file), d.loc.off)))
+	w.text(st.Faint.Render(fmt.Sprintf("  %s at offset %d", termsafe.Clean(d.loc.file), d.loc.off)))
 	if d.note != "" {
-		w.text("  " + st.Warn.Render(clean(d.note)))
+		w.text("  " + st.Warn.Render(termsafe.Clean(d.note)))
 	}
 	switch {
 	case d.loading:
 		w.text(st.Faint.Render("  reading the event…"))
 		return w.lines
 	case d.err != nil:
-		w.text("  " + st.Warn.Render("cannot read the event: "+clean(d.err.Error())))
+		w.text("  " + st.Warn.Render("cannot read the event: "+termsafe.Clean(d.err.Error())))
 		return w.lines
 	}
 	for _, line := range strings.Split(strings.TrimRight(string(d.xml), "\n"), "\n") {
-		for _, part := range strings.Split(ansi.Hardwrap(clean(line), max(width, 10), true), "\n") {
+		for _, part := range strings.Split(ansi.Hardwrap(termsafe.Clean(line), max(width, 10), true), "\n") {
 			if len(w.lines) == maxRawLines {
 				w.text(st.Faint.Render(fmt.Sprintf("  … the rest of the event (%d bytes in all) is not drawn", len(d.xml))))
 				return w.lines

@@ -8,6 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/evtriage/evtriage/internal/termsafe"
 	"github.com/evtriage/evtriage/rules"
 )
 
@@ -158,14 +159,14 @@ func (p rulesPanel) View() string {
 		if r.ident == "" {
 			on := !f.DisabledRules[r.rule.ID]
 			s = fmt.Sprintf("  %s %s %9s  %s", onOff(st, on), st.Levels.of(r.rule.Level).Render(fit(levelShort(r.rule.Level), 5)),
-				fmt.Sprintf("%d/%d", shown[r.rule], total[r.rule]), clean(r.rule.Title))
+				fmt.Sprintf("%d/%d", shown[r.rule], total[r.rule]), termsafe.Clean(r.rule.Title))
 		} else {
 			on := !f.identDisabled(r.rule.ID, r.ident)
 			note := ""
 			if f.carHides(r.rule.ID, r.ident) {
 				note = st.Faint.Render("  (CAR exclusion: c)")
 			}
-			s = fmt.Sprintf("       %s    └ %s%s", onOff(st, on), clean(r.ident), note)
+			s = fmt.Sprintf("       %s    └ %s%s", onOff(st, on), termsafe.Clean(r.ident), note)
 		}
 		if i == p.cursor {
 			s = st.Selected.Render(fit("›"+ansi.Strip(s)[1:], p.width))

@@ -5,8 +5,6 @@ import (
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
-
-	"github.com/evtriage/evtriage/internal/winpath"
 )
 
 // fit truncates or pads plain (already cleaned) text to exactly w cells.
@@ -93,9 +91,6 @@ func containsFold(s, lowerNeedle string) bool {
 	}
 	return false
 }
-
-// baseName is winpath.Base, under the name the screen's code calls it by.
-func baseName(p string) string { return winpath.Base(p) }
 
 // padLines makes s exactly h lines of w cells, so panes never shift.
 func padLines(lines []string, w, h int) string {

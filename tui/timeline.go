@@ -11,6 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
+	"github.com/evtriage/evtriage/internal/termsafe"
 	"github.com/evtriage/evtriage/rules"
 	"github.com/evtriage/evtriage/triage"
 )
@@ -375,7 +376,7 @@ func (v *timelineView) header() string {
 	case v.running:
 		s += st.Faint.Render(" · reading…")
 	case v.err != nil:
-		s += " · " + st.Warn.Render("cannot read: "+clean(v.err.Error()))
+		s += " · " + st.Warn.Render("cannot read: "+termsafe.Clean(v.err.Error()))
 	case v.data != nil:
 		d := v.data
 		n := len(d.Events)
@@ -532,7 +533,7 @@ func (v timelineView) flag(e *triage.TimelineEvent, base lipgloss.Style, selecte
 func timelineLines(st detailStyles, width int, z zone, e *triage.TimelineEvent, visible []bool) []string {
 	w := &detailWriter{st: st, width: width, zone: z}
 	ev := e.Event
-	w.heading(fmt.Sprintf("%s %d · %s", clean(triage.ChannelShort(ev.Channel)), ev.EventID, clean(triage.Summary(ev, 200))))
+	w.heading(fmt.Sprintf("%s %d · %s", termsafe.Clean(triage.ChannelShort(ev.Channel)), ev.EventID, termsafe.Clean(triage.Summary(ev, 200))))
 	if len(e.Findings) > 0 {
 		w.blank()
 		w.heading(fmt.Sprintf("Findings on this event (%d; enter opens the first shown)", len(e.Findings)))
@@ -544,7 +545,7 @@ func timelineLines(st detailStyles, width int, z zone, e *triage.TimelineEvent, 
 			if f.ID < 0 || f.ID >= len(visible) || !visible[f.ID] {
 				mark = "· "
 			}
-			w.text(mark + st.Levels.of(f.Rule.Level).Render(fit(levelShort(f.Rule.Level), 5)) + " " + clean(f.Rule.Title))
+			w.text(mark + st.Levels.of(f.Rule.Level).Render(fit(levelShort(f.Rule.Level), 5)) + " " + termsafe.Clean(f.Rule.Title))
 			for _, m := range f.Match {
 				w.text("        " + matchText(m))
 			}

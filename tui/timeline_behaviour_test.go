@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/evtriage/evtriage/internal/winpath"
 	"github.com/evtriage/evtriage/parser"
 	"github.com/evtriage/evtriage/triage"
 )
@@ -135,7 +136,7 @@ func TestTimelineEnter(t *testing.T) {
 				t.Errorf("%v: finding %q", tt.keys, s.Rule.Title)
 			}
 		case *triage.Process:
-			if baseName(s.Image) != tt.sel {
+			if winpath.Base(s.Image) != tt.sel {
 				t.Errorf("%v: process %q", tt.keys, s.Image)
 			}
 		case *triage.TimelineEvent:

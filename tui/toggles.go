@@ -8,6 +8,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/evtriage/evtriage/internal/termsafe"
 	"github.com/evtriage/evtriage/rules"
 	"github.com/evtriage/evtriage/triage"
 )
@@ -162,7 +163,7 @@ func defaultToggles() toggleTable {
 			if f.Host == "" {
 				return "all", false
 			}
-			return clean(f.Host), true
+			return termsafe.Clean(f.Host), true
 		}}
 	ts[toggleTime] = toggle{label: "time", short: "time",
 		keys: []toggleKey{

@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
+	"github.com/evtriage/evtriage/internal/winpath"
 	"github.com/evtriage/evtriage/rules"
 	"github.com/evtriage/evtriage/triage"
 )
@@ -540,7 +541,7 @@ func (t processTree) renderRow(r treeRow, selected bool) string {
 		b.WriteString(base.Render(h))
 		used += len([]rune(h))
 	}
-	name := baseName(p.Image)
+	name := winpath.Base(p.Image)
 	if name == "" {
 		name = "(unknown image)"
 	}

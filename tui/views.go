@@ -7,6 +7,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/evtriage/evtriage/internal/termsafe"
 	"github.com/evtriage/evtriage/triage"
 )
 
@@ -139,20 +140,20 @@ func (m *Model) step(forward, here bool) {
 	}
 	if m.view == viewTree {
 		if !m.tree.jump(s.procMarks, forward, here) && !here {
-			m.setMessage("no process matches "+strconv.Quote(clean(s.query)), true)
+			m.setMessage("no process matches "+strconv.Quote(termsafe.Clean(s.query)), true)
 		}
 		return
 	}
 	if m.view == viewTimeline {
 		if !m.timeline.jump(forward, here) && !here {
-			m.setMessage("no event of the timeline matches "+strconv.Quote(clean(s.query)), true)
+			m.setMessage("no event of the timeline matches "+strconv.Quote(termsafe.Clean(s.query)), true)
 		}
 		return
 	}
 	rows := m.shown.matchRows
 	if len(rows) == 0 {
 		if !here {
-			m.setMessage("no shown finding matches "+strconv.Quote(clean(s.query)), true)
+			m.setMessage("no shown finding matches "+strconv.Quote(termsafe.Clean(s.query)), true)
 		}
 		return
 	}
