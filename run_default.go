@@ -79,9 +79,6 @@ func screenConfig(df *defaultFlags) (tui.Config, error) {
 	} else {
 		cfg.Hunt = df.options()
 		cfg.Hunt.AllActivity = df.all
-		// Until the screen has a summary row for the processes known only
-		// from their activity, it shows them as nodes.
-		cfg.Hunt.ActivityNodes = true
 	}
 	if len(df.paths) == 0 {
 		cfg.Title = demoTitle

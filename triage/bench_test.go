@@ -118,8 +118,7 @@ func benchHunt(b *testing.B, path string, opts Options) {
 
 // BenchmarkHunt hunts each profile's log as the hunt command does
 // (headless: written findings only, activity counted, not kept) and as the
-// screen does (suppressed candidates and regsvr32's activity kept, every
-// process a node).
+// screen does (suppressed candidates and regsvr32's activity kept).
 func BenchmarkHunt(b *testing.B) {
 	set := rules.Load(rules.LoadOptions{})
 	dir := b.TempDir() // the sub-benchmarks run within this call
@@ -129,7 +128,7 @@ func BenchmarkHunt(b *testing.B) {
 			benchHunt(b, path, Options{Rules: set, WrittenOnly: true, NoActivity: true})
 		})
 		b.Run(prof+"/screen", func(b *testing.B) {
-			benchHunt(b, path, Options{Rules: set, ActivityNodes: true})
+			benchHunt(b, path, Options{Rules: set})
 		})
 	}
 }
@@ -144,7 +143,7 @@ func BenchmarkHunt(b *testing.B) {
 // the heap before) and the chunk index's size per chunk.
 func BenchmarkReadTimeline(b *testing.B) {
 	path := benchLog(b, b.TempDir(), samples.ProfileSysmonDense)
-	h := NewHunter(Options{Rules: rules.Load(rules.LoadOptions{}), ActivityNodes: true})
+	h := NewHunter(Options{Rules: rules.Load(rules.LoadOptions{})}) // as the screen hunts
 	if err := h.AddFile(context.Background(), path, nil); err != nil {
 		b.Fatal(err)
 	}

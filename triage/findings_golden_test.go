@@ -16,13 +16,13 @@ import (
 // TestFindingsGolden pins what hunts find in the committed sample logs and
 // in logs of the Sysmon profiles: every finding's rule, event and process
 // lineage, and the process counts, as hunt (headless) and the screen
-// (activity-only processes as nodes) read them. The ground truth
+// (suppressed candidates and regsvr32's activity kept) read them. The ground truth
 // (TestScenariosGroundTruth) says what is right; this says that nothing
 // moved.
 func TestFindingsGolden(t *testing.T) {
 	set := builtin(t)
 	headless := Options{Rules: set, WrittenOnly: true, NoActivity: true}
-	screen := Options{Rules: set, ActivityNodes: true}
+	screen := Options{Rules: set}
 	var b bytes.Buffer
 	describe := func(name string, res *Result) {
 		fmt.Fprintf(&b, "== %s: %d events, %d duplicates, %d nodes, %d roots, %d activity-only, %d orphan exits, %d findings (%d written)\n",

@@ -68,11 +68,6 @@ type Options struct {
 	// suppressed candidates are counted (Result.Unkept) but neither kept nor
 	// their events held in memory. For headless runs that do not show them.
 	WrittenOnly bool
-	// ActivityNodes makes the processes known only from their activity
-	// tree nodes (stub roots, in Result.Processes) instead of counting
-	// them apart (Result.ActivityOnly): for a screen that lists every
-	// process as a node. It costs a Process value each.
-	ActivityNodes bool
 	// Provenance is what exports say produced them (Version "dev" when
 	// empty).
 	Provenance Provenance
@@ -544,11 +539,7 @@ func (h *Hunter) build(release bool) *Result {
 	if release {
 		h.index = chunkIndex{}
 	}
-	if h.opts.ActivityNodes {
-		t.addActivityNodes()
-	} else {
-		res.activityOnly(t)
-	}
+	res.activityOnly(t)
 	t.breakCycles()
 	ms, feeds := h.matches, h.feeds
 	if len(h.treeRules) > 0 {

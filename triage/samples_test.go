@@ -63,7 +63,7 @@ func TestScenariosGroundTruth(t *testing.T) {
 	headless := Options{WrittenOnly: true, NoActivity: true}
 	for _, p := range []string{samples.ProfileSysmonDense, samples.ProfileSysmonActivity} {
 		gen := samples.Options{Profile: p, Events: 8000, Seed: 7}
-		hunts = append(hunts, hunt{p + "/headless", gen, headless, true}, hunt{p + "/screen", gen, Options{ActivityNodes: true}, false})
+		hunts = append(hunts, hunt{p + "/headless", gen, headless, true}, hunt{p + "/screen", gen, Options{}, true})
 	}
 	for _, hc := range hunts {
 		t.Run(hc.name, func(t *testing.T) {

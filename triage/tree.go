@@ -439,17 +439,6 @@ func (t *tree) attach(r record) {
 	p.keep().addActivity(r.kind, r.ref)
 }
 
-// addActivityNodes makes the processes known only from their activity
-// stub nodes (Options.ActivityNodes).
-func (t *tree) addActivityNodes() {
-	for _, row := range t.activityOnly() {
-		g := t.guids.row(row)
-		p := t.newNode()
-		g.materialise(p, t.strs.strs)
-		t.add(p, g.key.host)
-	}
-}
-
 // activityOnly returns the rows of the processes known only from their
 // activity: counted, without a node.
 func (t *tree) activityOnly() []int32 {

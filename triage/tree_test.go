@@ -396,7 +396,7 @@ func TestParsePID(t *testing.T) {
 
 // TestActivityOnly: processes known only from their activity are counted
 // apart, by host, unless something needs them as nodes (a child, a
-// finding, kept events) or Options.ActivityNodes asks for nodes; made
+// finding, kept events); made
 // Process values on demand, they carry their first event's PID and image
 // and every count.
 func TestActivityOnly(t *testing.T) {
@@ -429,13 +429,6 @@ func TestActivityOnly(t *testing.T) {
   A cmd.exe(200) [sysmon,by-guid]
 A regsvr32.exe(300) [stub,sysmon,regsvr32,loads=1/1]
 `, "A:2 B:1", "A svchost.exe(700) loads=1 seen=2; A cmd.exe(800) loads=0 seen=1; B svchost.exe(900) loads=1 seen=1"},
-		{"activity nodes", Options{ActivityNodes: true}, `A parent.exe(600) [stub,sysmon]
-  A cmd.exe(200) [sysmon,by-guid]
-A regsvr32.exe(300) [stub,sysmon,regsvr32,loads=1/1]
-A svchost.exe(700) [stub,sysmon]
-A cmd.exe(800) [stub,sysmon]
-B svchost.exe(900) [stub,sysmon]
-`, "", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -452,6 +445,9 @@ B svchost.exe(900) [stub,sysmon]
 					if q := res.ActivityOnlyProcesses(h.Host)[i]; q.ID != p.ID || q == p {
 						t.Errorf("IDs %d and %d for one process, or the same value twice", p.ID, q.ID)
 					}
+					if q := res.ActivityOnlyProcess(h.Host, i); q == nil || q == p || q.ID != p.ID || q.PID != p.PID || q.Image != p.Image || q.Seen != p.Seen {
+						t.Errorf("ActivityOnlyProcess(%s, %d) = %+v, want %+v", h.Host, i, q, p)
+					}
 					if ids[p.ID] || p.ID < len(res.Processes) {
 						t.Errorf("ID %d reused", p.ID)
 					}
@@ -464,7 +460,12 @@ B svchost.exe(900) [stub,sysmon]
 			if got := strings.Join(procs, "; "); got != tc.procs {
 				t.Errorf("processes %q, want %q", got, tc.procs)
 			}
-			if res.ProcessCount() != len(res.Processes)+res.ActivityOnly || res.ActivityOnlyProcesses("nope") != nil {
+			for _, h := range res.ActivityOnlyHosts() {
+				if res.ActivityOnlyProcess(h.Host, h.Processes) != nil || res.ActivityOnlyProcess(h.Host, -1) != nil {
+					t.Errorf("%s: a process out of range", h.Host)
+				}
+			}
+			if res.ProcessCount() != len(res.Processes)+res.ActivityOnly || res.ActivityOnlyProcesses("nope") != nil || res.ActivityOnlyProcess("nope", 0) != nil {
 				t.Errorf("%d processes, %d nodes, %d activity-only", res.ProcessCount(), len(res.Processes), res.ActivityOnly)
 			}
 		})

@@ -4,6 +4,7 @@
 package triage
 
 import (
+	"sort"
 	"time"
 
 	"github.com/evtriage/evtriage/parser"
@@ -325,21 +326,46 @@ func (r *Result) ActivityOnlyHosts() []HostActivity {
 // are the same in every call (unique in the Result); the values are new
 // on each call, so a caller keeps those it shows.
 func (r *Result) ActivityOnlyProcesses(host string) []*Process {
-	for _, h := range r.hostRuns {
-		if h.host != host {
-			continue
-		}
-		out := make([]*Process, 0, h.end-h.start)
-		nodes := make([]Process, h.end-h.start)
-		for i := h.start; i < h.end; i++ {
-			p := &nodes[i-h.start]
-			r.activity[i].materialise(p, r.strs)
-			p.ID = len(r.Processes) + int(i)
-			out = append(out, p)
-		}
-		return out
+	h, ok := r.hostRun(host)
+	if !ok {
+		return nil
 	}
-	return nil
+	out := make([]*Process, 0, h.end-h.start)
+	nodes := make([]Process, h.end-h.start)
+	for i := h.start; i < h.end; i++ {
+		p := &nodes[i-h.start]
+		r.materialise(p, i)
+		out = append(out, p)
+	}
+	return out
+}
+
+// ActivityOnlyProcess makes the i-th of ActivityOnlyProcesses(host) alone
+// (the same ID, a new value each call), nil when there is none: for a
+// screen that makes Process values only of the rows it shows.
+func (r *Result) ActivityOnlyProcess(host string, i int) *Process {
+	h, ok := r.hostRun(host)
+	if !ok || i < 0 || i >= int(h.end-h.start) {
+		return nil
+	}
+	p := new(Process)
+	r.materialise(p, h.start+int32(i))
+	return p
+}
+
+// hostRun returns host's run of activity-only processes.
+func (r *Result) hostRun(host string) (hostRange, bool) {
+	i := sort.Search(len(r.hostRuns), func(i int) bool { return r.hostRuns[i].host >= host })
+	if i < len(r.hostRuns) && r.hostRuns[i].host == host {
+		return r.hostRuns[i], true
+	}
+	return hostRange{}, false
+}
+
+// materialise fills p with the i-th activity-only process.
+func (r *Result) materialise(p *Process, i int32) {
+	r.activity[i].materialise(p, r.strs)
+	p.ID = len(r.Processes) + int(i)
 }
 
 // Records locates the create events of p (the first, then those folded

@@ -298,7 +298,7 @@ func processLines(st detailStyles, width int, z zone, p *triage.Process, visible
 	w.fieldStyled("Terminated", w.zone.full(p.Terminated))
 	w.fieldStyled("Seen in", sourceNames(p.Sources))
 	if p.Stub {
-		w.fieldStyled("Note", "not created in these logs; known from a child's parent fields")
+		w.fieldStyled("Note", stubOrigin(p))
 	}
 	if p.Link != triage.LinkNone && p.Parent != nil {
 		w.fieldStyled("Parent link", termsafe.Clean(p.Link.String()))
@@ -359,6 +359,62 @@ func processLines(st detailStyles, width int, z zone, p *triage.Process, visible
 		w.blank()
 		eventLines(w, triage.KindCreate.Title(), c)
 	}
+	return w.lines
+}
+
+// stubOrigin says how a process not created in the logs is known: the
+// parent fields of its children (ParentProcessGuid, or the creator's
+// process id as 4688 gives it), its own activity, its end.
+func stubOrigin(p *triage.Process) string {
+	guid, pid := 0, 0
+	for _, c := range p.Children {
+		switch c.Link {
+		case triage.LinkGUID:
+			guid++
+		case triage.LinkPID:
+			pid++
+		}
+	}
+	var from []string
+	if guid > 0 {
+		from = append(from, "the parent fields of "+countNoun(guid, "child", "children")+" (ParentProcessGuid)")
+	}
+	if pid > 0 {
+		from = append(from, "the parent process id of "+countNoun(pid, "child", "children"))
+	}
+	if n := max(p.Seen.Total(), p.Kept().Total()); n > 0 {
+		from = append(from, "its own activity ("+countNoun(n, "event", "events")+")")
+	}
+	if p.Exit() != nil || !p.Terminated.IsZero() {
+		from = append(from, "its termination event")
+	}
+	if len(from) == 0 {
+		return "not created in these logs"
+	}
+	return "not created in these logs; known from " + strings.Join(from, " and ")
+}
+
+// groupLines renders a tree row standing for many processes of a host:
+// what they are, why they are grouped, how to list them.
+func groupLines(st detailStyles, width int, g *treeGroup) []string {
+	w := &detailWriter{st: st, width: width}
+	w.heading(g.title())
+	w.field("Host", g.host)
+	if g.kind == groupStubs {
+		w.fieldStyled("Why", "other events name these processes (a child's parent fields, their own activity) without "+
+			"giving their image or their process id; each would be a row saying little, so they are grouped")
+		children := 0
+		for _, p := range g.stubs {
+			children += len(p.Children)
+		}
+		w.fieldStyled("Children", countNoun(children, "process", "processes")+" started by them (their subtrees are under them)")
+	} else {
+		w.fieldStyled("Why", "no creation event of these processes (Sysmon 1, Security 4688) is in the logs read: the log "+
+			"rolled over after they started, or the Sysmon configuration does not log process creation; their activity "+
+			"(image loads, network, DNS, files, registry) names them by ProcessGuid")
+		w.fieldStyled("Kept", "counted, not tree nodes: each is made when its row is shown; no child, finding or kept event")
+	}
+	w.fieldStyled("Keys", "→ or space lists them, ← or space folds them again")
 	return w.lines
 }
 

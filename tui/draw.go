@@ -178,6 +178,8 @@ func (m *Model) separator() string {
 		title = "Event"
 	case *rawDoc:
 		title = "Raw event (XML)"
+	case *treeGroup:
+		title = "Processes"
 	}
 	s := "── " + title + " "
 	if sc := m.detail.scroll(); sc != "" {

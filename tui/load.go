@@ -204,7 +204,7 @@ func (m *Model) applySnapshot(msg preparedMsg) tea.Cmd {
 		sel, key = &triage.Process{}, r.proc
 	}
 	m.res, m.index, m.totalPerRule, m.load.files = msg.r, msg.ix, msg.perRule, msg.files
-	m.tree.SetData(m.roots(), msg.ix, msg.expanded, len(msg.r.Hosts) > 1)
+	m.tree.SetData(m.sections(), msg.ix, msg.expanded, len(msg.r.Hosts) > 1)
 	if sel != nil && m.tree.moved {
 		for _, p := range msg.r.Processes {
 			if procKey(p) == key {

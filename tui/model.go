@@ -393,7 +393,7 @@ func (m *Model) setFilter(f filterState) tea.Cmd {
 	modeChanged := f.searchOnly != m.filter.searchOnly
 	m.filter = f
 	if hostChanged && m.res != nil {
-		m.tree.SetData(m.roots(), m.index, m.tree.Expanded(), len(m.res.Hosts) > 1)
+		m.tree.SetData(m.sections(), m.index, m.tree.Expanded(), len(m.res.Hosts) > 1)
 	}
 	if modeChanged {
 		m.applySearchMode()
@@ -474,6 +474,8 @@ func (m *Model) syncDetail() tea.Cmd {
 		m.detail.Show(s, func() []string { return findingLines(st, w, z, s) })
 	case *triage.TimelineEvent:
 		m.detail.Show(s, func() []string { return timelineLines(st, w, z, s, visible) })
+	case *treeGroup:
+		m.detail.Show(s, func() []string { return groupLines(st, w, s) })
 	default:
 		m.detail.Show(nil, nil)
 	}

@@ -91,7 +91,7 @@ func legend() []string {
 		"  +  new since the baseline            ●  findings on a process (count, highest level)",
 		"  ·  (detail) a finding the current filters hide",
 		"  *  (timeline) the event the timeline was opened on   ● / ·  (timeline) findings on the event, shown / hidden by the filters",
-		"  [renamed regsvr32]  regsvr32 running under another name     (not in log)  known only from a child's parent fields",
+		"  [renamed regsvr32]  regsvr32 running under another name     (not in log)  not created in these logs; the detail says how it is known",
 		"  Evidence text is shown with control characters escaped: \\x1b is ESC, \\n a newline, \\u202e a bidi override.",
 	}
 }

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,46 +48,190 @@ func (km treeKeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{{km.Expand, km.Collapse, km.Toggle, km.ExpandAll, km.CollapseAll, km.NextFinding, km.PrevFinding}}
 }
 
+// treeRow is one row of the tree: a process, a group row standing for
+// many processes of a host, or a member of an activity group (made a
+// Process value only when it is shown or selected).
 type treeRow struct {
-	p     *triage.Process
-	depth int
+	p      *triage.Process // nil for a group row and an activity member
+	depth  int
+	group  *treeGroup // the group of a group row or of an activity member
+	member int32      // an activity member's index in its group; -1 otherwise
 }
 
-// treeIndex is what a snapshot of the tree needs beyond the Result: every
-// process in depth-first order and each process's position in it. It is
-// built in a tea.Cmd.
+// groupKind names the rows that stand for many processes of a host.
+type groupKind uint8
+
+const (
+	// groupStubs holds the host's processes not in the log that have no
+	// image or no PID: roots that would fill the tree with rows saying
+	// nothing ("(unknown image) 0").
+	groupStubs groupKind = iota
+	// groupActivity stands for the host's processes known only from their
+	// activity (triage.Result.ActivityOnly): counted, not tree nodes.
+	groupActivity
+)
+
+// groupKey names a group across snapshots.
+type groupKey struct {
+	kind groupKind
+	host string
+}
+
+// treeGroup is a row that stands for many processes of one host; its
+// members show below it once it is expanded. Activity members are made
+// Process values on demand (triage.Result.ActivityOnlyProcess), one at a
+// time, as rows are drawn or selected.
+type treeGroup struct {
+	groupKey
+	stubs []*triage.Process // groupStubs: the grouped roots, in root order
+	count int               // groupActivity: its members
+	res   *triage.Result    // groupActivity: what members are made from
+	made  map[int32]*triage.Process
+}
+
+// len is the number of processes the group stands for.
+func (g *treeGroup) len() int {
+	if g.kind == groupStubs {
+		return len(g.stubs)
+	}
+	return g.count
+}
+
+// member returns the i-th activity member, made once and kept, so that
+// the detail pane sees the same value each time.
+func (g *treeGroup) member(i int32) *triage.Process {
+	if p := g.made[i]; p != nil {
+		return p
+	}
+	p := g.res.ActivityOnlyProcess(g.host, int(i))
+	if p != nil {
+		if g.made == nil {
+			g.made = make(map[int32]*triage.Process)
+		}
+		g.made[i] = p
+	}
+	return p
+}
+
+// title is what the group's row says.
+func (g *treeGroup) title() string {
+	n := g.len()
+	if g.kind == groupStubs {
+		return fmt.Sprintf("%s not in the log, without image or PID", countNoun(n, "process", "processes"))
+	}
+	return fmt.Sprintf("%s seen only by their activity", countNoun(n, "process", "processes"))
+}
+
+// countNoun is "1 process", "3 processes".
+func countNoun(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+// treeSection is one host's part of the tree: its roots, then its group
+// rows.
+type treeSection struct {
+	host   string
+	roots  []*triage.Process
+	groups []*treeGroup
+}
+
+// grouped reports whether a root goes under its host's stub group: a
+// process not in the log with no image or no PID.
+func grouped(p *triage.Process) bool { return p.Stub && (p.Image == "" || p.PID == 0) }
+
+// treeIndex is what a snapshot of the tree needs beyond the Result: the
+// hosts' sections, every process in the order the tree shows them
+// (depth-first, a host's grouped stubs after its roots) and each
+// process's position in it. It is built in a tea.Cmd.
 type treeIndex struct {
-	order []*triage.Process // depth-first, roots in Result order
-	pos   []int32           // by Process.ID; -1 if unreachable from a root
+	sections []treeSection
+	order    []*triage.Process
+	pos      []int32 // by Process.ID; -1 if unreachable from a root
+	// groupOf is the stub group of each grouped root, by Process.ID.
+	groupOf map[int]*treeGroup
 }
 
 func buildTreeIndex(r *triage.Result) treeIndex {
-	ix := treeIndex{pos: make([]int32, len(r.Processes))}
+	ix := treeIndex{pos: make([]int32, len(r.Processes)), groupOf: make(map[int]*treeGroup)}
 	for i := range ix.pos {
 		ix.pos[i] = -1
+	}
+	// Sections by host: the roots come by host, and so do the hosts with
+	// activity-only processes.
+	section := func(host string) *treeSection {
+		if n := len(ix.sections); n > 0 && ix.sections[n-1].host == host {
+			return &ix.sections[n-1]
+		}
+		ix.sections = append(ix.sections, treeSection{host: host})
+		return &ix.sections[len(ix.sections)-1]
+	}
+	var stubs *treeGroup
+	for _, p := range r.Roots {
+		if p == nil {
+			continue
+		}
+		s := section(p.Host)
+		if !grouped(p) {
+			s.roots = append(s.roots, p)
+			continue
+		}
+		if stubs == nil || stubs.host != p.Host {
+			stubs = &treeGroup{groupKey: groupKey{groupStubs, p.Host}}
+			s.groups = append(s.groups, stubs)
+		}
+		stubs.stubs = append(stubs.stubs, p)
+		if p.ID >= 0 {
+			ix.groupOf[p.ID] = stubs
+		}
+	}
+	if acts := r.ActivityOnlyHosts(); len(acts) > 0 {
+		byHost := make(map[string]int, len(ix.sections))
+		for i, s := range ix.sections {
+			byHost[s.host] = i
+		}
+		for _, a := range acts {
+			g := &treeGroup{groupKey: groupKey{groupActivity, a.Host}, count: a.Processes, res: r}
+			if i, ok := byHost[a.Host]; ok {
+				ix.sections[i].groups = append(ix.sections[i].groups, g)
+			} else {
+				ix.sections = append(ix.sections, treeSection{host: a.Host, groups: []*treeGroup{g}})
+			}
+		}
+		sort.SliceStable(ix.sections, func(i, j int) bool { return ix.sections[i].host < ix.sections[j].host })
 	}
 	type frame struct {
 		p     *triage.Process
 		depth int
 	}
 	stack := make([]frame, 0, 64)
-	for i := len(r.Roots) - 1; i >= 0; i-- {
-		stack = append(stack, frame{r.Roots[i], 0})
+	walk := func(roots []*triage.Process, depth int) {
+		for i := len(roots) - 1; i >= 0; i-- {
+			stack = append(stack, frame{roots[i], depth})
+		}
+		for len(stack) > 0 {
+			f := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			p := f.p
+			if p == nil || p.ID < 0 || p.ID >= len(ix.pos) || ix.pos[p.ID] >= 0 {
+				continue // foreign or already seen: a crafted cycle cannot loop
+			}
+			ix.pos[p.ID] = int32(len(ix.order))
+			ix.order = append(ix.order, p)
+			if f.depth >= maxDepth {
+				continue
+			}
+			for i := len(p.Children) - 1; i >= 0; i-- {
+				stack = append(stack, frame{p.Children[i], f.depth + 1})
+			}
+		}
 	}
-	for len(stack) > 0 {
-		f := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		p := f.p
-		if p == nil || p.ID < 0 || p.ID >= len(ix.pos) || ix.pos[p.ID] >= 0 {
-			continue // foreign or already seen: a crafted cycle cannot loop
-		}
-		ix.pos[p.ID] = int32(len(ix.order))
-		ix.order = append(ix.order, p)
-		if f.depth >= maxDepth {
-			continue
-		}
-		for i := len(p.Children) - 1; i >= 0; i-- {
-			stack = append(stack, frame{p.Children[i], f.depth + 1})
+	for _, s := range ix.sections {
+		walk(s.roots, 0)
+		for _, g := range s.groups {
+			walk(g.stubs, 1)
 		}
 	}
 	return ix
@@ -98,15 +243,18 @@ type processTree struct {
 	KeyMap treeKeyMap
 	styles *treeStyles // set by SetStyles, never written through (copies may share it)
 
-	roots    []*triage.Process
+	sections []treeSection // the hosts shown
 	index    treeIndex
 	expanded []bool // by Process.ID
-	rows     []treeRow
-	cursor   int
-	top      int
-	width    int
-	height   int
-	hosts    bool // more than one host: show the host on roots
+	// open holds the groups expanded, by host, across snapshots (shared
+	// by the copies of the tree: only Update writes it).
+	open   map[groupKey]bool
+	rows   []treeRow
+	cursor int
+	top    int
+	width  int
+	height int
+	hosts  bool // more than one host: show the host on roots
 
 	stats   procStats
 	query   string
@@ -130,7 +278,7 @@ type procStats struct {
 
 // newProcessTree returns an empty tree; its styles are set with SetStyles.
 func newProcessTree() processTree {
-	return processTree{KeyMap: defaultTreeKeyMap(), styles: new(treeStyles)}
+	return processTree{KeyMap: defaultTreeKeyMap(), styles: new(treeStyles), open: make(map[groupKey]bool)}
 }
 
 // SetStyles sets the tree's styles.
@@ -142,11 +290,12 @@ func (t *processTree) SetSize(w, h int) {
 	t.clamp()
 }
 
-// SetData installs a snapshot: the roots to show (already narrowed to a
-// host when one is chosen), its index and the expansion state.
-func (t *processTree) SetData(roots []*triage.Process, ix treeIndex, expanded []bool, hosts bool) {
+// SetData installs a snapshot: the hosts' sections to show (already
+// narrowed to a host when one is chosen), its index and the expansion
+// state.
+func (t *processTree) SetData(sections []treeSection, ix treeIndex, expanded []bool, hosts bool) {
 	sel := t.Selected()
-	t.roots, t.index, t.expanded, t.hosts = roots, ix, expanded, hosts
+	t.sections, t.index, t.expanded, t.hosts = sections, ix, expanded, hosts
 	t.rebuild()
 	switch {
 	case !t.moved:
@@ -159,7 +308,7 @@ func (t *processTree) SetData(roots []*triage.Process, ix treeIndex, expanded []
 // release drops the data but keeps the cursor's place (and whether the
 // user moved it) for the data that replaces it.
 func (t *processTree) release() {
-	t.roots, t.index, t.expanded, t.rows = nil, treeIndex{}, nil, nil
+	t.sections, t.index, t.expanded, t.rows = nil, treeIndex{}, nil, nil
 	t.stats = procStats{}
 }
 
@@ -182,8 +331,11 @@ func (t *processTree) SetOnly(keep []bool, expand []int32) {
 	sel := t.Selected()
 	t.only = keep
 	t.rebuild()
-	if sel != nil {
-		t.Select(sel)
+	switch {
+	case !t.moved:
+		t.cursor, t.top = 0, 0
+	case sel != nil:
+		t.show(sel)
 	}
 }
 
@@ -192,12 +344,30 @@ func (t *processTree) kept(p *triage.Process) bool {
 	return t.only == nil || p.ID >= 0 && p.ID < len(t.only) && t.only[p.ID]
 }
 
-// Selected returns the process under the cursor, or nil.
+// Selected returns the process under the cursor (made on demand for a
+// member of an activity group), or nil (none, or a group row).
 func (t processTree) Selected() *triage.Process {
 	if t.cursor < 0 || t.cursor >= len(t.rows) {
 		return nil
 	}
-	return t.rows[t.cursor].p
+	return t.rows[t.cursor].process()
+}
+
+// SelectedGroup returns the group whose row is under the cursor, or nil.
+func (t processTree) SelectedGroup() *treeGroup {
+	if t.cursor < 0 || t.cursor >= len(t.rows) || t.rows[t.cursor].p != nil || t.rows[t.cursor].member >= 0 {
+		return nil
+	}
+	return t.rows[t.cursor].group
+}
+
+// process is the row's process: its own, or its activity member made on
+// demand; nil for a group row.
+func (r treeRow) process() *triage.Process {
+	if r.p != nil || r.member < 0 || r.group == nil {
+		return r.p
+	}
+	return r.group.member(r.member)
 }
 
 // Len is the number of visible rows.
@@ -219,12 +389,56 @@ func (t *processTree) setExpanded(p *triage.Process, v bool) {
 // rebuild flattens the expanded part of the tree into rows.
 func (t *processTree) rebuild() {
 	t.rows = t.rows[:0]
-	for _, r := range t.roots {
-		if t.kept(r) {
-			t.rows = t.appendSubtree(t.rows, r, 0)
+	for _, s := range t.sections {
+		for _, r := range s.roots {
+			if t.kept(r) {
+				t.rows = t.appendSubtree(t.rows, r, 0)
+			}
+		}
+		for _, g := range s.groups {
+			if t.groupKept(g) {
+				t.rows = t.appendGroup(t.rows, g)
+			}
 		}
 	}
 	t.clamp()
+}
+
+// groupKept reports whether a group shows under SetOnly: a stub group
+// when one of its roots is kept; an activity group never (a search does
+// not look into them).
+func (t *processTree) groupKept(g *treeGroup) bool {
+	if t.only == nil {
+		return true
+	}
+	if g.kind == groupStubs {
+		for _, p := range g.stubs {
+			if t.kept(p) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// appendGroup appends a group's row and, when it is open, its members.
+func (t *processTree) appendGroup(rows []treeRow, g *treeGroup) []treeRow {
+	rows = append(rows, treeRow{group: g, member: -1})
+	if !t.open[g.groupKey] {
+		return rows
+	}
+	if g.kind == groupStubs {
+		for _, p := range g.stubs {
+			if t.kept(p) {
+				rows = t.appendSubtree(rows, p, 1)
+			}
+		}
+		return rows
+	}
+	for i := range int32(g.count) {
+		rows = append(rows, treeRow{depth: 1, group: g, member: i})
+	}
+	return rows
 }
 
 // appendSubtree appends p and its expanded descendants.
@@ -239,7 +453,7 @@ func (t *processTree) appendSubtree(rows []treeRow, p *triage.Process, depth int
 	for n := 0; len(stack) > 0 && n <= len(t.index.order); n++ {
 		f := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		rows = append(rows, treeRow{f.p, f.depth})
+		rows = append(rows, treeRow{p: f.p, depth: f.depth, member: -1})
 		if !t.isExpanded(f.p) || f.depth >= maxDepth {
 			continue
 		}
@@ -283,12 +497,30 @@ func (t *processTree) clamp() {
 	}
 }
 
-// expandAt expands the node at row i in place.
+// expandAt expands the node or group at row i in place; with all, its
+// whole subtree.
 func (t *processTree) expandAt(i int, all bool) {
 	row := t.rows[i]
-	if all {
+	switch {
+	case row.p == nil && row.member >= 0:
+		return // an activity member: no children
+	case row.p == nil:
+		if t.open[row.group.groupKey] && !all {
+			return
+		}
+		t.open[row.group.groupKey] = true
+		if all {
+			for _, p := range row.group.stubs {
+				t.expandAll(p)
+			}
+		}
+		t.collapseRows(i)
+		sub := t.appendGroup(nil, row.group)
+		t.rows = append(t.rows[:i], append(sub, t.rows[i+1:]...)...)
+		return
+	case all:
 		t.expandAll(row.p)
-	} else {
+	default:
 		if t.isExpanded(row.p) || len(row.p.Children) == 0 {
 			return
 		}
@@ -297,6 +529,33 @@ func (t *processTree) expandAt(i int, all bool) {
 	t.collapseRows(i)
 	sub := t.appendSubtree(nil, row.p, row.depth)
 	t.rows = append(t.rows[:i], append(sub, t.rows[i+1:]...)...)
+}
+
+// collapseAt collapses the node or group at row i; it reports false when
+// there is nothing to collapse there.
+func (t *processTree) collapseAt(i int) bool {
+	row := t.rows[i]
+	switch {
+	case row.p == nil && row.member < 0:
+		if !t.open[row.group.groupKey] {
+			return false
+		}
+		t.open[row.group.groupKey] = false
+	case row.p == nil || !t.isExpanded(row.p) || len(row.p.Children) == 0:
+		return false
+	default:
+		t.setExpanded(row.p, false)
+	}
+	t.collapseRows(i)
+	return true
+}
+
+// expanded reports whether the row at i shows its children or members.
+func (t *processTree) rowExpanded(r treeRow) bool {
+	if r.p == nil {
+		return r.member < 0 && t.open[r.group.groupKey]
+	}
+	return t.isExpanded(r.p)
 }
 
 // expandAll marks p's whole subtree expanded.
@@ -327,6 +586,18 @@ func (t *processTree) collapseRows(i int) {
 	t.rows = append(t.rows[:i+1], t.rows[j:]...)
 }
 
+// parentRow is the row of the node or group row i belongs to: the
+// nearest row above it that is less deep; -1 for a top-level row.
+func (t *processTree) parentRow(i int) int {
+	d := t.rows[i].depth
+	for j := i - 1; j >= 0; j-- {
+		if t.rows[j].depth < d {
+			return j
+		}
+	}
+	return -1
+}
+
 // Select moves the cursor to p, expanding its ancestors: a move of the
 // user's (a jump, a finding opened in the tree).
 func (t *processTree) Select(p *triage.Process) bool {
@@ -346,37 +617,47 @@ func (t *processTree) selectAt(p *triage.Process, line int) {
 	}
 }
 
-// show moves the cursor to p, expanding its ancestors, and scrolls so that
-// it shows with some context.
+// show moves the cursor to p, expanding its ancestors (and the stub group
+// its root is in), and scrolls so that it shows with some context.
 func (t *processTree) show(p *triage.Process) bool {
 	if p == nil || !t.inTree(p) {
 		return false
 	}
 	changed := false
+	root := p
 	for a, n := p.Parent, 0; a != nil && n < maxDepth; a, n = a.Parent, n+1 {
 		if !t.isExpanded(a) {
 			t.setExpanded(a, true)
 			changed = true
 		}
+		root = a
+	}
+	if g := t.index.groupOf[root.ID]; g != nil && !t.open[g.groupKey] {
+		t.open[g.groupKey] = true
+		changed = true
 	}
 	if changed {
 		t.rebuild()
 	}
 	for i, r := range t.rows {
 		if r.p == p {
-			comfortable := i >= t.top && i < t.top+max(t.height*2/3, 1)
-			t.cursor = i
-			if !comfortable {
-				// a jump to a node off screen or near the bottom: show
-				// it a third of the way down, with its parents above and
-				// its children below
-				t.top = max(i-t.height/3, 0)
-			}
-			t.clamp()
+			t.cursorTo(i)
 			return true
 		}
 	}
 	return false
+}
+
+// cursorTo moves the cursor to row i; a row off screen or near its bottom
+// is shown a third of the way down, with its parents above and its
+// children below.
+func (t *processTree) cursorTo(i int) {
+	comfortable := i >= t.top && i < t.top+max(t.height*2/3, 1)
+	t.cursor = i
+	if !comfortable {
+		t.top = max(i-t.height/3, 0)
+	}
+	t.clamp()
 }
 
 // jump moves to the next (or previous) process whose tree position is in
@@ -440,33 +721,31 @@ func (t processTree) Update(msg tea.Msg) (processTree, tea.Cmd) {
 	case key.Matches(k, t.KeyMap.ExpandAll):
 		t.expandAt(t.cursor, true)
 	case key.Matches(k, t.KeyMap.Collapse):
-		row := t.rows[t.cursor]
-		if t.isExpanded(row.p) && len(row.p.Children) > 0 {
-			t.setExpanded(row.p, false)
-			t.collapseRows(t.cursor)
-		} else if row.p.Parent != nil {
-			t.Select(row.p.Parent)
+		if !t.collapseAt(t.cursor) {
+			if up := t.parentRow(t.cursor); up >= 0 {
+				t.cursorTo(up)
+				t.moved = true
+			}
 		}
 	case key.Matches(k, t.KeyMap.Toggle):
-		row := t.rows[t.cursor]
-		if t.isExpanded(row.p) {
-			t.setExpanded(row.p, false)
-			t.collapseRows(t.cursor)
-		} else {
+		if !t.collapseAt(t.cursor) {
 			t.expandAt(t.cursor, false)
 		}
 	case key.Matches(k, t.KeyMap.CollapseAll):
-		sel := t.Selected()
-		for i := range t.expanded {
-			t.expanded[i] = false
+		i := t.cursor
+		for up := t.parentRow(i); up >= 0; up = t.parentRow(i) {
+			i = up
 		}
+		top := t.rows[i]
+		clear(t.expanded)
+		clear(t.open)
 		t.rebuild()
-		if sel != nil {
-			root := sel
-			for n := 0; root.Parent != nil && n < maxDepth; n++ {
-				root = root.Parent
+		for j, r := range t.rows {
+			if r.p == top.p && r.group == top.group {
+				t.cursorTo(j)
+				t.moved = true
+				break
 			}
-			t.Select(root)
 		}
 	case key.Matches(k, t.KeyMap.NextFinding):
 		t.jump(t.stats.marked, true, false)
@@ -507,7 +786,7 @@ func (t processTree) View() string {
 
 func (t processTree) renderRow(r treeRow, selected bool) string {
 	st := t.styles
-	p := r.p
+	p := r.process()
 	base := lipgloss.NewStyle()
 	if selected {
 		base = st.Selected
@@ -518,8 +797,8 @@ func (t processTree) renderRow(r treeRow, selected bool) string {
 		indent = 24 // deep chains stay readable; the lineage shows the rest
 	}
 	glyph := "  "
-	if len(p.Children) > 0 {
-		if t.isExpanded(p) {
+	if (p == nil && r.member < 0) || (r.p != nil && len(p.Children) > 0) {
+		if t.rowExpanded(r) {
 			glyph = "▾ "
 		} else {
 			glyph = "▸ "
@@ -536,10 +815,26 @@ func (t processTree) renderRow(r treeRow, selected bool) string {
 	}
 	b.WriteString(base.Render(prefix))
 	used := len([]rune(prefix))
-	if t.hosts && p.Parent == nil {
-		h := "[" + cell(p.Host, 40) + "] "
+	if t.hosts && r.depth == 0 {
+		host := ""
+		if p != nil {
+			host = p.Host
+		} else if r.group != nil {
+			host = r.group.host
+		}
+		h := "[" + cell(host, 40) + "] "
 		b.WriteString(base.Render(h))
 		used += len([]rune(h))
+	}
+	if p == nil {
+		if r.group != nil {
+			gs := st.Faint
+			if selected {
+				gs = st.Selected
+			}
+			b.WriteString(gs.Render(fit(r.group.title(), max(t.width-used, 0))))
+		}
+		return b.String()
 	}
 	name := winpath.Base(p.Image)
 	if name == "" {

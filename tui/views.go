@@ -57,12 +57,16 @@ func (m *Model) viewPane(v viewKind) view {
 func (m *Model) activeView() view { return m.viewPane(m.view) }
 
 // selection is what the shown view has selected: a *triage.Finding, a
-// *triage.Process, a *triage.TimelineEvent, or nil.
+// *triage.Process, a *treeGroup (a tree row standing for many processes),
+// a *triage.TimelineEvent, or nil.
 func (m *Model) selection() any {
 	switch m.view {
 	case viewTree:
 		if p := m.tree.Selected(); p != nil {
 			return p
+		}
+		if g := m.tree.SelectedGroup(); g != nil {
+			return g
 		}
 	case viewTimeline:
 		if e := m.timeline.Selected(); e != nil {
@@ -89,18 +93,17 @@ func (m *Model) selectedTime() time.Time {
 	return time.Time{}
 }
 
-// roots returns the tree roots for the host filter.
-func (m *Model) roots() []*triage.Process {
+// sections returns the hosts the tree shows under the host filter.
+func (m *Model) sections() []treeSection {
 	if m.filter.Host == "" {
-		return m.res.Roots
+		return m.index.sections
 	}
-	var out []*triage.Process
-	for _, p := range m.res.Roots {
-		if p.Host == m.filter.Host {
-			out = append(out, p)
+	for _, s := range m.index.sections {
+		if s.host == m.filter.Host {
+			return []treeSection{s}
 		}
 	}
-	return out
+	return nil
 }
 
 // open goes from a finding to its process in the tree, from a process to
