@@ -176,7 +176,7 @@ func TestHuntExports(t *testing.T) {
 	if stop {
 		t.Fatal(e.stderr)
 	}
-	cfg, err := screenConfig(df)
+	cfg, err := screenConfig(df, func(string) string { return "" })
 	if err != nil || !cfg.Exports || len(cfg.Inputs) != 2 || len(cfg.Notes) != 1 {
 		t.Errorf("screen config: %v, exports %v, %d inputs, notes %q", err, cfg.Exports, len(cfg.Inputs), cfg.Notes)
 	}

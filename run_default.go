@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -14,17 +13,38 @@ import (
 	"github.com/evtriage/evtriage/tui"
 )
 
-const defaultSynopsis = "[--rules PATH]... [--no-builtin] [--baseline PATH... | --baseline-window 30d] [--new-key K] [--min-level L] [--tz ZONE] [PATH...]"
+const defaultSynopsis = "[--rules PATH]... [--no-builtin] [--baseline PATH... | --baseline-window 30d] [--new-key K] [--min-level L] [--tz ZONE] [--clipboard auto|osc52|off] [PATH...]"
 
 // demoTitle is what the screen says when it opens the built-in demo log.
 const demoTitle = "built-in demo log (no PATH given)"
 
 // defaultFlags are the hunting screen's parsed flags: the shared ones,
-// --all-activity and the paths.
+// --all-activity, --clipboard and the paths.
 type defaultFlags struct {
 	huntFlags
-	all   bool
-	paths []string
+	all       bool
+	clipboard string
+	paths     []string
+}
+
+// clipboardEnv is the setting --clipboard overrides: EVTRIAGE_CLIPBOARD.
+const clipboardEnv = "EVTRIAGE_CLIPBOARD"
+
+// osc52 says whether y may copy through the terminal (OSC 52): asked for
+// by --clipboard (else EVTRIAGE_CLIPBOARD) osc52 or off; by default
+// (auto) yes, except over SSH (SSH_CONNECTION or SSH_TTY set), where the
+// escape would set the clipboard of the machine the terminal runs on.
+func osc52(mode string, getenv func(string) string) bool {
+	if mode == "" || mode == "auto" {
+		mode = getenv(clipboardEnv)
+	}
+	switch mode {
+	case "osc52":
+		return true
+	case "off":
+		return false
+	}
+	return getenv("SSH_CONNECTION") == "" && getenv("SSH_TTY") == ""
 }
 
 func parseDefaultFlags(e *env, args []string) (*defaultFlags, int, bool) {
@@ -32,12 +52,16 @@ func parseDefaultFlags(e *env, args []string) (*defaultFlags, int, bool) {
 	fs := newFlagSet(e, "", defaultSynopsis)
 	df.register(fs, "lowest rule level shown at start (l changes it on screen)")
 	fs.BoolVar(&df.all, "all-activity", false, "keep every process's image loads, network and DNS events (default: those of regsvr32 and its descendants, and of matched events)")
+	fs.StringVar(&df.clipboard, "clipboard", "auto", "how y copies a field: osc52 (through the terminal, also over SSH), off, or auto (osc52 unless over SSH; the "+clipboardEnv+" setting, else); Y always writes it to a file")
 	if code, stop := parseFlags(e, fs, args); stop {
 		return nil, code, true
 	}
 	df.paths = fs.Args()
 	df.command = append([]string{}, args...)
 	err := df.check()
+	if err == nil && df.clipboard != "auto" && df.clipboard != "osc52" && df.clipboard != "off" {
+		err = fmt.Errorf("%w: --clipboard %q: want auto, osc52 or off", errUsage, df.clipboard)
+	}
 	if err == nil && len(df.paths) > 0 && looksLikeCommand(df.paths[0]) {
 		err = fmt.Errorf("%w: unknown command %q", errUsage, df.paths[0])
 	}
@@ -59,9 +83,10 @@ func looksLikeCommand(arg string) bool {
 }
 
 // screenConfig builds what the hunting screen opens on: the rules, and
-// the files under the PATHs, or the built-in demo log when there are none.
-func screenConfig(df *defaultFlags) (tui.Config, error) {
-	cfg := tui.Config{MinLevel: df.minLevel, Location: df.loc}
+// the files under the PATHs, or the built-in demo log when there are none;
+// getenv reads the environment (the clipboard setting, SSH).
+func screenConfig(df *defaultFlags, getenv func(string) string) (tui.Config, error) {
+	cfg := tui.Config{MinLevel: df.minLevel, Location: df.loc, Clipboard: osc52(df.clipboard, getenv)}
 	if wd, err := os.Getwd(); err == nil {
 		cfg.ExportDir = wd
 	}
@@ -110,7 +135,7 @@ func runDefault(e *env, args []string) int {
 	if stop {
 		return code
 	}
-	cfg, err := screenConfig(df)
+	cfg, err := screenConfig(df, os.Getenv)
 	if err != nil {
 		return usageError(e, "", err)
 	}
@@ -118,7 +143,20 @@ func runDefault(e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "evtriage: the hunting screen needs a terminal on standard output; 'evtriage hunt PATH...' works without one")
 		return exitUsage
 	}
-	if err := tui.Run(context.Background(), cfg, e.stdin, e.stdout); err != nil {
+	// SIGINT, SIGTERM and SIGHUP end the screen (the context); Run then
+	// discards the exports still being written, as hunt does.
+	ctx, stopSignals := onInterrupt(func() {})
+	defer stopSignals()
+	err = tui.Run(ctx, cfg, e.stdin, e.stdout)
+	if sig := stopSignals(); sig != nil {
+		msg := ""
+		if errors.Is(err, tui.ErrAbandoned) {
+			msg = ": the file being written was discarded"
+		}
+		fmt.Fprintf(e.stderr, "evtriage: interrupted (%v)%s\n", sig, msg)
+		return exitSignal(sig)
+	}
+	if err != nil {
 		fmt.Fprintf(e.stderr, "evtriage: %s\n", termsafe.Clean(err.Error()))
 		return exitPartial
 	}

@@ -75,7 +75,7 @@ func TestScreenConfig(t *testing.T) {
 			if stop {
 				t.Fatalf("flags stopped with %d: %s", code, e.stderr)
 			}
-			cfg, err := screenConfig(df)
+			cfg, err := screenConfig(df, func(string) string { return "" })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,5 +113,43 @@ func TestScreenConfig(t *testing.T) {
 				t.Errorf("%d rules loaded (no-builtin %v)", n, tt.noBuiltin)
 			}
 		})
+	}
+}
+
+// TestClipboardSetting: y copies through the terminal (OSC 52) unless over
+// SSH, where --clipboard osc52 or EVTRIAGE_CLIPBOARD=osc52 turn it on;
+// off turns it off everywhere; any other value is a usage error.
+func TestClipboardSetting(t *testing.T) {
+	tests := []struct {
+		flag string
+		env  map[string]string
+		want bool
+	}{
+		{"auto", nil, true},
+		{"auto", map[string]string{"SSH_CONNECTION": "10.0.0.1 50000 10.0.0.2 22"}, false},
+		{"auto", map[string]string{"SSH_TTY": "/dev/pts/3"}, false},
+		{"osc52", map[string]string{"SSH_TTY": "/dev/pts/3"}, true},
+		{"auto", map[string]string{"SSH_TTY": "/dev/pts/3", clipboardEnv: "osc52"}, true},
+		{"off", nil, false},
+		{"auto", map[string]string{clipboardEnv: "off"}, false},
+		{"off", map[string]string{clipboardEnv: "osc52"}, false},
+	}
+	for _, tt := range tests {
+		e := &env{stdout: &strings.Builder{}, stderr: &strings.Builder{}}
+		df, code, stop := parseDefaultFlags(e, []string{"--clipboard", tt.flag})
+		if stop {
+			t.Fatalf("--clipboard %s: stopped with %d: %s", tt.flag, code, e.stderr)
+		}
+		cfg, err := screenConfig(df, func(k string) string { return tt.env[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Clipboard != tt.want {
+			t.Errorf("--clipboard %s, env %v: OSC 52 %v, want %v", tt.flag, tt.env, cfg.Clipboard, tt.want)
+		}
+	}
+	e := &env{stdout: &strings.Builder{}, stderr: &strings.Builder{}}
+	if _, code, stop := parseDefaultFlags(e, []string{"--clipboard", "xclip"}); !stop || code != exitUsage {
+		t.Errorf("--clipboard xclip: stop %v, code %d", stop, code)
 	}
 }

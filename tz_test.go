@@ -49,7 +49,7 @@ func TestTimeZoneFlag(t *testing.T) {
 	if stop {
 		t.Fatalf("screen flags stopped with %d: %s", code, e.stderr)
 	}
-	if cfg, _ := screenConfig(df); cfg.Location == nil || cfg.Location.String() != "Europe/Berlin" {
+	if cfg, _ := screenConfig(df, func(string) string { return "" }); cfg.Location == nil || cfg.Location.String() != "Europe/Berlin" {
 		t.Errorf("screen location %v", cfg.Location)
 	}
 }

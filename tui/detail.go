@@ -9,6 +9,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/evtriage/evtriage/internal/psenc"
@@ -26,13 +27,23 @@ const maxListed = 200
 // detailKeyMap is the detail pane's key bindings.
 type detailKeyMap struct {
 	Down, Up key.Binding
+	// Top and Bottom go to either end (pagers only: in the main screen
+	// they move the list).
+	Top, Bottom key.Binding
+	// NextField and PrevField move the field selection (what y copies);
+	// a pager has none.
+	NextField, PrevField key.Binding
 }
 
 // defaultDetailKeyMap returns the detail pane's default bindings.
 func defaultDetailKeyMap() detailKeyMap {
 	return detailKeyMap{
-		Down: key.NewBinding(key.WithKeys("J", "ctrl+d"), key.WithHelp("J", "scroll detail down")),
-		Up:   key.NewBinding(key.WithKeys("K", "ctrl+u"), key.WithHelp("K", "scroll detail up")),
+		Down:      key.NewBinding(key.WithKeys("J", "ctrl+d"), key.WithHelp("J", "scroll detail down")),
+		Up:        key.NewBinding(key.WithKeys("K", "ctrl+u"), key.WithHelp("K", "scroll detail up")),
+		Top:       key.NewBinding(key.WithDisabled()),
+		Bottom:    key.NewBinding(key.WithDisabled()),
+		NextField: key.NewBinding(key.WithKeys("}"), key.WithHelp("}", "next field (y copies it)")),
+		PrevField: key.NewBinding(key.WithKeys("{"), key.WithHelp("{", "previous field")),
 	}
 }
 
@@ -41,16 +52,29 @@ func defaultDetailKeyMap() detailKeyMap {
 func pagerKeyMap() detailKeyMap {
 	d, nav := defaultDetailKeyMap(), defaultNavKeyMap()
 	return detailKeyMap{
-		Down: key.NewBinding(key.WithKeys(slices.Concat(nav.Down.Keys(), nav.PageDown.Keys(), d.Down.Keys())...), key.WithHelp("j", "scroll down")),
-		Up:   key.NewBinding(key.WithKeys(slices.Concat(nav.Up.Keys(), nav.PageUp.Keys(), d.Up.Keys())...), key.WithHelp("k", "scroll up")),
+		Down:      key.NewBinding(key.WithKeys(slices.Concat(nav.Down.Keys(), nav.PageDown.Keys(), d.Down.Keys())...), key.WithHelp("j", "scroll down")),
+		Up:        key.NewBinding(key.WithKeys(slices.Concat(nav.Up.Keys(), nav.PageUp.Keys(), d.Up.Keys())...), key.WithHelp("k", "scroll up")),
+		Top:       nav.Top,
+		Bottom:    nav.Bottom,
+		NextField: key.NewBinding(key.WithDisabled()),
+		PrevField: key.NewBinding(key.WithDisabled()),
 	}
 }
 
 // ShortHelp is the pane's keys for the one-line help.
 func (km detailKeyMap) ShortHelp() []key.Binding { return []key.Binding{km.Down, km.Up} }
 
-// FullHelp lists the pane's keys in one column.
-func (km detailKeyMap) FullHelp() [][]key.Binding { return [][]key.Binding{km.ShortHelp()} }
+// FullHelp lists the pane's keys in one column (those it has: a pager
+// has no fields, the detail pane no ends of its own).
+func (km detailKeyMap) FullHelp() [][]key.Binding {
+	var col []key.Binding
+	for _, b := range []key.Binding{km.Down, km.Up, km.Top, km.Bottom, km.NextField, km.PrevField} {
+		if b.Enabled() {
+			col = append(col, b)
+		}
+	}
+	return [][]key.Binding{col}
+}
 
 // detailPane shows everything about the selected process or finding: fields,
 // lineage, children, image loads, network and DNS activity, and why each
@@ -59,16 +83,39 @@ type detailPane struct {
 	KeyMap detailKeyMap
 	styles *detailStyles // set by SetStyles, never written through (copies may share it)
 
-	lines         []string
+	detailContent
 	top           int
 	width, height int
 	key           any // what the lines describe (Show)
 	keyWidth      int // the width they were built for; -1 after Refresh
+	// sel is the selected field (-1: none) and selLabel its label, which
+	// the next content selects again when it has a field of that name.
+	sel      int
+	selLabel string
+	// find is the pager's search: the lines that match its query.
+	find pagerFind
+}
+
+// detailField is one labelled value of the detail pane: the lines it takes
+// and the value that { } select and y copies.
+type detailField struct {
+	label string
+	// value is as the evidence (or the screen) has it; it is made
+	// terminal-safe when copied, as when drawn.
+	value       string
+	first, last int // its lines
+}
+
+// detailContent is what the pane shows: its lines, and the fields among
+// them.
+type detailContent struct {
+	lines  []string
+	fields []detailField
 }
 
 // newDetailPane returns an empty pane; its styles are set with SetStyles.
 func newDetailPane() detailPane {
-	return detailPane{KeyMap: defaultDetailKeyMap(), styles: new(detailStyles)}
+	return detailPane{KeyMap: defaultDetailKeyMap(), styles: new(detailStyles), sel: -1}
 }
 
 // SetStyles sets the styles the pane's content is drawn with.
@@ -81,16 +128,16 @@ func (d *detailPane) SetSize(w, h int) { d.width, d.height = w, h; d.clampTop() 
 // describe. They are built again only when the selection or the pane's width
 // changed, or after Refresh, so that a keypress costs one rendering of one
 // process or finding at most. A nil selection clears the pane.
-func (d *detailPane) Show(sel any, render func() []string) {
+func (d *detailPane) Show(sel any, render func() detailContent) {
 	if sel != nil && sel == d.key && d.keyWidth == d.width {
 		return
 	}
 	d.key, d.keyWidth = sel, d.width
 	if sel == nil {
-		d.SetLines(nil)
+		d.SetContent(detailContent{})
 		return
 	}
-	d.SetLines(render())
+	d.SetContent(render())
 }
 
 // Refresh makes the next Show build its lines again (what they show, or
@@ -100,8 +147,24 @@ func (d *detailPane) Refresh() { d.keyWidth = -1 }
 // Key is what the pane describes: the selection of the last Show.
 func (d detailPane) Key() any { return d.key }
 
-// SetLines replaces the content and scrolls to its top.
-func (d *detailPane) SetLines(lines []string) { d.lines, d.top = lines, 0 }
+// SetLines replaces the content with lines that hold no fields.
+func (d *detailPane) SetLines(lines []string) { d.SetContent(detailContent{lines: lines}) }
+
+// SetContent replaces the content and scrolls to its top; the field of
+// the same name as the one selected is selected (and shown), and the
+// pager's search is run on the new lines.
+func (d *detailPane) SetContent(c detailContent) {
+	d.detailContent, d.top, d.sel = c, 0, -1
+	if d.selLabel != "" {
+		for i, f := range c.fields {
+			if f.label == d.selLabel {
+				d.selectField(i)
+				break
+			}
+		}
+	}
+	d.find.run(d.lines)
+}
 
 func (d *detailPane) clampTop() {
 	d.top = min(d.top, max(len(d.lines)-d.height, 0))
@@ -121,7 +184,7 @@ func (d *detailPane) update(k tea.KeyPressMsg) tea.Cmd {
 	return cmd
 }
 
-// Update scrolls.
+// Update scrolls and moves the field selection.
 func (d detailPane) Update(msg tea.Msg) (detailPane, tea.Cmd) {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
@@ -129,17 +192,43 @@ func (d detailPane) Update(msg tea.Msg) (detailPane, tea.Cmd) {
 			d.ScrollDown()
 		case key.Matches(k, d.KeyMap.Up):
 			d.ScrollUp()
+		case key.Matches(k, d.KeyMap.Top):
+			d.top = 0
+		case key.Matches(k, d.KeyMap.Bottom):
+			d.top = len(d.lines)
+			d.clampTop()
+		case key.Matches(k, d.KeyMap.NextField):
+			d.stepField(true)
+		case key.Matches(k, d.KeyMap.PrevField):
+			d.stepField(false)
 		}
 	}
 	return d, nil
 }
 
-// View renders the visible lines, exactly width × height.
+// View renders the visible lines, exactly width × height: the selected
+// field marked with › and the pager's search matches painted.
 func (d detailPane) View() string {
 	end := min(d.top+d.height, len(d.lines))
-	var vis []string
-	if d.top < end {
-		vis = d.lines[d.top:end]
+	if d.top >= end {
+		return padLines(nil, d.width, d.height)
+	}
+	vis := make([]string, 0, end-d.top)
+	var f detailField
+	if d.sel >= 0 && d.sel < len(d.fields) {
+		f = d.fields[d.sel]
+	} else {
+		f.first, f.last = -1, -2
+	}
+	for i := d.top; i < end; i++ {
+		l := d.lines[i]
+		switch {
+		case d.find.matches(i):
+			l = paint(ansi.Strip(l), ansi.StringWidth(ansi.Strip(l)), d.find.query, lipgloss.NewStyle(), d.styles.Match)
+		case i >= f.first && i <= f.last && strings.HasPrefix(l, " "):
+			l = d.styles.Mark.Render("›") + l[1:]
+		}
+		vis = append(vis, l)
 	}
 	return padLines(vis, d.width, d.height)
 }
@@ -153,13 +242,13 @@ func (d detailPane) scroll() string {
 		d.KeyMap.Down.Help().Key, d.KeyMap.Up.Help().Key)
 }
 
-// detailWriter builds the detail pane's lines at a given width, with
-// times in a zone.
+// detailWriter builds the detail pane's lines and fields at a given
+// width, with times in a zone.
 type detailWriter struct {
 	st    detailStyles
 	width int
 	zone  zone
-	lines []string
+	detailContent
 }
 
 const labelWidth = 18
@@ -172,10 +261,13 @@ func (w *detailWriter) text(s string) {
 	w.lines = append(w.lines, ansi.Truncate(s, w.width, "…"))
 }
 
-// field writes a label and an evidence value, cleaned and wrapped; a
-// command line's encoded PowerShell follows it, decoded.
+// field writes a label and an evidence value, cleaned and wrapped (y
+// copies the value); a command line's encoded PowerShell follows it,
+// decoded.
 func (w *detailWriter) field(label, value string) {
-	w.fieldStyled(label, termsafe.CleanLimit(value, maxDetailValue))
+	first := len(w.lines)
+	w.wrapped(label, termsafe.CleanLimit(value, maxDetailValue))
+	w.fields = append(w.fields, detailField{label: label, value: value, first: first, last: len(w.lines) - 1})
 	if strings.HasSuffix(label, "CommandLine") {
 		w.encodedPowerShell(value)
 	}
@@ -200,33 +292,52 @@ func (w *detailWriter) encodedPowerShell(cmdline string) {
 	if e.Note != "" {
 		w.fieldStyled("", w.st.Warn.Render(termsafe.Clean(e.Note)))
 	}
+	// The decoded script is one field: y copies it whole.
+	first := len(w.lines)
 	lines := strings.Split(strings.ReplaceAll(e.Script, "\r\n", "\n"), "\n")
 	for i, line := range lines {
 		if i == maxDecodedLines {
-			w.fieldStyled("", w.st.Faint.Render(fmt.Sprintf("… %d more lines", len(lines)-i)))
+			w.wrapped("", w.st.Faint.Render(fmt.Sprintf("… %d more lines", len(lines)-i)))
 			break
 		}
 		if i > 0 {
 			label = ""
 		}
-		w.fieldStyled(termsafe.Clean(label), termsafe.CleanLimit(line, maxDetailValue))
+		w.wrapped(termsafe.Clean(label), termsafe.CleanLimit(line, maxDetailValue))
 	}
+	w.fields = append(w.fields, detailField{label: "decoded " + e.Switch, value: e.Script, first: first, last: len(w.lines) - 1})
 }
 
-// fieldStyled writes a label and already-clean text, wrapped.
+// fieldStyled writes a label and already-clean (maybe styled) text,
+// wrapped; y copies the text.
 func (w *detailWriter) fieldStyled(label, text string) {
-	vw := max(w.width-labelWidth-3, 10)
+	first := len(w.lines)
+	w.wrapped(label, text)
+	w.fields = append(w.fields, detailField{label: label, value: ansi.Strip(text), first: first, last: len(w.lines) - 1})
+}
+
+// wrapped writes a label and its text, wrapped on spaces into the value
+// column (a word longer than the column is broken at its edge, never at a
+// hyphen: indicators stay whole where they can).
+func (w *detailWriter) wrapped(label, text string) {
 	if text == "" {
 		text = "–"
 	}
-	wrapped := strings.Split(ansi.Wrap(text, vw, ""), "\n")
-	for i, l := range wrapped {
+	for i, l := range wrapWords(text, max(w.width-labelWidth-3, 10)) {
 		lab := ""
 		if i == 0 {
 			lab = label
 		}
 		w.lines = append(w.lines, "  "+w.st.Label.Render(fit(termsafe.Clean(lab), labelWidth))+" "+l)
 	}
+}
+
+// item writes one line of a list (an image load, a connection…), cut at
+// the pane's edge; it is a field whose value, the item's indicator (the
+// path loaded, the address…), y copies whole.
+func (w *detailWriter) item(line, label, value string) {
+	w.fields = append(w.fields, detailField{label: label, value: value, first: len(w.lines), last: len(w.lines)})
+	w.text(line)
 }
 
 func (w *detailWriter) blank() { w.lines = append(w.lines, "") }
@@ -264,7 +375,7 @@ func procLabel(p *triage.Process) string {
 
 // processLines renders a process: identity, lineage, children, fields,
 // its findings and its activity.
-func processLines(st detailStyles, width int, z zone, p *triage.Process, visible []bool) []string {
+func processLines(st detailStyles, width int, z zone, p *triage.Process, visible []bool) detailContent {
 	w := &detailWriter{st: st, width: width, zone: z}
 	title := "Process " + procLabel(p)
 	if p.Renamed {
@@ -359,7 +470,7 @@ func processLines(st detailStyles, width int, z zone, p *triage.Process, visible
 		w.blank()
 		eventLines(w, triage.KindCreate.Title(), c)
 	}
-	return w.lines
+	return w.detailContent
 }
 
 // stubOrigin says how a process not created in the logs is known: the
@@ -396,7 +507,7 @@ func stubOrigin(p *triage.Process) string {
 
 // groupLines renders a tree row standing for many processes of a host:
 // what they are, why they are grouped, how to list them.
-func groupLines(st detailStyles, width int, g *treeGroup) []string {
+func groupLines(st detailStyles, width int, g *treeGroup) detailContent {
 	w := &detailWriter{st: st, width: width}
 	w.heading(g.title())
 	w.field("Host", g.host)
@@ -415,7 +526,7 @@ func groupLines(st detailStyles, width int, g *treeGroup) []string {
 		w.fieldStyled("Kept", "counted, not tree nodes: each is made when its row is shown; no child, finding or kept event")
 	}
 	w.fieldStyled("Keys", "→ or space lists them, ← or space folds them again")
-	return w.lines
+	return w.detailContent
 }
 
 // matchText explains one matched part of a rule: selection, field,
@@ -529,7 +640,7 @@ func eventLines(w *detailWriter, title string, ref *triage.EventRef) {
 
 // findingLines renders a finding: the rule, why it matched, the process
 // and the event.
-func findingLines(st detailStyles, width int, z zone, f *triage.Finding) []string {
+func findingLines(st detailStyles, width int, z zone, f *triage.Finding) detailContent {
 	w := &detailWriter{st: st, width: width, zone: z}
 	r := f.Rule
 	if r == nil {
@@ -550,12 +661,12 @@ func findingLines(st detailStyles, width int, z zone, f *triage.Finding) []strin
 	}
 	w.field("Source", src)
 	if d := strings.TrimSpace(r.Description); d != "" {
-		for i, line := range strings.Split(d, "\n") {
+		for i, para := range paragraphs(d) {
 			label := ""
 			if i == 0 {
 				label = "Description"
 			}
-			w.field(label, strings.TrimRight(line, "\r"))
+			w.field(label, para)
 		}
 	}
 	switch {
@@ -599,7 +710,7 @@ func findingLines(st detailStyles, width int, z zone, f *triage.Finding) []strin
 		}
 		eventLines(w, title, f.Event)
 	}
-	return w.lines
+	return w.detailContent
 }
 
 // counted says what a correlation type's count counts.

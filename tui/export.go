@@ -34,36 +34,33 @@ type exportJob struct {
 	r                *triage.Result
 	findings         []*triage.Finding
 	sel              triage.Selection
-	loading          bool // logs are still being read
+	loading          bool     // logs are still being read
+	out              *writing // the screen's files being written
 }
 
 // exportCmd writes an export the way hunt -o does (triage.WriteExport
 // through internal/outfile: a temporary file in dir, synced, then given
 // the first free name, so that two exports in the same second never
-// overwrite each other or any other file). The export records the
-// screen's filters (and the subtree's root), and one taken while the logs
-// are still loading says so ("complete": false); both are set on a copy
-// of the Result, which the screen goes on sharing.
+// overwrite each other or any other file), registered with j.out so that
+// quitting or a signal never leaves its temporary file behind. The export
+// records the screen's filters (and the subtree's root), and one taken
+// while the logs are still loading says so ("complete": false), and so does
+// the message on screen; both are set on a copy of the Result, which the
+// screen goes on sharing.
 func exportCmd(j exportJob) tea.Cmd {
 	return func() tea.Msg {
 		snap := *j.r
 		snap.Incomplete = j.loading
 		sel := j.sel
 		snap.Selection = &sel
-		out, err := outfile.CreateUnique(j.dir, exportName(j.what, j.stamp, j.format), 0o600)
-		if err == nil {
-			if err = triage.WriteExport(out, &snap, j.findings, j.format); err == nil {
-				err = out.Commit()
-			} else {
-				out.Abort()
-			}
-		}
-		msg := exportedMsg{n: len(j.findings), format: j.format}
-		if err != nil {
-			msg.err = fmt.Errorf("tui: export: %w", err)
+		msg := exportedMsg{n: len(j.findings), format: j.format, partial: j.loading, events: j.r.Events}
+		msg.path, msg.err = writeFile(j.out, j.dir, "an export of "+countNoun(len(j.findings), "finding", "findings"),
+			exportName(j.what, j.stamp, j.format),
+			func(o *outfile.File) error { return triage.WriteExport(o, &snap, j.findings, j.format) })
+		if msg.err != nil {
+			msg.err = fmt.Errorf("tui: export: %w", msg.err)
 			return msg
 		}
-		msg.path = out.Name()
 		if j.format == triage.FormatTimesketch {
 			msg.undated = len(triage.Undated(j.findings))
 			msg.n -= msg.undated
@@ -78,6 +75,8 @@ type exportedMsg struct {
 	n       int // findings written
 	undated int // findings left out: Timesketch cannot date them
 	format  triage.Format
+	partial bool // taken while the logs were still being read
+	events  int  // events read when it was taken
 	err     error
 }
 
@@ -86,7 +85,10 @@ func (e exportedMsg) text() string {
 	if e.err != nil {
 		return "export failed: " + termsafe.Clean(e.err.Error())
 	}
-	s := fmt.Sprintf("wrote %d findings to %s", e.n, termsafe.Clean(e.path))
+	s := fmt.Sprintf("wrote %s to %s", countNoun(e.n, "finding", "findings"), termsafe.Clean(e.path))
+	if e.partial {
+		s += fmt.Sprintf(" — taken while loading (%s events read so far; the file says \"complete\": false)", thousands(e.events))
+	}
 	if e.undated > 0 {
 		s += fmt.Sprintf(" — %d without a time left out (Timesketch cannot date them; the JSON export holds them)", e.undated)
 	}
@@ -130,7 +132,7 @@ func (m *Model) exportRoot() *triage.Process {
 // job is an export of findings as the screen shows them now.
 func (m *Model) job(what string, format triage.Format, findings []*triage.Finding, root *triage.Process) exportJob {
 	return exportJob{dir: m.cfg.ExportDir, what: what, stamp: m.stamp(), format: format, r: m.res, findings: findings,
-		sel: triage.Selection{Filter: m.filter.triage(), Screen: true, Subtree: root}, loading: m.load.partial()}
+		sel: triage.Selection{Filter: m.filter.triage(), Screen: true, Subtree: root}, loading: m.load.partial(), out: m.out}
 }
 
 // exportShown writes the findings as currently filtered and sorted.

@@ -32,10 +32,13 @@ func TestExportCmd(t *testing.T) {
 	}
 	for _, tc := range tests {
 		j := exportJob{dir: dir, what: "findings", stamp: "STAMP", format: triage.FormatJSON, r: r, findings: r.Findings,
-			sel: triage.Selection{Screen: true, Filter: triage.Filter{MinLevel: rules.LevelLow}}, loading: tc.loading}
+			sel: triage.Selection{Screen: true, Filter: triage.Filter{MinLevel: rules.LevelLow}}, loading: tc.loading, out: newWriting()}
 		msg := exportCmd(j)().(exportedMsg)
 		if msg.err != nil || filepath.Base(msg.path) != tc.want {
 			t.Fatalf("exported to %q (%v), want %s", msg.path, msg.err, tc.want)
+		}
+		if said := strings.Contains(msg.text(), "taken while loading (15 events read so far"); said != tc.loading {
+			t.Errorf("loading %v: the message says %q", tc.loading, msg.text())
 		}
 		data, err := os.ReadFile(msg.path)
 		if err != nil {
@@ -80,7 +83,7 @@ func TestExportTimesketchUndated(t *testing.T) {
 	dir := t.TempDir()
 	r := fixture()
 	r.Findings[0].Event.Event.Time = time.Time{}
-	j := exportJob{dir: dir, what: "findings", stamp: "STAMP", format: triage.FormatTimesketch, r: r, findings: r.Findings}
+	j := exportJob{dir: dir, what: "findings", stamp: "STAMP", format: triage.FormatTimesketch, r: r, findings: r.Findings, out: newWriting()}
 	msg := exportCmd(j)().(exportedMsg)
 	if msg.err != nil || filepath.Base(msg.path) != "evtriage-findings-STAMP-timesketch.jsonl" {
 		t.Fatalf("exported to %q (%v)", msg.path, msg.err)

@@ -264,6 +264,7 @@ func runFilter(gen int, r *triage.Result, ix treeIndex, f filterState, by column
 // to the first match that waits for it.
 type searchState struct {
 	prompting bool // the prompt has the keyboard
+	pager     bool // the prompt searches the open pager (help, problems), not the findings
 	input     prompt
 	gen       int           // of the latest search asked for
 	result    *searchResult // nil: no search

@@ -16,6 +16,7 @@ type keyMap struct {
 	Raw                              key.Binding
 	Search, Next, Prev               key.Binding
 	Export, ExportSubtree            key.Binding
+	Copy, Save                       key.Binding // the detail's selected field
 	Problems                         key.Binding
 }
 
@@ -42,6 +43,8 @@ func defaultKeyMap() keyMap {
 		Prev:          bind([]string{"N"}, "N", "previous match"),
 		Export:        bind([]string{"e"}, "e", "export shown findings"),
 		ExportSubtree: bind([]string{"E"}, "E", "export subtree"),
+		Copy:          bind([]string{"y"}, "y", "copy the selected field (OSC 52)"),
+		Save:          bind([]string{"Y"}, "Y", "write the selected field to a file"),
 		Problems:      bind([]string{"p"}, "p", "parse problems"),
 	}
 }
@@ -63,11 +66,11 @@ func (m *Model) shortHelp() []key.Binding {
 	k, ts := m.keys, &m.toggles
 	switch m.overlay {
 	case overlayHelp:
-		return []key.Binding{k.Back, k.Quit}
+		return []key.Binding{k.Back, k.Search, k.Next, k.Quit}
 	case overlayRules:
 		return slices.Concat(m.rules.KeyMap.ShortHelp(), []key.Binding{k.Back, k.Help, k.Quit})
 	case overlayProblems:
-		return []key.Binding{k.Back, k.Help, k.Quit}
+		return []key.Binding{k.Back, m.problems.KeyMap.Bottom, k.Search, k.Next, k.Help, k.Quit}
 	case overlayExport:
 		return slices.Concat(m.exportMenu.KeyMap.ShortHelp(), []key.Binding{k.Back, k.Quit})
 	}
@@ -98,7 +101,7 @@ func (m *Model) fullHelp() [][]key.Binding {
 		[][]key.Binding{helpColumn([][]key.Binding{{k.Timeline}}, m.timeline.KeyMap.FullHelp())},
 		[][]key.Binding{
 			m.toggles.bindings(),
-			{k.Search, k.Next, k.Prev, k.Export, k.ExportSubtree},
+			{k.Search, k.Next, k.Prev, k.Export, k.ExportSubtree, k.Copy, k.Save},
 		},
 		m.rules.KeyMap.FullHelp(),
 		m.exportMenu.KeyMap.FullHelp(),

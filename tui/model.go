@@ -12,6 +12,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/evtriage/evtriage/internal/termsafe"
 	"github.com/evtriage/evtriage/rules"
 	"github.com/evtriage/evtriage/triage"
 )
@@ -45,6 +46,10 @@ type Config struct {
 	// Location is the time zone times are shown in (--tz); nil means UTC.
 	// Exports stay UTC.
 	Location *time.Location
+	// Clipboard lets y copy a field's value through the terminal (OSC 52).
+	// The caller leaves it off over SSH unless asked: the escape sets the
+	// clipboard of whichever machine the terminal runs on.
+	Clipboard bool
 }
 
 // Model is the hunting screen. Its components (the findings table, the
@@ -89,6 +94,11 @@ type Model struct {
 	zone   zone
 	ev     *evidence
 
+	// out is the files being written (shared by the Model's copies);
+	// quitting is set by a q that waits for them.
+	out      *writing
+	quitting bool
+
 	message string
 	msgErr  bool
 }
@@ -108,7 +118,7 @@ func New(cfg Config) Model {
 	if cfg.ExportDir == "" {
 		cfg.ExportDir = "."
 	}
-	m := Model{cfg: cfg, keys: defaultKeyMap(), toggles: defaultToggles(), help: help.New()}
+	m := Model{cfg: cfg, keys: defaultKeyMap(), toggles: defaultToggles(), help: help.New(), out: newWriting()}
 	m.table = newFindingsTable()
 	m.tree = newProcessTree()
 	m.timeline = newTimelineView()
@@ -146,14 +156,24 @@ func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer, opts ...t
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	cfg.Context = ctx
+	return runProgram(ctx, New(cfg), in, out, opts...)
+}
+
+// runProgram runs m as Run does.
+func runProgram(ctx context.Context, m Model, in io.Reader, out io.Writer, opts ...tea.ProgramOption) error {
 	all := append([]tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out), tea.WithFPS(120)}, opts...)
-	m := New(cfg)
 	defer m.ev.Close()
 	_, err := tea.NewProgram(m, all...).Run()
 	if err != nil {
-		return fmt.Errorf("tui: %w", err)
+		err = fmt.Errorf("tui: %w", err)
 	}
-	return nil
+	// The files still being written when the screen ended (q twice,
+	// ctrl+c, a signal, the context) are discarded, not left half-written.
+	if what := m.out.abandon(); len(what) > 0 {
+		err = errors.Join(fmt.Errorf("%w: %s, being written when the screen ended, was discarded", ErrAbandoned,
+			strings.Join(what, "; ")), err)
+	}
+	return err
 }
 
 func (m *Model) setMessage(s string, isErr bool) { m.message, m.msgErr = s, isErr }
@@ -204,6 +224,14 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.applyRaw(msg)
 	case exportedMsg:
 		m.setMessage(msg.text(), msg.err != nil)
+		cmd = m.written()
+	case valueSavedMsg:
+		if msg.err != nil {
+			m.setMessage("could not write "+msg.label+": "+termsafe.Clean(msg.err.Error()), true)
+		} else {
+			m.setMessage("wrote "+msg.label+" to "+termsafe.Clean(msg.path), false)
+		}
+		cmd = m.written()
 	case exportRequest:
 		if m.overlay == overlayExport {
 			m.overlay = overlayNone
@@ -236,7 +264,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // (handleOverlay), or browsing the views (handleBrowsing).
 func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 	if k.String() == "ctrl+c" {
-		return tea.Quit
+		return tea.Quit // files being written are abandoned (Run)
 	}
 	if m.search.prompting {
 		return m.handlePrompt(k)
@@ -259,13 +287,22 @@ func (m *Model) handlePrompt(k tea.KeyPressMsg) tea.Cmd {
 	case "enter":
 		m.search.prompting = false
 		q := strings.TrimSpace(m.search.input.Value())
+		if m.search.pager {
+			m.search.pager = false
+			if p := m.pager(); p != nil {
+				if n := p.Find(q); q != "" {
+					m.setMessage(fmt.Sprintf("%q: %s — n/N to step", termsafe.Clean(q), countNoun(n, "line", "lines")), n == 0)
+				}
+			}
+			return nil
+		}
 		cmd := m.startSearch(q)
 		if q != "" && m.res != nil {
 			m.search.jumpTo = q // once its results are in
 		}
 		return cmd
 	case "esc":
-		m.search.prompting = false
+		m.search.prompting, m.search.pager = false, false
 		return nil
 	}
 	m.search.input = m.search.input.Update(k)
@@ -277,13 +314,34 @@ func (m *Model) handlePrompt(k tea.KeyPressMsg) tea.Cmd {
 func (m *Model) handleOverlay(k tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case key.Matches(k, m.keys.Quit):
-		return tea.Quit
+		return m.quit()
 	case key.Matches(k, m.keys.Back), key.Matches(k, m.overlayKey(m.overlay)):
 		m.overlay = overlayNone
 	case key.Matches(k, m.keys.Help):
 		m.openOverlay(overlayHelp)
+	case m.pager() != nil && key.Matches(k, m.keys.Search):
+		m.search.prompting, m.search.pager = true, true
+		m.search.input.SetValue(m.pager().find.query)
+	case m.pager() != nil && key.Matches(k, m.keys.Next, m.keys.Prev):
+		if i, n := m.pager().StepFind(key.Matches(k, m.keys.Next)); n > 0 {
+			m.setMessage(fmt.Sprintf("line match %d/%d", i, n), false)
+		} else {
+			m.setMessage("no search: press / first", true)
+		}
 	default:
 		return m.overlayPane().update(k)
+	}
+	return nil
+}
+
+// pager is the open overlay when it is a pager (help, problems), which
+// searches its lines with / n N; nil otherwise.
+func (m *Model) pager() *detailPane {
+	switch m.overlay {
+	case overlayHelp:
+		return &m.helpPane
+	case overlayProblems:
+		return &m.problems
 	}
 	return nil
 }
@@ -296,7 +354,7 @@ func (m *Model) handleBrowsing(k tea.KeyPressMsg) tea.Cmd {
 	}
 	switch {
 	case key.Matches(k, m.keys.Quit):
-		return tea.Quit
+		return m.quit()
 	case key.Matches(k, m.keys.Help):
 		m.openOverlay(overlayHelp)
 	case key.Matches(k, m.keys.Problems):
@@ -339,7 +397,11 @@ func (m *Model) handleBrowsing(k tea.KeyPressMsg) tea.Cmd {
 		m.openExport(false)
 	case key.Matches(k, m.keys.ExportSubtree):
 		m.openExport(true)
-	case key.Matches(k, m.detail.KeyMap.Down, m.detail.KeyMap.Up):
+	case key.Matches(k, m.keys.Copy):
+		return m.copyField()
+	case key.Matches(k, m.keys.Save):
+		return m.saveField()
+	case key.Matches(k, m.detail.KeyMap.Down, m.detail.KeyMap.Up, m.detail.KeyMap.NextField, m.detail.KeyMap.PrevField):
 		return m.detail.update(k)
 	default:
 		return m.activeView().update(k)
@@ -432,6 +494,15 @@ type exportRequest struct {
 	format  triage.Format
 }
 
+// written follows the end of a file being written: a q that waits for
+// the files ends the screen once the last is done.
+func (m *Model) written() tea.Cmd {
+	if m.quitting && m.out.busy() == 0 {
+		return tea.Quit
+	}
+	return nil
+}
+
 // exportState holds an export that waits for a filter run in progress:
 // an export writes what the filters select, not a stale list.
 type exportState struct{ pending tea.Cmd }
@@ -469,13 +540,13 @@ func (m *Model) syncDetail() tea.Cmd {
 	st, w, z, visible := *m.detail.styles, m.detail.width, m.zone, m.shown.visible
 	switch s := m.selection().(type) {
 	case *triage.Process:
-		m.detail.Show(s, func() []string { return processLines(st, w, z, s, visible) })
+		m.detail.Show(s, func() detailContent { return processLines(st, w, z, s, visible) })
 	case *triage.Finding:
-		m.detail.Show(s, func() []string { return findingLines(st, w, z, s) })
+		m.detail.Show(s, func() detailContent { return findingLines(st, w, z, s) })
 	case *triage.TimelineEvent:
-		m.detail.Show(s, func() []string { return timelineLines(st, w, z, s, visible) })
+		m.detail.Show(s, func() detailContent { return timelineLines(st, w, z, s, visible) })
 	case *treeGroup:
-		m.detail.Show(s, func() []string { return groupLines(st, w, s) })
+		m.detail.Show(s, func() detailContent { return groupLines(st, w, s) })
 	default:
 		m.detail.Show(nil, nil)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/evtriage/evtriage/internal/termsafe"
+	"github.com/evtriage/evtriage/triage"
 )
 
 // overlayKind names a pane that takes the whole body over the views.
@@ -158,39 +159,71 @@ func padRight(s string, w int) string {
 	return s
 }
 
-// refreshProblems lists unreadable parts of the inputs and rejected rules.
+// refreshProblems lists what went wrong: the notes, the inputs with
+// problems (each problem with its offset; the inputs read without any are
+// counted, not listed), the baseline's inputs with problems, the rejected
+// rules. Lines are wrapped to the window so that paths, counts and offsets
+// all show.
 func (m *Model) refreshProblems() {
 	w := &detailWriter{st: *m.problems.styles, width: m.width}
+	para := func(style func(string) string, indent, text string) {
+		for _, l := range wrapWords(text, max(m.width-len(indent), 10)) {
+			w.lines = append(w.lines, style(indent+l))
+		}
+	}
+	plain := func(s string) string { return s }
+	heading := func(s string) string { return w.st.Title.Render(s) }
 	n := 0
-	for _, e := range m.load.errs {
-		w.text(w.st.Warn.Render("input: ") + termsafe.Clean(e.Error()))
-		n++
-	}
 	for _, s := range m.cfg.Notes {
-		w.text(termsafe.Clean(s))
+		para(plain, "", termsafe.Clean(s))
 		n++
 	}
-	if m.res != nil {
-		for _, s := range m.res.Sources {
-			w.heading(fmt.Sprintf("%s — %d records, %d recovered, %d problem%s", termsafe.Clean(s.Path), s.Records, s.Recovered, len(s.Problems), plural(len(s.Problems))))
+	sources := func(title string, srcs []triage.Source) {
+		var bad []triage.Source
+		records := 0
+		for _, s := range srcs {
+			if len(s.Problems) > 0 {
+				bad = append(bad, s)
+			} else {
+				records += s.Records
+			}
+		}
+		if len(srcs) == 0 {
+			return
+		}
+		para(heading, "", fmt.Sprintf("%s (%d): %d read without problems (%s records), %d with problems", title,
+			len(srcs), len(srcs)-len(bad), thousands(records), len(bad)))
+		for _, s := range bad {
+			para(heading, "", fmt.Sprintf("%s — %s records, %d recovered, %s", termsafe.Clean(s.Path), thousands(s.Records), s.Recovered,
+				countNoun(len(s.Problems), "problem", "problems")))
 			for i, p := range s.Problems {
 				if i == 10*maxListed {
-					w.text(fmt.Sprintf("  … %d more", len(s.Problems)-i))
+					para(plain, "  ", fmt.Sprintf("… %d more (every one is in the export's sources)", len(s.Problems)-i))
 					break
 				}
-				w.text(fmt.Sprintf("  offset %d: %s", p.Offset, termsafe.Clean(p.Reason())))
+				para(plain, "  ", termsafe.Clean(p.String()))
 				n++
 			}
 		}
+	}
+	if m.res != nil {
+		sources("Inputs", m.res.Sources)
+		if len(m.res.BaselineSources) > 0 {
+			w.blank()
+			sources("Baseline", m.res.BaselineSources)
+		}
 		if len(m.res.Rejected) > 0 {
-			w.heading(fmt.Sprintf("Rejected rules (%d)", len(m.res.Rejected)))
+			w.blank()
+			para(heading, "", fmt.Sprintf("Rejected rules (%d)", len(m.res.Rejected)))
 			for _, r := range m.res.Rejected {
-				w.text(fmt.Sprintf("  %s:%d: %s", termsafe.Clean(r.Path), r.Line, termsafe.Clean(r.Reason)))
+				para(plain, "  ", fmt.Sprintf("%s:%d: %s", termsafe.Clean(r.Path), r.Line, termsafe.Clean(r.Reason)))
 				n++
 			}
 		}
 		if m.res.Duplicates > 0 {
-			w.text(fmt.Sprintf("%d duplicate records (same computer, channel and record ID) were counted once", m.res.Duplicates))
+			w.blank()
+			para(plain, "", fmt.Sprintf("%d duplicate records (same computer, channel, record ID, time and event ID) were counted once",
+				m.res.Duplicates))
 		}
 	}
 	if d := m.timeline.data; d != nil && len(d.Problems) > 0 {
@@ -201,16 +234,22 @@ func (m *Model) refreshProblems() {
 		}
 	}
 	if n == 0 {
-		w.text("No problems: every record of every input was read.")
+		w.blank()
+		para(plain, "", "No problems: every record of every input was read.")
 	}
 	m.problems.SetLines(w.lines)
 }
 
-// problemCount is the number of problems the header announces.
+// problemCount is the number of problems the header announces: the notes,
+// the inputs' and the baseline's problems, the rejected rules (what the
+// problems view lists, each once).
 func (m *Model) problemCount() int {
-	n := len(m.load.errs) + len(m.cfg.Notes)
+	n := len(m.cfg.Notes)
 	if m.res != nil {
 		for _, s := range m.res.Sources {
+			n += len(s.Problems)
+		}
+		for _, s := range m.res.BaselineSources {
 			n += len(s.Problems)
 		}
 		n += len(m.res.Rejected)

@@ -79,7 +79,9 @@ func (m *Model) syncRaw() tea.Cmd {
 	loc, why := m.selectedLoc()
 	if why != "" {
 		w := m.detail.width
-		m.detail.Show(why, func() []string { return strings.Split(ansi.Wrap("  "+why, max(w, 10), ""), "\n") })
+		m.detail.Show(why, func() detailContent {
+			return detailContent{lines: strings.Split(ansi.Wrap("  "+why, max(w, 10), ""), "\n")}
+		})
 		return nil
 	}
 	var cmd tea.Cmd
@@ -89,7 +91,7 @@ func (m *Model) syncRaw() tea.Cmd {
 		cmd = readRaw(m.cfg.Context, m.res, m.ev, m.raw.gen, loc)
 	}
 	st, w, d := *m.detail.styles, m.detail.width, m.raw.doc
-	m.detail.Show(d, func() []string { return rawLines(st, w, d) })
+	m.detail.Show(d, func() detailContent { return rawLines(st, w, d) })
 	return cmd
 }
 
@@ -120,8 +122,9 @@ func (m *Model) applyRaw(msg rawMsg) {
 }
 
 // rawLines renders an event's XML: where it is, then the document, each
-// line escaped (termsafe) and wrapped to the pane.
-func rawLines(st detailStyles, width int, d *rawDoc) []string {
+// line escaped (termsafe) and wrapped to the pane; the document is a field
+// ({ } select it, y copies it, Y writes it to a file).
+func rawLines(st detailStyles, width int, d *rawDoc) detailContent {
 	w := &detailWriter{st: st, width: width}
 	w.heading("Raw event, as Windows renders it (XML) — x: back to the fields")
 	w.text(st.Faint.Render(fmt.Sprintf("  %s at offset %d", termsafe.Clean(d.loc.file), d.loc.off)))
@@ -131,19 +134,27 @@ func rawLines(st detailStyles, width int, d *rawDoc) []string {
 	switch {
 	case d.loading:
 		w.text(st.Faint.Render("  reading the event…"))
-		return w.lines
+		return w.detailContent
 	case d.err != nil:
 		w.text("  " + st.Warn.Render("cannot read the event: "+termsafe.Clean(d.err.Error())))
-		return w.lines
+		return w.detailContent
 	}
+	first := len(w.lines)
+	xmlLines(w, d)
+	w.fields = append(w.fields, detailField{label: "XML", value: string(d.xml), first: first, last: len(w.lines) - 1})
+	return w.detailContent
+}
+
+// xmlLines writes the document, each line escaped (termsafe) and wrapped
+// to the pane, at most maxRawLines lines in all.
+func xmlLines(w *detailWriter, d *rawDoc) {
 	for _, line := range strings.Split(strings.TrimRight(string(d.xml), "\n"), "\n") {
-		for _, part := range strings.Split(ansi.Hardwrap(termsafe.Clean(line), max(width, 10), true), "\n") {
+		for _, part := range strings.Split(ansi.Hardwrap(termsafe.Clean(line), max(w.width, 10), true), "\n") {
 			if len(w.lines) == maxRawLines {
-				w.text(st.Faint.Render(fmt.Sprintf("  … the rest of the event (%d bytes in all) is not drawn", len(d.xml))))
-				return w.lines
+				w.text(w.st.Faint.Render(fmt.Sprintf("  … the rest of the event (%d bytes in all) is not drawn", len(d.xml))))
+				return
 			}
 			w.lines = append(w.lines, part)
 		}
 	}
-	return w.lines
 }

@@ -135,11 +135,13 @@ func newTreeStyles(th theme) treeStyles { return treeStyles{newListStyles(th), t
 // like it: help, problems).
 type detailStyles struct {
 	Title, Label, Faint, Warn lipgloss.Style
+	Mark, Match               lipgloss.Style // the selected field's mark, a pager's search matches
 	Levels                    levelStyles
 }
 
 func newDetailStyles(th theme) detailStyles {
-	return detailStyles{Title: th.Title, Label: th.Label, Faint: th.Faint, Warn: th.Warn, Levels: th.Levels}
+	return detailStyles{Title: th.Title, Label: th.Label, Faint: th.Faint, Warn: th.Warn, Mark: th.Title, Match: th.Match,
+		Levels: th.Levels}
 }
 
 // rulesStyles are the rules panel's styles: a list's, and the on/off

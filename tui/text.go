@@ -129,3 +129,88 @@ func scrollClamp(cursor, top, n, h int) (int, int) {
 	top = max(top, cursor-h+1)
 	return cursor, max(min(top, n-h), 0)
 }
+
+// wrapWords breaks text (already safe for the terminal, maybe styled) into
+// lines of at most width cells at its spaces; a word wider than a line is
+// broken at the line's edge. Hyphens, slashes and dots never break a line,
+// so that URLs, paths and hashes stay whole wherever they fit. Newlines
+// are kept.
+func wrapWords(text string, width int) []string {
+	width = max(width, 1)
+	var out []string
+	for _, para := range strings.Split(text, "\n") {
+		line, lw := "", 0
+		flush := func() { out = append(out, line); line, lw = "", 0 }
+		rest := para
+		for {
+			// the next word and the spaces before it
+			i := 0
+			for i < len(rest) && rest[i] == ' ' {
+				i++
+			}
+			spaces := rest[:i]
+			j := strings.IndexByte(rest[i:], ' ')
+			if j < 0 {
+				j = len(rest) - i
+			}
+			word := rest[i : i+j]
+			rest = rest[i+j:]
+			if word == "" {
+				if lw+len(spaces) <= width {
+					line += spaces // trailing spaces are kept where they fit
+				}
+				break
+			}
+			ww := ansi.StringWidth(word)
+			switch {
+			case lw > 0 && lw+len(spaces)+ww <= width:
+				line, lw = line+spaces+word, lw+len(spaces)+ww
+				continue
+			case lw > 0:
+				flush()
+			case len(spaces)+ww <= width:
+				line, lw = spaces+word, len(spaces)+ww
+				continue
+			}
+			if ww <= width {
+				line, lw = word, ww
+				continue
+			}
+			parts := strings.Split(ansi.Hardwrap(word, width, true), "\n")
+			out = append(out, parts[:len(parts)-1]...)
+			line, lw = parts[len(parts)-1], ansi.StringWidth(parts[len(parts)-1])
+		}
+		flush()
+	}
+	return out
+}
+
+// paragraphs splits a rule's description into paragraphs: the lines of
+// one are joined (YAML folds prose at its author's width, not the
+// screen's); a blank line, or a line that starts a list item, begins a
+// new one.
+func paragraphs(s string) []string {
+	var out []string
+	cur := ""
+	for _, l := range strings.Split(s, "\n") {
+		l = strings.TrimSpace(strings.TrimRight(l, "\r"))
+		switch {
+		case l == "":
+			if cur != "" {
+				out = append(out, cur)
+			}
+			cur = ""
+		case cur == "" || strings.HasPrefix(l, "- ") || strings.HasPrefix(l, "* "):
+			if cur != "" {
+				out = append(out, cur)
+			}
+			cur = l
+		default:
+			cur += " " + l
+		}
+	}
+	if cur != "" {
+		out = append(out, cur)
+	}
+	return out
+}

@@ -530,7 +530,7 @@ func (v timelineView) flag(e *triage.TimelineEvent, base lipgloss.Style, selecte
 
 // timelineLines renders a timeline event for the detail pane: the
 // findings on it (why each matched), then the event.
-func timelineLines(st detailStyles, width int, z zone, e *triage.TimelineEvent, visible []bool) []string {
+func timelineLines(st detailStyles, width int, z zone, e *triage.TimelineEvent, visible []bool) detailContent {
 	w := &detailWriter{st: st, width: width, zone: z}
 	ev := e.Event
 	w.heading(fmt.Sprintf("%s %d · %s", termsafe.Clean(triage.ChannelShort(ev.Channel)), ev.EventID, termsafe.Clean(triage.Summary(ev, 200))))
@@ -553,7 +553,7 @@ func timelineLines(st detailStyles, width int, z zone, e *triage.TimelineEvent, 
 	}
 	w.blank()
 	eventLines(w, "Event", &e.EventRef)
-	return w.lines
+	return w.detailContent
 }
 
 // openTimeline opens the timeline of the selection's host around its
