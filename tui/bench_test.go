@@ -89,7 +89,7 @@ func BenchmarkFilter(b *testing.B) {
 	f := filterState{carOff: true}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		runFilter(i, r, ix, f, colTime, false, findingKey{}, nil)
+		runFilter(i, r, ix, f, newLabels(r), colTime, false, findingKey{}, nil)
 	}
 }
 

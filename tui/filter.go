@@ -156,7 +156,7 @@ func (m *Model) refilter() tea.Cmd {
 	}
 	m.shown.gen++
 	m.shown.running = true
-	gen, r, ix, f := m.shown.gen, m.res, m.index, m.filter
+	gen, r, ix, f, l := m.shown.gen, m.res, m.index, m.filter, m.table.labels
 	by, desc := m.table.Sort()
 	var keep findingKey
 	if s := m.table.Selected(); s != nil {
@@ -169,7 +169,7 @@ func (m *Model) refilter() tea.Cmd {
 		search = s.findings
 	}
 	return func() tea.Msg {
-		return filteredMsg{runFilter(gen, r, ix, f, by, desc, keep, search)}
+		return filteredMsg{runFilter(gen, r, ix, f, l, by, desc, keep, search)}
 	}
 }
 
@@ -186,6 +186,7 @@ func (m *Model) applyFiltered(out filtered) tea.Cmd {
 	m.shown.running = false
 	m.shown.filtered = out
 	m.table.SetRows(out.rows, out.keepAt)
+	m.table.SetContent(out.content, m.hasBaseline())
 	if m.load.complete {
 		m.load.resume = nil // restored
 	}
@@ -209,13 +210,14 @@ type filtered struct {
 	stats     procStats
 	perRule   map[*rules.Rule]int
 	matchRows []int32 // rows that match the search, ascending
+	content   contentWidths
 }
 
 // runFilter filters and sorts r's findings and counts what is left per
 // process and per rule; with the search mode "only", the findings that do
 // not match the search (search, by Finding.ID, when not nil) are left out
 // too. It is the body of a tea.Cmd.
-func runFilter(gen int, r *triage.Result, ix treeIndex, f filterState, by column, desc bool, keep findingKey, search []bool) filtered {
+func runFilter(gen int, r *triage.Result, ix treeIndex, f filterState, l labels, by column, desc bool, keep findingKey, search []bool) filtered {
 	rows := r.Filter(f.triage())
 	if f.searchOnly && search != nil {
 		kept := rows[:0]
@@ -227,7 +229,7 @@ func runFilter(gen int, r *triage.Result, ix treeIndex, f filterState, by column
 		rows = kept
 	}
 	sortFindings(rows, by, desc)
-	out := filtered{gen: gen, rows: rows, keepAt: -1, perRule: make(map[*rules.Rule]int)}
+	out := filtered{gen: gen, rows: rows, keepAt: -1, perRule: make(map[*rules.Rule]int), content: measure(rows, l)}
 	out.visible = make([]bool, len(r.Findings))
 	out.stats = procStats{count: make([]int32, len(r.Processes)), maxLevel: make([]int8, len(r.Processes))}
 	for i := range out.stats.maxLevel {

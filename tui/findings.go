@@ -23,6 +23,7 @@ type column int
 const (
 	colTime column = iota
 	colLevel
+	colNew // against the baseline: new, seen, – (not judged)
 	colEventID
 	colRule
 	colHost
@@ -33,7 +34,7 @@ const (
 
 // String returns the column's header.
 func (c column) String() string {
-	names := [numColumns]string{"TIME", "LVL", "EID", "RULE", "HOST", "PROCESS", "COMMAND LINE"}
+	names := [numColumns]string{"TIME", "LVL", "NEW", "EID", "RULE", "HOST", "PROCESS", "COMMAND LINE"}
 	if c < 0 || c >= numColumns {
 		return "?"
 	}
@@ -114,6 +115,9 @@ type findingsTable struct {
 	styles *tableStyles // set by SetStyles, never written through (copies may share it)
 
 	rows          []*triage.Finding
+	labels        labels        // short rule titles and host names
+	content       contentWidths // of the rows: the columns follow them
+	newCol        bool          // findings are judged against a baseline: the NEW column shows
 	cursor, top   int
 	width, height int // height includes the header line
 	sortBy        column
@@ -242,7 +246,12 @@ func (t findingsTable) Update(msg tea.Msg) (findingsTable, tea.Cmd) {
 	}
 	switch {
 	case key.Matches(k, t.KeyMap.Sort):
-		t.sortBy = (t.sortBy + 1) % numColumns
+		cw := t.columns()
+		for range numColumns { // the next column shown
+			if t.sortBy = (t.sortBy + 1) % numColumns; cw[t.sortBy] > 0 {
+				break
+			}
+		}
 		return t, func() tea.Msg { return sortRequest{} }
 	case key.Matches(k, t.KeyMap.Reverse):
 		t.desc = !t.desc
@@ -261,23 +270,16 @@ func (t *findingsTable) update(k tea.KeyPressMsg) tea.Cmd {
 // lines is the lines the table's rows take, its header included.
 func (t *findingsTable) lines() int { return len(t.rows) + 1 }
 
-// columnWidths lays the columns out in w cells (two-cell marker first).
-func columnWidths(w int) [numColumns]int {
-	var cw [numColumns]int
-	cw[colTime] = 19 // 2006-01-02 15:04:05
-	if w < 100 {
-		cw[colTime] = 14 // 01-02 15:04:05
-	}
-	cw[colLevel] = 4
-	cw[colEventID] = 4
-	rest := w - 2 - cw[colTime] - cw[colLevel] - cw[colEventID] - int(numColumns-1) // one space between columns
-	rest = max(rest, 4)
-	cw[colRule] = rest * 28 / 100
-	cw[colHost] = rest * 13 / 100
-	cw[colProcess] = rest * 20 / 100
-	cw[colCommandLine] = rest - cw[colRule] - cw[colHost] - cw[colProcess]
-	return cw
-}
+// SetLabels sets the short forms of rule titles and host names (per
+// snapshot).
+func (t *findingsTable) SetLabels(l labels) { t.labels = l }
+
+// SetContent sets the widths of the rows' content (per filter run) and
+// whether the NEW column is shown.
+func (t *findingsTable) SetContent(c contentWidths, newCol bool) { t.content, t.newCol = c, newCol }
+
+// columns lays the columns out for the table's width.
+func (t *findingsTable) columns() [numColumns]int { return layout(t.width, t.content, t.newCol) }
 
 // View renders the header and the visible rows, exactly width × height.
 func (t findingsTable) View() string {
@@ -285,11 +287,14 @@ func (t findingsTable) View() string {
 		return ""
 	}
 	st := t.styles
-	cw := columnWidths(t.width)
+	cw := t.columns()
 	lines := make([]string, 0, t.height)
 	var hb strings.Builder
 	hb.WriteString("  ")
 	for c := column(0); c < numColumns; c++ {
+		if cw[c] == 0 {
+			continue
+		}
 		name := c.String()
 		if c == t.sortBy {
 			if t.desc {
@@ -299,9 +304,7 @@ func (t findingsTable) View() string {
 			}
 		}
 		hb.WriteString(st.Header.Render(fit(name, cw[c])))
-		if c < numColumns-1 {
-			hb.WriteByte(' ')
-		}
+		hb.WriteByte(' ')
 	}
 	lines = append(lines, hb.String())
 	if len(t.rows) == 0 {
@@ -332,12 +335,18 @@ func (t findingsTable) renderRow(f *triage.Finding, cw [numColumns]int, selected
 	}
 	var b strings.Builder
 	b.WriteString(base.Render(string(mark)))
+	sep := base.Render(" ")
+	cellOf := func(c column, s string) {
+		if cw[c] > 0 {
+			b.WriteString(paint(cell(s, cw[c]), cw[c], t.query, base, st.Match))
+			b.WriteString(sep)
+		}
+	}
 	layout := "2006-01-02 15:04:05"
-	if cw[colTime] < 19 {
+	if cw[colTime] < timeLong {
 		layout = "01-02 15:04:05"
 	}
 	ts := t.zone.format(findingTime(f), layout)
-	sep := base.Render(" ")
 	b.WriteString(base.Render(fit(ts, cw[colTime])))
 	b.WriteString(sep)
 	lvl := st.Levels.of(f.Rule.Level)
@@ -346,16 +355,31 @@ func (t findingsTable) renderRow(f *triage.Finding, cw [numColumns]int, selected
 	}
 	b.WriteString(lvl.Render(fit(levelShort(f.Rule.Level), cw[colLevel])))
 	b.WriteString(sep)
-	b.WriteString(base.Render(fit(findingEventID(f), cw[colEventID])))
-	b.WriteString(sep)
-	b.WriteString(paint(cell(f.Rule.Title, cw[colRule]), cw[colRule], t.query, base, st.Match))
-	b.WriteString(sep)
-	b.WriteString(paint(cell(findingHost(f), cw[colHost]), cw[colHost], t.query, base, st.Match))
-	b.WriteString(sep)
-	b.WriteString(paint(cell(findingProcess(f), cw[colProcess]), cw[colProcess], t.query, base, st.Match))
-	b.WriteString(sep)
-	b.WriteString(paint(cell(findingCommandLine(f), cw[colCommandLine]), cw[colCommandLine], t.query, base, st.Match))
+	if cw[colNew] > 0 {
+		b.WriteString(base.Render(fit(newWord(f.New), cw[colNew])))
+		b.WriteString(sep)
+	}
+	if cw[colEventID] > 0 {
+		b.WriteString(base.Render(fit(findingEventID(f), cw[colEventID])))
+		b.WriteString(sep)
+	}
+	cellOf(colRule, t.labels.title(f.Rule))
+	cellOf(colHost, t.labels.host(findingHost(f)))
+	cellOf(colProcess, findingProcess(f))
+	cellOf(colCommandLine, findingCommandLine(f))
 	return b.String()
+}
+
+// newWord is a baseline verdict as the table shows it: new, seen, or –
+// (not judged: no baseline, or nothing to judge the finding by).
+func newWord(v *bool) string {
+	switch {
+	case v == nil:
+		return "–"
+	case *v:
+		return "new"
+	}
+	return "seen"
 }
 
 // findingTime is the time of the finding's event.
@@ -442,6 +466,8 @@ func sortFindings(rows []*triage.Finding, by column, desc bool) {
 			c = findingTime(a).Compare(findingTime(b))
 		case colLevel:
 			c = cmp.Compare(b.Rule.Level, a.Rule.Level) // most severe first
+		case colNew:
+			c = cmp.Compare(newRank(a.New), newRank(b.New)) // new first
 		case colEventID:
 			c = cmp.Compare(eventID(a), eventID(b))
 		case colRule:
@@ -462,6 +488,17 @@ func sortFindings(rows []*triage.Finding, by column, desc bool) {
 		return c
 	}
 	slices.SortFunc(rows, compare)
+}
+
+// newRank orders verdicts: new, seen, not judged.
+func newRank(v *bool) int {
+	switch {
+	case v == nil:
+		return 2
+	case *v:
+		return 0
+	}
+	return 1
 }
 
 // position describes where the cursor is, for the pane title.

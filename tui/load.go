@@ -134,6 +134,7 @@ type preparedMsg struct {
 	ix       treeIndex
 	expanded []bool
 	perRule  map[*rules.Rule]int
+	labels   labels
 	files    int
 	final    bool
 }
@@ -182,7 +183,7 @@ func prepare(seq, files int, final bool, r *triage.Result, keep map[processKey]b
 				exp[a.ID] = true
 			}
 		}
-		return preparedMsg{seq: seq, r: r, ix: ix, expanded: exp, perRule: per, files: files, final: final}
+		return preparedMsg{seq: seq, r: r, ix: ix, expanded: exp, perRule: per, labels: newLabels(r), files: files, final: final}
 	}
 }
 
@@ -204,6 +205,7 @@ func (m *Model) applySnapshot(msg preparedMsg) tea.Cmd {
 		sel, key = &triage.Process{}, r.proc
 	}
 	m.res, m.index, m.totalPerRule, m.load.files = msg.r, msg.ix, msg.perRule, msg.files
+	m.table.SetLabels(msg.labels)
 	m.tree.SetData(m.sections(), msg.ix, msg.expanded, len(msg.r.Hosts) > 1)
 	if sel != nil && m.tree.moved {
 		for _, p := range msg.r.Processes {
