@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sort"
 	"strings"
+	"time"
 
 	"github.com/evtriage/evtriage/internal/infile"
 	"github.com/evtriage/evtriage/parser"
@@ -19,6 +21,10 @@ var ErrBaseline = errors.New("triage: baseline")
 type baseline struct {
 	keys    map[string]bool
 	sources []Source
+	// from and to bound the times of the baseline's events, hosts are the
+	// computers they name.
+	from, to time.Time
+	hosts    map[string]bool
 	// unusable is set when an input could not be read at all or is not
 	// a valid export: findings are then not judged.
 	unusable bool
@@ -164,7 +170,7 @@ func (h *Hunter) LoadBaseline(ctx context.Context) error {
 // exports (.json/.jsonl) are read as they are, logs are hunted with the
 // same rules.
 func readBaseline(ctx context.Context, opts Options) *baseline {
-	b := &baseline{keys: make(map[string]bool)}
+	b := &baseline{keys: make(map[string]bool), hosts: make(map[string]bool)}
 	var logs []string
 	for _, p := range opts.Baseline {
 		switch strings.ToLower(filepath.Ext(p)) {
@@ -203,6 +209,11 @@ func readBaseline(ctx context.Context, opts Options) *baseline {
 		}
 		res := sub.Finish()
 		b.sources = append(b.sources, res.Sources...)
+		b.saw(res.First, "")
+		b.saw(res.Last, "")
+		for _, h := range res.Hosts {
+			b.hosts[h] = true
+		}
 		for _, f := range res.Findings {
 			if k := factsOf(f).key(opts.NewKey); k != "" {
 				b.keys[k] = true
@@ -228,6 +239,32 @@ func known(rf *readFinding, procs map[int]*exportProcess) bool {
 		}
 	}
 	return true
+}
+
+// sawFinding widens the baseline's time range and hosts to an exported
+// finding's event.
+func (b *baseline) sawFinding(rf *readFinding) {
+	var at time.Time
+	if rf.Event.Time != nil {
+		at, _ = time.Parse(time.RFC3339Nano, *rf.Event.Time)
+	}
+	b.saw(at, rf.Event.Computer)
+}
+
+// saw widens the baseline's time range to t (unless zero) and adds host
+// (unless empty).
+func (b *baseline) saw(t time.Time, host string) {
+	if !t.IsZero() {
+		if b.from.IsZero() || t.Before(b.from) {
+			b.from = t
+		}
+		if t.After(b.to) {
+			b.to = t
+		}
+	}
+	if host != "" {
+		b.hosts[host] = true
+	}
 }
 
 // readExport adds the keys of an earlier export (one JSON document or
@@ -261,6 +298,7 @@ func (b *baseline) readExport(path, kind string) (int, error) {
 			return nil
 		},
 		finding: func(rf *readFinding) error {
+			b.sawFinding(rf)
 			last := parts[len(parts)-1]
 			if known(rf, last.procs) {
 				n++
@@ -295,6 +333,11 @@ func (h *Hunter) judge(res *Result) {
 		res.BaselineSources = h.base.sources
 		res.BaselineKeys = len(h.base.keys)
 		res.NewKey = kind
+		res.BaselineFrom, res.BaselineTo = h.base.from, h.base.to
+		for host := range h.base.hosts {
+			res.BaselineHosts = append(res.BaselineHosts, host)
+		}
+		sort.Strings(res.BaselineHosts)
 		if h.base.unusable {
 			res.NotJudged = true
 			return
@@ -308,6 +351,7 @@ func (h *Hunter) judge(res *Result) {
 	case h.opts.BaselineWindow > 0 && !h.first.IsZero():
 		end := h.first.Add(h.opts.BaselineWindow)
 		res.BaselineEnd = end
+		res.BaselineFrom, res.BaselineTo = h.first, end
 		res.NewKey = kind
 		keys := make(map[string]bool)
 		// An event without a time is in neither period: not part of the

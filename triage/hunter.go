@@ -122,6 +122,7 @@ type Hunter struct {
 	dropped    int
 	suppressed int
 	first      time.Time
+	last       time.Time
 	result     *Result
 	finished   bool
 	snapshot   *Result // the last Snapshot built, covering snapEvents events
@@ -349,6 +350,9 @@ func (h *Hunter) consume(buf []rules.Match, file string, ev *parser.Event) []rul
 	if !ev.Time.IsZero() && (h.first.IsZero() || ev.Time.Before(h.first)) {
 		h.first = ev.Time
 	}
+	if ev.Time.After(h.last) {
+		h.last = ev.Time
+	}
 	if h.opts.WrittenOnly {
 		kept := matches[:0]
 		for _, m := range matches {
@@ -532,6 +536,8 @@ func (h *Hunter) build(release bool) *Result {
 		Unkept:          h.suppressed,
 		CorrelationOnly: h.corrOnly,
 		Provenance:      h.opts.Provenance,
+		First:           h.first,
+		Last:            h.last,
 		Generated:       time.Now().UTC(),
 		strs:            h.strs.strs,
 		chunks:          h.index.snapshot(h.strs.strs),

@@ -727,3 +727,65 @@ func TestFinishReleases(t *testing.T) {
 		t.Error("the final Result is gone")
 	}
 }
+
+// TestBaselineSpan: a Result says what time the baseline covers and which
+// hosts it names: the window from the evidence's first event, or the
+// earliest and latest events of the --baseline logs or export; and the
+// evidence's own first and last event times.
+func TestBaselineSpan(t *testing.T) {
+	early, late := month(t)
+	set := builtin(t)
+	ctx := context.Background()
+	eh := NewHunter(Options{Rules: set})
+	if err := eh.AddFile(ctx, early, nil); err != nil {
+		t.Fatal(err)
+	}
+	er := eh.Finish()
+	export := filepath.Join(t.TempDir(), "early.json")
+	exportFile(t, export, er, FormatJSON)
+	var exFirst, exLast time.Time // the findings' events bound an export
+	for _, f := range er.Findings {
+		if at := f.Event.Event.Time; exFirst.IsZero() || at.Before(exFirst) {
+			exFirst = at
+		}
+		if at := f.Event.Event.Time; at.After(exLast) {
+			exLast = at
+		}
+	}
+	const window = 30 * 24 * time.Hour
+	tests := []struct {
+		name     string
+		opts     Options
+		files    []string
+		from, to func(r *Result) time.Time
+		hosts    []string
+	}{
+		{"window", Options{BaselineWindow: window}, []string{early, late},
+			func(r *Result) time.Time { return r.First }, func(r *Result) time.Time { return r.First.Add(window) }, nil},
+		{"log", Options{Baseline: []string{early}}, []string{late},
+			func(*Result) time.Time { return er.First }, func(*Result) time.Time { return er.Last }, er.Hosts},
+		{"export", Options{Baseline: []string{export}}, []string{late},
+			func(*Result) time.Time { return exFirst }, func(*Result) time.Time { return exLast }, er.Hosts},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.opts.Rules = set
+			h := NewHunter(tc.opts)
+			for _, f := range tc.files {
+				if err := h.AddFile(ctx, f, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := h.Finish()
+			if r.First.IsZero() || r.Last.Before(r.First) {
+				t.Errorf("evidence spans %v – %v", r.First, r.Last)
+			}
+			if !r.BaselineFrom.Equal(tc.from(r)) || !r.BaselineTo.Equal(tc.to(r)) {
+				t.Errorf("baseline spans %v – %v, want %v – %v", r.BaselineFrom, r.BaselineTo, tc.from(r), tc.to(r))
+			}
+			if strings.Join(r.BaselineHosts, ",") != strings.Join(tc.hosts, ",") {
+				t.Errorf("baseline hosts %v, want %v", r.BaselineHosts, tc.hosts)
+			}
+		})
+	}
+}

@@ -259,10 +259,20 @@ type Result struct {
 	// use (rules.Rule.CorrelationOnly): fed to the correlations, never
 	// findings of their own.
 	CorrelationOnly int
+	// First and Last are the earliest and latest event times read (zero
+	// when no event had a time).
+	First, Last time.Time
 	// BaselineKeys is the number of distinct keys the baseline held, and
 	// BaselineEnd the end of the --baseline-window period (zero otherwise).
 	BaselineKeys int
 	BaselineEnd  time.Time
+	// BaselineFrom and BaselineTo bound the time the baseline covers: the
+	// --baseline-window period (from the evidence's first event to
+	// BaselineEnd), or the earliest and latest event of the --baseline
+	// inputs (zero when none had a time); BaselineHosts are the hosts
+	// those inputs name (nil for a window: the evidence's own).
+	BaselineFrom, BaselineTo time.Time
+	BaselineHosts            []string
 	// NewKey is the key findings were judged by ("" without a baseline).
 	NewKey string
 	// NotJudged is set when a --baseline input could not be read (missing,

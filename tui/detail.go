@@ -640,7 +640,8 @@ func eventLines(w *detailWriter, title string, ref *triage.EventRef) {
 
 // findingLines renders a finding: the rule, why it matched, the process
 // and the event.
-func findingLines(st detailStyles, width int, z zone, f *triage.Finding) detailContent {
+// verdict explains its baseline verdict ("" without a baseline).
+func findingLines(st detailStyles, width int, z zone, f *triage.Finding, verdict string) detailContent {
 	w := &detailWriter{st: st, width: width, zone: z}
 	r := f.Rule
 	if r == nil {
@@ -669,12 +670,8 @@ func findingLines(st detailStyles, width int, z zone, f *triage.Finding) detailC
 			w.field(label, para)
 		}
 	}
-	switch {
-	case f.New == nil:
-	case *f.New:
-		w.fieldStyled("Baseline", "new: not seen in the baseline window")
-	default:
-		w.fieldStyled("Baseline", "seen before in the baseline window")
+	if verdict != "" {
+		w.fieldStyled("Baseline", verdict)
 	}
 	w.blank()
 	if f.Correlation != nil {

@@ -15,9 +15,15 @@ import (
 // minimum window size the screen draws in.
 const minWidth, minHeight = 40, 10
 
-// bodyHeight is what is left for panes under the header and tab lines and
-// above the status and help lines.
-func (m *Model) bodyHeight() int { return max(m.height-4, 0) }
+// bodyHeight is what is left for panes under the header and tab lines
+// (and the baseline line) and above the status and help lines.
+func (m *Model) bodyHeight() int {
+	h := m.height - 4
+	if m.hasBaseline() {
+		h--
+	}
+	return max(h, 0)
+}
 
 // layout sizes the panes for the window.
 func (m *Model) layout() {
@@ -63,6 +69,10 @@ func (m *Model) render() string {
 	b.WriteByte('\n')
 	b.WriteString(m.tabLine())
 	b.WriteByte('\n')
+	if l := m.baselineLine(); l != "" {
+		b.WriteString(padLines([]string{l}, m.width, 1))
+		b.WriteByte('\n')
+	}
 	switch {
 	case m.overlay != overlayNone:
 		b.WriteString(m.overlayPane().View())

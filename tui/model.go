@@ -542,7 +542,11 @@ func (m *Model) syncDetail() tea.Cmd {
 	case *triage.Process:
 		m.detail.Show(s, func() detailContent { return processLines(st, w, z, s, visible) })
 	case *triage.Finding:
-		m.detail.Show(s, func() detailContent { return findingLines(st, w, z, s) })
+		verdict := ""
+		if m.hasBaseline() {
+			verdict = m.verdictText(s)
+		}
+		m.detail.Show(s, func() detailContent { return findingLines(st, w, z, s, verdict) })
 	case *triage.TimelineEvent:
 		m.detail.Show(s, func() detailContent { return timelineLines(st, w, z, s, visible) })
 	case *treeGroup:

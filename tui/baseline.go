@@ -1,0 +1,147 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/evtriage/evtriage/internal/termsafe"
+	"github.com/evtriage/evtriage/internal/winpath"
+	"github.com/evtriage/evtriage/triage"
+)
+
+// The baseline line, under the tabs when findings are judged new or seen:
+// what the baseline is (source, time range, key, number of keys) and what
+// is wrong with it, so that a verdict explains itself.
+
+// baselineSource says where the baseline comes from: the first part of
+// the evidence (--baseline-window) or the inputs given (--baseline).
+func (m *Model) baselineSource() string {
+	if w := m.cfg.Hunt.BaselineWindow; w > 0 && len(m.cfg.Hunt.Baseline) == 0 {
+		return "first " + fmtSpan(w) + " of the evidence"
+	}
+	names := make([]string, 0, 2)
+	for i, p := range m.cfg.Hunt.Baseline {
+		if i == 2 {
+			names = append(names, fmt.Sprintf("+%d more", len(m.cfg.Hunt.Baseline)-2))
+			break
+		}
+		names = append(names, termsafe.Clean(winpath.Base(p)))
+	}
+	return strings.Join(names, ", ")
+}
+
+// baselineWarnings says what makes the verdicts doubtful: a baseline that
+// could not be read, that holds no keys, that leaves nothing to judge or
+// that does not overlap the evidence (no host in common, or later than
+// it).
+func baselineWarnings(r *triage.Result) []string {
+	var w []string
+	switch {
+	case r.NotJudged:
+		return []string{"could not be read: no finding is judged (p shows why)"}
+	case r.BaselineKeys == 0:
+		w = append(w, "holds no keys: every finding judged is new")
+	}
+	if !r.BaselineEnd.IsZero() {
+		if !r.Last.IsZero() && !r.Last.After(r.BaselineEnd) {
+			w = append(w, "covers all the evidence: nothing after it is judged")
+		}
+		return w
+	}
+	if len(r.BaselineHosts) > 0 && len(r.Hosts) > 0 && !shareHost(r.BaselineHosts, r.Hosts) {
+		w = append(w, "names none of the evidence's hosts ("+termsafe.Clean(strings.Join(r.BaselineHosts, ", "))+")")
+	}
+	if !r.BaselineFrom.IsZero() && !r.Last.IsZero() && r.BaselineFrom.After(r.Last) {
+		w = append(w, "is later than the evidence")
+	}
+	return w
+}
+
+// shareHost reports whether two host lists have a host in common.
+func shareHost(a, b []string) bool {
+	for _, x := range a {
+		for _, y := range b {
+			if strings.EqualFold(x, y) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// baselineLine is the line under the tabs; "" without a baseline.
+func (m *Model) baselineLine() string {
+	if !m.hasBaseline() {
+		return ""
+	}
+	st := m.styles
+	s := "baseline: " + m.baselineSource()
+	if m.res == nil || m.res.NewKey == "" {
+		return st.Faint.Render(s + " · reading…")
+	}
+	r := m.res
+	if !r.BaselineFrom.IsZero() {
+		s += " · " + fmtRange(m.zone, r.BaselineFrom, r.BaselineTo)
+	}
+	s += fmt.Sprintf(" · key %s · %s", r.NewKey, countNoun(r.BaselineKeys, "key", "keys"))
+	out := st.Faint.Render(s)
+	for _, w := range baselineWarnings(r) {
+		out += st.Warn.Render(" · ⚠ " + w)
+	}
+	return out
+}
+
+// fmtRange is a time range to the minute in the screen's zone:
+// "2019-05-12 18:25–20:25 UTC" within a day, both dates otherwise.
+func fmtRange(z zone, from, to time.Time) string {
+	name := " " + z.name()
+	if to.IsZero() || from.Equal(to) {
+		return z.format(from, "2006-01-02 15:04") + name
+	}
+	if z.format(from, "2006-01-02") == z.format(to, "2006-01-02") {
+		return z.format(from, "2006-01-02 15:04") + "–" + z.format(to, "15:04") + name
+	}
+	return z.format(from, "2006-01-02 15:04") + " – " + z.format(to, "2006-01-02 15:04") + name
+}
+
+// fmtSpan writes a window as --baseline-window takes it: 30d, 2h, 90m.
+func fmtSpan(d time.Duration) string {
+	switch {
+	case d%(24*time.Hour) == 0:
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return d.String()
+}
+
+// verdictText explains a finding's baseline verdict in the detail.
+func (m *Model) verdictText(f *triage.Finding) string {
+	r := m.res
+	if r == nil || r.NewKey == "" {
+		return "not judged: no event with a time to start the baseline window at"
+	}
+	window := !r.BaselineEnd.IsZero()
+	until := m.zone.format(r.BaselineEnd, "2006-01-02 15:04:05") + " " + m.zone.name()
+	switch {
+	case f.New != nil && *f.New && window:
+		return "new: its key (" + r.NewKey + ") is not among the " + countNoun(r.BaselineKeys, "key", "keys") +
+			" of the baseline window (the evidence until " + until + ")"
+	case f.New != nil && *f.New:
+		return "new: its key (" + r.NewKey + ") is not among the " + countNoun(r.BaselineKeys, "key", "keys") + " of the baseline (" + m.baselineSource() + ")"
+	case f.New != nil && window:
+		return "seen: its key (" + r.NewKey + ") is in the baseline window (the evidence until " + until + ")"
+	case f.New != nil:
+		return "seen: its key (" + r.NewKey + ") is in the baseline (" + m.baselineSource() + ")"
+	case r.NotJudged:
+		return "not judged: the baseline could not be read"
+	case window && !findingTime(f).IsZero() && findingTime(f).Before(r.BaselineEnd):
+		return "not judged: it is in the baseline window itself"
+	case window && findingTime(f).IsZero():
+		return "not judged: its event has no time"
+	}
+	return "not judged: it has no " + r.NewKey + " to judge it by"
+}
