@@ -167,18 +167,21 @@ func defaultToggles() toggleTable {
 		}}
 	ts[toggleTime] = toggle{label: "time", short: "time",
 		keys: []toggleKey{
+			// The range takes the selected time at the precision the
+			// screen shows it (the second): a row showing the same time
+			// as the selection stays in.
 			{Binding: bind([]string{"["}, "[", "from selected time"), apply: func(f *filterState, env *toggleEnv) error {
 				if env.selected.IsZero() {
 					return errNoTime
 				}
-				f.From = env.selected
+				f.From = env.selected.Truncate(time.Second)
 				return nil
 			}},
 			{Binding: bind([]string{"]"}, "]", "to selected time"), apply: func(f *filterState, env *toggleEnv) error {
 				if env.selected.IsZero() {
 					return errNoTime
 				}
-				f.To = env.selected
+				f.To = env.selected.Truncate(time.Second).Add(time.Second - 1)
 				return nil
 			}},
 			{Binding: bind([]string{"t"}, "t", "clear time range"), apply: func(f *filterState, _ *toggleEnv) error {

@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/evtriage/evtriage/parser"
 	"github.com/evtriage/evtriage/rules"
 	"github.com/evtriage/evtriage/triage"
 )
@@ -66,7 +67,7 @@ func TestToggles(t *testing.T) {
 		{"host", []string{"h"}, false, sel, toggleHost, func(f filterState) bool { return f.Host == "IEWIN7" }, "host IEWIN7", "host:IEWIN7", true, nil},
 		{"host cycles back to all", []string{"h", "h", "h"}, false, sel, toggleHost, func(f filterState) bool { return f.Host == "" }, "host all", "host:all", false, nil},
 		{"time from", []string{"["}, false, sel, toggleTime, func(f filterState) bool { return f.From.Equal(sel) && f.To.IsZero() }, "time 05-12 18:35:07–…", "time:05-12 18:35:07–…", true, nil},
-		{"time range", []string{"[", "]"}, false, sel, toggleTime, func(f filterState) bool { return f.From.Equal(sel) && f.To.Equal(sel) }, "time 05-12 18:35:07–05-12 18:35:07", "time:05-12 18:35:07–05-12 18:35:07", true, nil},
+		{"time range", []string{"[", "]"}, false, sel, toggleTime, func(f filterState) bool { return f.From.Equal(sel) && f.To.Equal(sel.Add(time.Second-1)) }, "time 05-12 18:35:07–05-12 18:35:07", "time:05-12 18:35:07–05-12 18:35:07", true, nil},
 		{"time cleared", []string{"[", "t"}, false, sel, toggleTime, func(f filterState) bool { return f.From.IsZero() && f.To.IsZero() }, "time all", "time:all", false, nil},
 		{"time without selection", []string{"]"}, false, time.Time{}, toggleTime, func(f filterState) bool { return f.To.IsZero() }, "time all", "time:all", false, errNoTime},
 		{"sources Sysmon", []string{"s"}, false, sel, toggleSources, func(f filterState) bool { return f.Sources == triage.FromSysmon }, "src Sysmon", "src:Sysmon", true, nil},
@@ -177,6 +178,30 @@ func TestStatusBar(t *testing.T) {
 		}
 		if !strings.HasPrefix(got, tt.want+" ") || !strings.HasSuffix(got, "3/8 shown") {
 			t.Errorf("width %d: %q, want %q … 3/8 shown", tt.width, got, tt.want)
+		}
+	}
+}
+
+// TestTimeRangeShownPrecision: [ and ] take the selected row's time to the
+// second, as the table shows it, so that a row showing the same time as
+// the selection is not filtered out by its milliseconds.
+func TestTimeRangeShownPrecision(t *testing.T) {
+	r := fixture()
+	// Findings 0 and 3 are of one event at 18:35:05; finding 3's is made
+	// 300 ms later (the same second as the table shows it).
+	r.Findings[3].Event = &triage.EventRef{File: r.Findings[3].Event.File, Event: func() *parser.Event {
+		ev := *r.Findings[3].Event.Event
+		ev.Time = ev.Time.Add(300 * time.Millisecond)
+		return &ev
+	}()}
+	for _, keys := range [][]string{{"j", "[", "]"}, {"[", "]"}} {
+		m := loaded(t, r, 120, 40)
+		m, _ = drive(t, m, press(keys...)...)
+		if m.table.Len() != 2 {
+			t.Errorf("keys %v: %d rows in the range of 18:35:05, want both rows showing that time", keys, m.table.Len())
+		}
+		if got := screen(m); !strings.Contains(got, "05-12 18:35:05–05-12 18:35:05") {
+			t.Errorf("keys %v: status bar:\n%s", keys, lastLines(got, 2))
 		}
 	}
 }
