@@ -113,23 +113,40 @@ const numActivity = int(numEventKinds - firstActivity)
 // eventKinds is the name table of EventKind and what each kind covers:
 // the log and event ids (nil ids: every other event of that log naming a
 // ProcessGuid); its name, the name of its counts on the screen and the
-// title of its list of events; and the names the export gives an event of
-// the kind and the count of them.
+// title of its list of events; the names the export gives an event of the
+// kind and the count of them; and the fields that describe one such event,
+// its indicator first (what the screen lists).
 var eventKinds = [numEventKinds]struct {
 	src                      SourceKind
 	ids                      []uint16
 	name, counts, title      string
 	exportName, exportCounts string
+	fields                   []string
 }{
-	KindNone:          {name: "none"},
-	KindCreate:        {name: "create", title: "Creation event"},
-	KindExit:          {name: "exit", title: "Termination event"},
-	KindImageLoad:     {src: FromSysmon, ids: []uint16{7}, name: "image load", counts: "image loads", title: "Image loads", exportName: "image_load", exportCounts: "image_loads"},
-	KindNetwork:       {src: FromSysmon, ids: []uint16{3}, name: "network", counts: "network", title: "Network connections", exportName: "network", exportCounts: "network"},
-	KindDNS:           {src: FromSysmon, ids: []uint16{22}, name: "dns", counts: "DNS", title: "DNS queries", exportName: "dns", exportCounts: "dns"},
-	KindFile:          {src: FromSysmon, ids: []uint16{11}, name: "file", counts: "file", title: "File events", exportName: "file", exportCounts: "files"},
-	KindRegistry:      {src: FromSysmon, ids: []uint16{12, 13, 14}, name: "registry", counts: "registry", title: "Registry events", exportName: "registry", exportCounts: "registry"},
+	KindNone:   {name: "none"},
+	KindCreate: {name: "create", title: "Creation event"},
+	KindExit:   {name: "exit", title: "Termination event"},
+	KindImageLoad: {src: FromSysmon, ids: []uint16{7}, name: "image load", counts: "image loads", title: "Image loads", exportName: "image_load", exportCounts: "image_loads",
+		fields: []string{"ImageLoaded", "Signed", "Signature"}},
+	KindNetwork: {src: FromSysmon, ids: []uint16{3}, name: "network", counts: "network", title: "Network connections", exportName: "network", exportCounts: "network",
+		fields: []string{"DestinationIp", "DestinationPort", "DestinationHostname", "Protocol", "SourceIp", "SourcePort"}},
+	KindDNS: {src: FromSysmon, ids: []uint16{22}, name: "dns", counts: "DNS", title: "DNS queries", exportName: "dns", exportCounts: "dns",
+		fields: []string{"QueryName", "QueryResults"}},
+	KindFile: {src: FromSysmon, ids: []uint16{11}, name: "file", counts: "file", title: "File events", exportName: "file", exportCounts: "files",
+		fields: []string{"TargetFilename"}},
+	KindRegistry: {src: FromSysmon, ids: []uint16{12, 13, 14}, name: "registry", counts: "registry", title: "Registry events", exportName: "registry", exportCounts: "registry",
+		fields: []string{"TargetObject", "EventType", "Details", "NewName"}},
 	KindOtherActivity: {src: FromSysmon, name: "other", counts: "other", title: "Other events", exportName: "other", exportCounts: "other"},
+}
+
+// Fields names the fields that describe an event of activity kind k, its
+// indicator (the path loaded, the address, the name queried, the file,
+// the registry key) first; nil for kinds without a set (other events).
+func (k EventKind) Fields() []string {
+	if k < numEventKinds {
+		return eventKinds[k].fields
+	}
+	return nil
 }
 
 // exportName is the export's name for an event of kind k ("image_load").

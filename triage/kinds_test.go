@@ -48,6 +48,11 @@ func TestKindTables(t *testing.T) {
 		if k.IsActivity() && (d.counts == "" || d.title == "" || d.src == 0) {
 			t.Errorf("activity kind %s lacks its screen names or log", k)
 		}
+		// Every activity kind with its own event ids says which fields
+		// describe its events (the screen lists them).
+		if k.IsActivity() && d.ids != nil && len(k.Fields()) == 0 {
+			t.Errorf("activity kind %s names no fields", k)
+		}
 	}
 	if got := len(ActivityKinds()); got != numActivity {
 		t.Errorf("%d activity kinds, want %d", got, numActivity)

@@ -463,9 +463,7 @@ func processLines(st detailStyles, width int, z zone, p *triage.Process, visible
 			}
 		}
 	}
-	loadLines(w, p.Events(triage.KindImageLoad))
-	netLines(w, p.Events(triage.KindNetwork))
-	dnsLines(w, p.Events(triage.KindDNS))
+	activityLines(w, p)
 	if c := p.Create(); c != nil && c.Event != nil {
 		w.blank()
 		eventLines(w, triage.KindCreate.Title(), c)
@@ -542,45 +540,43 @@ func matchText(m rules.MatchDetail) string {
 	return termsafe.Clean(m.Selection) + ": " + termsafe.Clean(field) + " = '" + termsafe.CleanLimit(m.Value, maxDetailValue) + "'"
 }
 
-// refList writes a titled list of activity events, one line each,
-// bounded by maxListed.
-func refList(w *detailWriter, title string, refs []*triage.EventRef, line func(*parser.Event) string) {
-	if len(refs) == 0 {
-		return
+// activityLines lists p's kept activity, one list per activity kind of
+// triage's kinds table, in its order: image loads, network, DNS, files,
+// registry, other events. A kind's list says how many of its events were
+// seen when fewer were kept; each line is a field whose indicator y copies.
+func activityLines(w *detailWriter, p *triage.Process) {
+	for _, k := range triage.ActivityKinds() {
+		refs := p.Events(k)
+		if len(refs) == 0 {
+			continue
+		}
+		title := fmt.Sprintf("%s (%d", k.Title(), len(refs))
+		if seen := p.Seen.Count(k); seen > len(refs) {
+			title += fmt.Sprintf(" kept of %d seen; --all-activity keeps all", seen)
+		}
+		if k == triage.KindImageLoad {
+			unsigned := 0
+			for _, l := range refs {
+				if isUnsigned(l) {
+					unsigned++
+				}
+			}
+			title += fmt.Sprintf(", %d unsigned", unsigned)
+		}
+		w.blank()
+		w.heading(title + ")")
+		for i, r := range refs {
+			if i == maxListed {
+				w.text(fmt.Sprintf("  … %d more", len(refs)-maxListed))
+				break
+			}
+			if r == nil || r.Event == nil {
+				continue
+			}
+			line, value := activityLine(w.st, w.zone, k, r.Event)
+			w.item(line, k.Title(), value)
+		}
 	}
-	w.blank()
-	w.heading(title)
-	for i, r := range refs {
-		if i == maxListed {
-			w.text(fmt.Sprintf("  … %d more", len(refs)-maxListed))
-			break
-		}
-		if r != nil && r.Event != nil {
-			w.text(line(r.Event))
-		}
-	}
-}
-
-func loadLines(w *detailWriter, loads []*triage.EventRef) {
-	unsigned := 0
-	for _, l := range loads {
-		if isUnsigned(l) {
-			unsigned++
-		}
-	}
-	refList(w, fmt.Sprintf("%s (%d, %d unsigned)", triage.KindImageLoad.Title(), len(loads), unsigned), loads, func(e *parser.Event) string {
-		path, _ := e.Field("ImageLoaded")
-		sig, _ := e.Field("Signature")
-		mark := "  signed   "
-		if v, _ := e.Field("Signed"); strings.EqualFold(strings.TrimSpace(v), "false") {
-			mark = w.st.Warn.Render("! unsigned ")
-		}
-		s := mark + termsafe.Clean(path)
-		if sig != "" {
-			s += w.st.Faint.Render("  (" + termsafe.Clean(sig) + ")")
-		}
-		return s
-	})
 }
 
 // isUnsigned reports a Sysmon 7 load whose Signed field is "false".
@@ -592,24 +588,57 @@ func isUnsigned(l *triage.EventRef) bool {
 	return ok && strings.EqualFold(strings.TrimSpace(v), "false")
 }
 
-func netLines(w *detailWriter, refs []*triage.EventRef) {
-	refList(w, fmt.Sprintf("%s (%d)", triage.KindNetwork.Title(), len(refs)), refs, func(e *parser.Event) string {
-		get := func(n string) string { v, _ := e.Field(n); return v }
-		s := fmt.Sprintf("  %s %s %s:%s → %s:%s", w.zone.clock(e.Time), get("Protocol"), get("SourceIp"), get("SourcePort"),
+// activityLine is one event of activity kind k as the detail lists it
+// (times in the screen's zone), and its indicator (the first of the kind's fields, or for other events
+// the first field it has).
+func activityLine(st detailStyles, z zone, k triage.EventKind, e *parser.Event) (line, value string) {
+	get := func(n string) string { v, _ := e.Field(n); return v }
+	names := k.Fields()
+	if len(names) > 0 {
+		value = get(names[0])
+	} else if len(e.Fields) > 0 {
+		value = e.Fields[0].Value
+	}
+	switch k {
+	case triage.KindImageLoad:
+		mark := "  signed   "
+		if strings.EqualFold(strings.TrimSpace(get("Signed")), "false") {
+			mark = st.Warn.Render("! unsigned ")
+		}
+		line = mark + termsafe.Clean(value)
+		if sig := get("Signature"); sig != "" {
+			line += st.Faint.Render("  (" + termsafe.Clean(sig) + ")")
+		}
+		return line, value
+	case triage.KindNetwork:
+		s := fmt.Sprintf("  %s %s %s:%s → %s:%s", z.clock(e.Time), get("Protocol"), get("SourceIp"), get("SourcePort"),
 			get("DestinationIp"), get("DestinationPort"))
 		if h := get("DestinationHostname"); h != "" {
 			s += " (" + h + ")"
 		}
-		return termsafe.Clean(s)
-	})
-}
-
-func dnsLines(w *detailWriter, refs []*triage.EventRef) {
-	refList(w, fmt.Sprintf("%s (%d)", triage.KindDNS.Title(), len(refs)), refs, func(e *parser.Event) string {
-		q, _ := e.Field("QueryName")
-		res, _ := e.Field("QueryResults")
-		return termsafe.Clean(fmt.Sprintf("  %s %s → %s", w.zone.clock(e.Time), q, res))
-	})
+		return termsafe.Clean(s), value
+	case triage.KindDNS:
+		return termsafe.Clean(fmt.Sprintf("  %s %s → %s", z.clock(e.Time), get("QueryName"), get("QueryResults"))), value
+	}
+	// The kinds table's fields, in its order: the indicator, then what
+	// qualifies it (a registry event's type and value…); other events:
+	// their event ID and first fields.
+	parts := []string{"  " + z.clock(e.Time)}
+	if len(names) == 0 {
+		parts = append(parts, fmt.Sprintf("EID %d", e.EventID))
+		for i, f := range e.Fields {
+			if i == 3 {
+				break
+			}
+			names = append(names, f.Name)
+		}
+	}
+	for _, n := range names {
+		if v := get(n); v != "" {
+			parts = append(parts, v)
+		}
+	}
+	return termsafe.Clean(strings.Join(parts, " ")), value
 }
 
 // eventLines renders one event: where it came from and all its fields.
