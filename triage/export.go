@@ -486,19 +486,44 @@ type exporter struct {
 
 func newExporter(r *Result, findings []*Finding) *exporter {
 	x := &exporter{r: r, findings: findings, in: make([]bool, len(r.Processes))}
-	x.need(x.subtree(), x.in, func(*Process) {})
+	x.subtree(func(p *Process) { x.need(p, x.in, func(*Process) {}) })
 	for _, f := range findings {
 		x.need(f.Process, x.in, func(*Process) {})
 	}
 	return x
 }
 
-// subtree is the root of the exported subtree (Selection), nil when none.
-func (x *exporter) subtree() *Process {
+// subtreeRoot is the root of the exported subtree (Selection), nil when
+// none.
+func (x *exporter) subtreeRoot() *Process {
 	if sel := x.r.Selection; sel != nil {
 		return sel.Subtree
 	}
 	return nil
+}
+
+// subtree calls each for every process of the exported subtree (none
+// without one), the root first, depth first; each once, so that a crafted
+// cycle cannot loop.
+func (x *exporter) subtree(each func(*Process)) {
+	root := x.subtreeRoot()
+	if !x.valid(root) {
+		return
+	}
+	seen := make([]bool, len(x.r.Processes))
+	stack := []*Process{root}
+	for len(stack) > 0 {
+		p := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if !x.valid(p) || seen[p.ID] {
+			continue
+		}
+		seen[p.ID] = true
+		each(p)
+		for i := len(p.Children) - 1; i >= 0; i-- {
+			stack = append(stack, p.Children[i])
+		}
+	}
 }
 
 // has reports whether p is a process of the result in the table.
@@ -731,8 +756,9 @@ func (o *jsonOut) value(v any, depth int) {
 //
 // The JSON document holds the head (tool, sources, rules, summary,
 // baseline), a "processes" table (each process once: the findings'
-// processes, their ancestors and first children) and the "findings", which
-// refer to processes by id. JSON Lines holds one {"export": head} line,
+// processes, their ancestors and first children, and with Result.Subtree
+// set every process of that subtree, with its activity) and the
+// "findings", which refer to processes by id. JSON Lines holds one {"export": head} line,
 // then {"process": …} lines, each before the first finding that needs it,
 // and {"finding": …} lines.
 func WriteExport(w io.Writer, r *Result, findings []*Finding, format Format) error {
@@ -750,18 +776,16 @@ func WriteExport(w io.Writer, r *Result, findings []*Finding, format Format) err
 		x.written = make([]bool, len(r.Processes))
 		o.value(exportLine{Export: x.header()}, -1)
 		o.raw("\n")
-		// The subtree's root, which the head names, comes first.
-		x.need(x.subtree(), x.written, func(p *Process) {
+		// The subtree, its root (which the head names) and the root's
+		// ancestors first.
+		writeProcess := func(p *Process) {
 			ep := x.process(p)
 			o.value(exportLine{Process: &ep}, -1)
 			o.raw("\n")
-		})
+		}
+		x.subtree(func(p *Process) { x.need(p, x.written, writeProcess) })
 		for _, f := range findings {
-			x.need(f.Process, x.written, func(p *Process) {
-				ep := x.process(p)
-				o.value(exportLine{Process: &ep}, -1)
-				o.raw("\n")
-			})
+			x.need(f.Process, x.written, writeProcess)
 			ef := x.finding(f)
 			o.value(exportLine{Finding: &ef}, -1)
 			o.raw("\n")

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -370,5 +371,79 @@ func TestFieldMap(t *testing.T) {
 	got := fieldMap(&EventRef{Event: &parser.Event{Fields: many}})
 	if len(got) != len(many) || got["X#20000"] != "19999" {
 		t.Errorf("%d fields kept of %d; X#20000 = %q", len(got), len(many), got["X#20000"])
+	}
+}
+
+// TestExportSubtree: an export of a subtree (Selection.Subtree) holds every
+// process of it, with the activity kept for each (image loads, files,
+// registry…), and its root's ancestors, whether they have findings or not;
+// nothing outside it; in both formats, JSON Lines writing each process
+// before the findings.
+func TestExportSubtree(t *testing.T) {
+	const (
+		cmd = `C:\Windows\System32\cmd.exe`
+		reg = `C:\Windows\System32\regsvr32.exe`
+	)
+	evs := []*parser.Event{
+		s1("WS1", 1, at(1), 2, 200, cmd, 1, 100, `C:\Windows\explorer.exe`),
+		s1("WS1", 2, at(2), 3, 300, reg, 2, 200, cmd, "CommandLine", `regsvr32 /s C:\u\x.dll`),
+		s7("WS1", 3, at(3), 3, 300, reg, `C:\u\x.dll`, "false"),
+		ev(sysmonCh, 11, "WS1", 4, at(4), "ProcessGuid", guid(3), "ProcessId", "300", "Image", reg, "TargetFilename", `C:\u\drop.sct`),
+		ev(sysmonCh, 13, "WS1", 5, at(5), "ProcessGuid", guid(3), "ProcessId", "300", "Image", reg, "EventType", "SetValue",
+			"TargetObject", `HKCU\Software\x`, "Details", "1"),
+		s1("WS1", 6, at(6), 4, 400, `C:\Windows\System32\calc.exe`, 3, 300, reg),
+		s1("WS1", 7, at(7), 5, 500, `C:\Windows\notepad.exe`, 4, 400, `C:\Windows\System32\calc.exe`),
+		s1("WS1", 8, at(8), 6, 600, `C:\Windows\System32\ping.exe`, 2, 200, cmd), // cmd's, not in regsvr32's subtree
+	}
+	res := huntEvents(evs, Options{AllActivity: true}, nil).res
+	var root *Process
+	for _, p := range res.Processes {
+		if p.PID == 300 {
+			root = p
+		}
+	}
+	if root == nil {
+		t.Fatal("no regsvr32")
+	}
+	snap := *res
+	snap.Selection = &Selection{Subtree: root}
+	for _, format := range []Format{FormatJSON, FormatJSONL} {
+		var b bytes.Buffer
+		if err := WriteExport(&b, &snap, nil, format); err != nil {
+			t.Fatal(err)
+		}
+		var procs []exportProcess
+		if format == FormatJSON {
+			var doc exportDoc
+			if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+				t.Fatal(err)
+			}
+			procs = doc.Processes
+		} else {
+			for _, line := range strings.Split(strings.TrimSpace(b.String()), "\n")[1:] {
+				var l exportLine
+				if err := json.Unmarshal([]byte(line), &l); err != nil || l.Process == nil {
+					t.Fatalf("line %s: %v", line, err)
+				}
+				procs = append(procs, *l.Process)
+			}
+		}
+		var pids []string
+		for _, p := range procs {
+			pids = append(pids, fmt.Sprint(p.PID))
+			if p.PID == 300 {
+				kinds := map[string]int{}
+				for _, e := range p.Activity.Events {
+					kinds[e.Kind]++
+				}
+				if kinds["image_load"] != 1 || kinds["file"] != 1 || kinds["registry"] != 1 || p.Activity.EventsTotal != 3 {
+					t.Errorf("%v: regsvr32's activity %v", format, kinds)
+				}
+			}
+		}
+		sort.Strings(pids)
+		if got := strings.Join(pids, " "); got != "100 200 300 400 500" {
+			t.Errorf("%v: processes %s, want the ancestors 100 200, regsvr32 300 and its descendants 400 500", format, got)
+		}
 	}
 }

@@ -412,7 +412,11 @@ type Provenance struct {
 // filter (hunt's --min-level; the screen's toggles), on the screen or
 // not, and for a subtree export the process at its root.
 type Selection struct {
-	Filter  Filter
-	Screen  bool     // chosen on the hunting screen
-	Subtree *Process // root of the exported subtree; nil: every finding the filter selects
+	Filter Filter
+	Screen bool // chosen on the hunting screen
+	// Subtree is the root of the exported subtree (nil: every finding the
+	// filter selects); the export's processes table then holds every
+	// process of the subtree, with the activity kept for each, and the
+	// root's ancestors, not only the findings' processes.
+	Subtree *Process
 }

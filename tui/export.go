@@ -145,12 +145,18 @@ func (m *Model) exportShown(format triage.Format) tea.Cmd {
 	return exportCmd(m.job(exportWhat(false, nil), format, m.table.Rows(), nil))
 }
 
-// exportSubtree writes the shown findings of the selected process and its
-// descendants (in the tree view) or of the selected finding's process.
+// exportSubtree writes the subtree of the selected process (in the tree
+// view) or of the selected finding's process: all its processes with
+// their activity (triage's Selection.Subtree), its root's ancestors, and
+// the shown findings on them.
 func (m *Model) exportSubtree(format triage.Format) tea.Cmd {
 	root := m.exportRoot()
 	if root == nil || m.res == nil {
 		m.setMessage("select a process first", true)
+		return nil
+	}
+	if root.ID < 0 || root.ID >= len(m.res.Processes) || m.res.Processes[root.ID] != root {
+		m.setMessage("this process is known only from its activity: it has no subtree, finding or kept event to export", true)
 		return nil
 	}
 	m.setMessage("exporting…", false)

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"image/color"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -181,15 +183,20 @@ func TestExport(t *testing.T) {
 		want    int
 		wantMsg string
 		again   []string // the keys of a second export
+		procs   string   // the processes exported (pids), for a subtree all of it
 	}{
-		{"shown", []string{"e", "enter"}, "evtriage-findings-20190512-183505.json", 7, "wrote 7 findings", []string{"e", "enter"}},
-		{"shown high+", []string{"l", "l", "l", "e", "enter"}, "evtriage-findings-20190512-183505.json", 2, "wrote 2 findings", []string{"e", "enter"}},
-		{"subtree of regsvr32", []string{"2", "f", "E", "enter"}, "evtriage-subtree-1420-20190512-183505.json", 4, "wrote 4 findings", []string{"E", "enter"}},
-		{"subtree of a root", []string{"2", "E", "enter"}, "evtriage-subtree-3528-20190512-183505.json", 5, "wrote 5 findings", []string{"E", "enter"}},
-		{"subtree by tab", []string{"2", "f", "e", "tab", "enter"}, "evtriage-subtree-1420-20190512-183505.json", 4, "wrote 4 findings", []string{"e", "tab", "enter"}},
-		{"json lines", []string{"e", "j", "enter"}, "evtriage-findings-20190512-183505.jsonl", 7, "wrote 7 findings", []string{"e", "enter"}},
-		{"csv", []string{"e", "j", "j", "enter"}, "evtriage-findings-20190512-183505.csv", 7, "wrote 7 findings", []string{"e", "enter"}},
-		{"timesketch", []string{"e", "G", "enter"}, "evtriage-findings-20190512-183505-timesketch.jsonl", 7, "wrote 7 findings", []string{"e", "enter"}},
+		{"shown", []string{"e", "enter"}, "evtriage-findings-20190512-183505.json", 7, "wrote 7 findings", []string{"e", "enter"}, ""},
+		{"shown high+", []string{"l", "l", "l", "e", "enter"}, "evtriage-findings-20190512-183505.json", 2, "wrote 2 findings", []string{"e", "enter"}, ""},
+		{"subtree of regsvr32", []string{"2", "f", "E", "enter"}, "evtriage-subtree-1420-20190512-183505.json", 4, "wrote 4 findings", []string{"E", "enter"},
+			"1420 2340 2344 2992 3528"},
+		{"subtree of a root", []string{"2", "E", "enter"}, "evtriage-subtree-3528-20190512-183505.json", 5, "wrote 5 findings", []string{"E", "enter"},
+			"1420 2340 2344 2992 3528 4000"},
+		{"subtree without findings", []string{"2", "f", "j", "right", "j", "E", "enter"}, "evtriage-subtree-2344-20190512-183505.json", 0, "wrote 0 findings",
+			[]string{"E", "enter"}, "1420 2340 2344 2992 3528"},
+		{"subtree by tab", []string{"2", "f", "e", "tab", "enter"}, "evtriage-subtree-1420-20190512-183505.json", 4, "wrote 4 findings", []string{"e", "tab", "enter"}, ""},
+		{"json lines", []string{"e", "j", "enter"}, "evtriage-findings-20190512-183505.jsonl", 7, "wrote 7 findings", []string{"e", "enter"}, ""},
+		{"csv", []string{"e", "j", "j", "enter"}, "evtriage-findings-20190512-183505.csv", 7, "wrote 7 findings", []string{"e", "enter"}, ""},
+		{"timesketch", []string{"e", "G", "enter"}, "evtriage-findings-20190512-183505-timesketch.jsonl", 7, "wrote 7 findings", []string{"e", "enter"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -208,6 +215,30 @@ func TestExport(t *testing.T) {
 			}
 			if got := countExported(t, tt.file, data); got != tt.want {
 				t.Errorf("%d findings exported, want %d", got, tt.want)
+			}
+			var doc struct {
+				Processes []struct {
+					PID      uint32 `json:"pid"`
+					Activity struct {
+						Events []json.RawMessage `json:"events"`
+					} `json:"activity"`
+				} `json:"processes"`
+			}
+			if tt.procs != "" {
+				if err := json.Unmarshal(data, &doc); err != nil {
+					t.Fatal(err)
+				}
+				var pids []string
+				for _, p := range doc.Processes {
+					pids = append(pids, fmt.Sprint(p.PID))
+					if p.PID == 1420 && len(p.Activity.Events) != 4 {
+						t.Errorf("regsvr32 exported with %d activity events, want its 4 loads, connection and query", len(p.Activity.Events))
+					}
+				}
+				sort.Strings(pids)
+				if got := strings.Join(pids, " "); got != tt.procs {
+					t.Errorf("processes %s, want %s", got, tt.procs)
+				}
 			}
 			if !strings.Contains(screen(m), tt.file) {
 				t.Errorf("the file name is not on screen")
