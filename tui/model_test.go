@@ -53,6 +53,10 @@ func TestScreens(t *testing.T) {
 		{"problems", 120, 40, []string{"p"}},
 		{"detail_scroll", 80, 24, []string{"2", "f", "J"}},
 		{"too_small", 30, 8, nil},
+		// The status bar with filters on: every toggle at 120 columns,
+		// those on (and a count of the rest) at 80.
+		{"status_filters_120x40", 120, 40, []string{"l", "l", "c", "h"}},
+		{"status_filters_80x24", 80, 24, []string{"l", "l", "c", "h", "s"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"strings"
 
 	"charm.land/lipgloss/v2"
@@ -23,11 +24,13 @@ func newStatusStyles(th theme) statusStyles {
 	return statusStyles{On: th.On, Off: th.Off, Sep: th.Faint, Count: th.Title}
 }
 
-// statusBar is the line under the panes: the state of every filter toggle
-// on the left, how many findings are shown and the time zone on the right.
-// It uses the long labels when they fit, the compact ones otherwise, and
-// then the compact right part, so that every toggle stays visible at 80
-// columns.
+// statusBar is the line under the panes: the filter toggles on the left,
+// how many findings are shown and the time zone on the right. When every
+// toggle's long label fits it shows them all; when not (80 columns, and
+// the more toggles the screen gains), it shows only the toggles that
+// narrow what is shown, long or compact, and counts the rest ("+6 at
+// default"), then the compact right part, so that the bar stays one
+// readable line whatever the width.
 type statusBar struct {
 	styles     *statusStyles // set by SetStyles, never written through (copies may share it)
 	width      int
@@ -48,23 +51,35 @@ func (s *statusBar) SetStatus(items []statusItem, count, shortCount string) {
 	s.items, s.count, s.shortCount = items, count, shortCount
 }
 
-// View renders the bar, exactly one line of its width.
+// View renders the bar, exactly one line of its width: the first layout
+// that fits of every toggle long, the active ones long, the active ones
+// compact, and that with the compact right part (cut at the edge when even
+// that does not fit).
 func (s statusBar) View() string {
-	if line, fits := s.line(false, s.count); fits {
-		return line
+	var line string
+	for _, l := range []struct {
+		activeOnly, compact bool
+		count               string
+	}{{false, false, s.count}, {true, false, s.count}, {true, true, s.count}, {true, true, s.shortCount}} {
+		var fits bool
+		if line, fits = s.line(l.activeOnly, l.compact, l.count); fits {
+			break
+		}
 	}
-	if line, fits := s.line(true, s.count); fits {
-		return line
-	}
-	line, _ := s.line(true, s.shortCount)
 	return line
 }
 
-// line lays the bar out with the long or the compact labels and the right
+// line lays the bar out with the long or the compact labels, of every
+// toggle or only of the active ones (the others counted), and the right
 // part count, and says whether it fits without truncation.
-func (s statusBar) line(compact bool, count string) (string, bool) {
+func (s statusBar) line(activeOnly, compact bool, count string) (string, bool) {
 	parts := make([]string, 0, len(s.items))
+	rest := 0
 	for _, it := range s.items {
+		if activeOnly && !it.active {
+			rest++
+			continue
+		}
 		text := it.label + " " + it.value
 		switch {
 		case compact && it.short == "":
@@ -81,6 +96,12 @@ func (s statusBar) line(compact bool, count string) (string, bool) {
 	sep := " · "
 	if compact {
 		sep = " "
+	}
+	switch {
+	case activeOnly && len(parts) == 0:
+		parts = append(parts, s.styles.Off.Render(fmt.Sprintf("no filter on (%d at default)", rest)))
+	case rest > 0:
+		parts = append(parts, s.styles.Off.Render(fmt.Sprintf("+%d at default", rest)))
 	}
 	left := strings.Join(parts, s.styles.Sep.Render(sep))
 	right := s.styles.Count.Render(count)

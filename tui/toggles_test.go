@@ -153,19 +153,24 @@ func TestToggleRefusalKeepsFilter(t *testing.T) {
 	}
 }
 
-// TestStatusBar checks the bar's two layouts: long labels when they fit,
-// compact ones (value alone where there is no short label) when not.
+// TestStatusBar checks the bar's layouts: every toggle long when that
+// fits; else only the toggles that narrow what is shown, long, then
+// compact (value alone where there is no short label), the others
+// counted.
 func TestStatusBar(t *testing.T) {
 	items := []statusItem{
 		{label: "level", value: "≥medium", shortValue: "≥med", active: true},
 		{label: "CAR-excl", short: "CAR", value: "on", shortValue: "on"},
+		{label: "host", short: "host", value: "WS02.corp", shortValue: "WS02.corp", active: true},
+		{label: "unsigned", short: "unsig", value: "off", shortValue: "off"},
 	}
 	tests := []struct {
 		width int
 		want  string
 	}{
-		{60, "level ≥medium · CAR-excl on"},
-		{30, "≥med CAR:on"},
+		{80, "level ≥medium · CAR-excl on · host WS02.corp · unsigned off"},
+		{60, "level ≥medium · host WS02.corp · +2 at default"},
+		{45, "≥med host:WS02.corp +2 at default"},
 	}
 	for _, tt := range tests {
 		var s statusBar
