@@ -26,6 +26,25 @@
 //     (SetSize, View, update).
 //   - a key of the screen: a field of keyMap, its default and its place in
 //     shortHelp/fullHelp (keys.go), its case in handleBrowsing (model.go).
+//   - a column of the findings table: a column, its header in
+//     column.String, its cell in renderRow (findings.go) and its place in
+//     layout (columns.go), which sizes the columns by their content and
+//     drops the least useful ones first at narrow widths.
+//   - a line of the detail pane: detailWriter.field (a value { } select
+//     and y copies, fields.go and copy.go) or text; an activity kind's
+//     list follows triage's kinds table (EventKind.Fields).
+//   - a file the screen writes: through writeFile (copy.go), so that q
+//     waits for it and quitting or a signal abandons it, no temporary
+//     file left behind.
+//
+// Loading (load.go) runs one triage.Hunter in the background: snapshots
+// (Hunter.Snapshot, built as the work done grows, offered on a clock and
+// after each input), then Finish; the screen lets go of its last snapshot
+// while Finish builds the final Result. Until the user moves, the lists'
+// cursors stay on their first row; then on the user's row. The tree shows
+// one row per host for the processes known only from their activity
+// (made Process values only when shown) and one for the stubs without
+// image or PID (tree.go).
 //
 // All work proportional to the data (loading, filtering, sorting, searching,
 // exporting) runs in tea.Cmds; a keypress only touches what is on screen.
