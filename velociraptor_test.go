@@ -101,18 +101,18 @@ func TestVelociraptorArtifact(t *testing.T) {
 		if tool.Name == "" || !strings.HasPrefix(tool.URL, "https://") || !tool.ServeLocally {
 			t.Errorf("tool %+v: want a name, an https url, serve_locally", tool)
 		}
-		// The hash is written when a build is pinned (README); when set it
+		// The hash is written when a build is pinned (docs/formats.md); when set it
 		// is a SHA-256.
 		if h := tool.ExpectedHash; h != "" && !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(h) {
 			t.Errorf("expected_hash %q is not a hex SHA-256", h)
 		}
 	}
-	// The README pins a build by rewriting the lines that start so: each
+	// docs/formats.md pins a build by rewriting the lines that start so: each
 	// must be the tool's, and only one.
 	data, _ := os.ReadFile(artifactPath)
 	for _, prefix := range []string{"    version: ", "    url: ", "    expected_hash: "} {
 		if n := strings.Count("\n"+string(data), "\n"+prefix); n != 1 {
-			t.Errorf("%d lines start %q; the README's pinning step rewrites exactly one", n, prefix)
+			t.Errorf("%d lines start %q; the pinning step (docs/formats.md) rewrites exactly one", n, prefix)
 		}
 	}
 	want := map[string]string{"EvtxDirectory": "C:/Windows/System32/winevt/Logs", "MinLevel": "", "ExtraRules": "", "NoBuiltin": ""}

@@ -17,13 +17,13 @@ func TestReadmeKeys(t *testing.T) {
 		t.Skip("no README:", err)
 	}
 	text := string(b)
-	start := strings.Index(text, "### Keys")
-	if start < 0 {
+	loc := regexp.MustCompile(`(?m)^#+ Keys`).FindStringIndex(text)
+	if loc == nil {
 		t.Fatal("the README has no keys table")
 	}
-	table := text[start:]
-	if end := strings.Index(table[len("### Keys"):], "\n#"); end >= 0 {
-		table = table[:len("### Keys")+end]
+	table := text[loc[0]:]
+	if end := strings.Index(table[loc[1]-loc[0]:], "\n#"); end >= 0 {
+		table = table[:loc[1]-loc[0]+end]
 	}
 	named := map[string]bool{}
 	for _, m := range regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(table, -1) {
