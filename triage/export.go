@@ -671,7 +671,7 @@ func (x *exporter) header() *exportHeader {
 		Tool:     exportTool{Name: "evtriage", Version: pv.Version, Commit: pv.Commit, Modified: pv.Modified},
 		Command:  pv.Command,
 		Complete: !r.Incomplete,
-		Sources:  r.Sources,
+		Sources:  slices.Clone(r.Sources), // normalised below: r is shared
 		Rules:    exportRules{Loaded: len(r.Loaded), IDs: make([]string, 0, len(r.Loaded)), Digest: r.RulesDigest, Rejected: r.Rejected},
 		Summary: exportSummary{Events: r.Events, Duplicates: r.Duplicates, Hosts: r.Hosts, Processes: r.ProcessCount(),
 			Findings: len(x.findings), Suppressed: r.Unkept + len(r.Findings) - len(r.Written()), OrphanExit: r.Orphans,
@@ -696,11 +696,7 @@ func (x *exporter) header() *exportHeader {
 	if h.Sources == nil {
 		h.Sources = []Source{}
 	}
-	for i := range h.Sources {
-		if h.Sources[i].Problems == nil {
-			h.Sources[i].Problems = []Problem{}
-		}
-	}
+	normaliseSources(h.Sources)
 	if h.Rules.Rejected == nil {
 		h.Rules.Rejected = []rules.Rejection{}
 	}
@@ -709,12 +705,26 @@ func (x *exporter) header() *exportHeader {
 	}
 	if r.NewKey != "" {
 		h.Baseline = &exportBaseline{Key: r.NewKey, Judged: !r.NotJudged, Keys: r.BaselineKeys,
-			WindowEnd: timeStr(r.BaselineEnd), Sources: r.BaselineSources}
+			WindowEnd: timeStr(r.BaselineEnd), Sources: slices.Clone(r.BaselineSources)}
 		if h.Baseline.Sources == nil {
 			h.Baseline.Sources = []Source{}
 		}
+		normaliseSources(h.Baseline.Sources)
 	}
 	return h
+}
+
+// normaliseSources gives the sources' lists their empty JSON form ([], not
+// null).
+func normaliseSources(srcs []Source) {
+	for i := range srcs {
+		if srcs[i].Problems == nil {
+			srcs[i].Problems = []Problem{}
+		}
+		if srcs[i].Hosts == nil {
+			srcs[i].Hosts = []string{}
+		}
+	}
 }
 
 // jsonOut writes JSON values made terminal-safe (termsafe.EscapeJSON)

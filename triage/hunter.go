@@ -233,8 +233,10 @@ func (h *Hunter) AddReader(ctx context.Context, name string, r io.ReaderAt, size
 	}
 	var buf []rules.Match // reused match buffer of this file
 	n := 0
+	scan := NewTamperScan()
 	err = rd.Events(ctx, func(ev *parser.Event) error {
 		n++
+		scan.Add(ev)
 		buf = h.consume(buf, name, ev)
 		if progress != nil && n%4096 == 0 {
 			progress(Progress{File: name, Bytes: ev.Offset, Total: size, Events: n})
@@ -243,6 +245,8 @@ func (h *Hunter) AddReader(ctx context.Context, name string, r io.ReaderAt, size
 	})
 	st := rd.Stats()
 	src.Records, src.Recovered = st.Records, st.Recovered
+	src.Tamper = scan.Result(st)
+	src.Hosts, src.HostsTotal = scan.Hosts()
 	src.Problems = append(src.Problems, rd.Problems()...)
 	if err != nil && ctx.Err() == nil {
 		src.Problems = append(src.Problems, Problem{Err: err})
@@ -304,6 +308,9 @@ func (h *Hunter) AddProblem(path string, err error) {
 func (h *Hunter) addSource(s Source) {
 	if s.Problems == nil {
 		s.Problems = []Problem{}
+	}
+	if s.Hosts == nil {
+		s.Hosts = []string{}
 	}
 	h.mu.Lock()
 	h.sources = append(h.sources, s)

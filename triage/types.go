@@ -24,6 +24,23 @@ type Source struct {
 	Records   int       `json:"records"`
 	Recovered int       `json:"recovered"`
 	Problems  []Problem `json:"problems"`
+	// Hosts are the computers its events name, in the order they came
+	// (the first MaxSourceHosts); HostsTotal counts them all.
+	Hosts      []string `json:"hosts"`
+	HostsTotal int      `json:"hosts_total"`
+	// Tamper is what the file shows of tampering or loss (nil when it
+	// could not be read as a log).
+	Tamper *Tamper `json:"tamper"`
+}
+
+// Source returns the source read from path (nil when none was).
+func (r *Result) Source(path string) *Source {
+	for i := range r.Sources {
+		if r.Sources[i].Path == path {
+			return &r.Sources[i]
+		}
+	}
+	return nil
 }
 
 // Process is one node of the process tree. Nodes are what the tree, the
