@@ -10,6 +10,7 @@ import (
 
 	"github.com/evtriage/evtriage/internal/termsafe"
 	"github.com/evtriage/evtriage/parser"
+	"github.com/evtriage/evtriage/triage"
 )
 
 // statsCommand is `evtriage stats`: what each file holds and what could not
@@ -44,6 +45,9 @@ type fileStats struct {
 	Problems    []parser.Problem `json:"problems"`       // the first 10,000
 	ProblemsAll int              `json:"problems_total"` // all problems found
 	EventIDs    []eidCount       `json:"event_ids"`
+	// Tamper is what the file shows of tampering (triage.TamperScan, as
+	// hunts and the screen find it); nil when it could not be read.
+	Tamper *triage.Tamper `json:"tamper"`
 }
 
 // statsTotals sums all files.
@@ -128,8 +132,10 @@ func statsFile(path string, carve bool, workers int, total map[eidKey]int) fileS
 	}
 	defer f.Close()
 	counts := map[eidKey]int{}
+	scan := triage.NewTamperScan()
 	err = f.Events(context.Background(), func(ev *parser.Event) error {
 		counts[eidKey{ev.Channel, ev.EventID}]++
+		scan.Add(ev)
 		return nil
 	})
 	if err != nil {
@@ -141,6 +147,7 @@ func statsFile(path string, carve bool, workers int, total map[eidKey]int) fileS
 	fst.Records, fst.Recovered, fst.Duplicates = st.Records, st.Recovered, st.Duplicates
 	fst.Skipped, fst.CarveFailed, fst.ProblemsAll = st.Skipped, st.CarveFailed, st.Problems
 	fst.Problems = append(fst.Problems, f.Problems()...)
+	fst.Tamper = scan.Result(st)
 	for k, n := range counts {
 		total[k] += n
 	}
@@ -164,26 +171,22 @@ func sortedCounts(m map[eidKey]int) []eidCount {
 // cleaned of control characters.
 func writeStatsTable(w io.Writer, rep *statsReport) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "FILE\tVERSION\tCHUNKS\tRECORDS\tRECOVERED\tSKIPPED\tPROBLEMS\tFLAGS")
+	fmt.Fprintln(tw, "FILE\tVERSION\tCHUNKS\tRECORDS\tRECOVERED\tSKIPPED\tPROBLEMS\tTAMPER SIGNS")
 	for _, f := range rep.Files {
 		if f.Error != "" {
 			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\tunreadable\n", termsafe.Clean(f.File))
 			continue
 		}
-		flags := ""
-		if f.Dirty {
-			flags += "dirty "
-		}
-		if f.Full {
-			flags += "full"
-		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", termsafe.Clean(f.File), termsafe.Clean(f.Version),
-			f.Chunks, f.Records, f.Recovered, f.Skipped, f.ProblemsAll, flags)
+			f.Chunks, f.Records, f.Recovered, f.Skipped, f.ProblemsAll, f.Tamper.Summary())
 	}
 	t := rep.Totals
 	fmt.Fprintf(tw, "TOTAL (%d files)\t\t%d\t%d\t%d\t%d\t%d\t\n", t.Files, t.Chunks, t.Records, t.Recovered, t.Skipped, t.Problems)
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	for _, f := range rep.Files {
+		writeTamper(w, termsafe.Clean(f.File), f.Tamper)
 	}
 	for _, f := range rep.Files {
 		if len(f.Problems) == 0 {
@@ -204,4 +207,17 @@ func writeStatsTable(w io.Writer, rep *statsReport) error {
 		fmt.Fprintf(tw, "  %d\t%d\t%s\n", c.Count, c.EventID, termsafe.Clean(c.Channel))
 	}
 	return tw.Flush()
+}
+
+// writeTamper lists where a file shows tamper signs: each log event, gap,
+// reversal and time jump (the first triage.MaxTamperListed of each, and
+// how many more); nothing when it shows none.
+func writeTamper(w io.Writer, file string, t *triage.Tamper) {
+	if t.SignCount() == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nTamper signs in %s:\n", file)
+	for _, l := range triage.TamperLines(t) {
+		fmt.Fprintf(w, "  %s\n", termsafe.Clean(l))
+	}
 }

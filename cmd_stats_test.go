@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -76,5 +77,29 @@ func TestStatsCountsAddUp(t *testing.T) {
 	}
 	if total != 7 || rep.Totals.Records != total || sum != total || rep.Totals.Files != 2 {
 		t.Errorf("totals %+v, files sum %d, event counts %d", rep.Totals, total, sum)
+	}
+}
+
+// TestStatsTamper checks that stats shows the tamper signs hunts find,
+// with where: the shared psexec log begins with a Security 1102.
+func TestStatsTamper(t *testing.T) {
+	path := filepath.Join(sharedLogs(t), "security_4688_v1_psexec.evtx")
+	code, stdout, stderr := runCapture(t, "stats", path)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"TAMPER SIGNS", "cleared 1", "Tamper signs in " + path,
+		`log cleared: Security 1102, record 13677 at offset 0x1200, 2016-09-21 03:40:37 UTC — Security log cleared by IE10WIN7\IEUser`} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stats lacks %q:\n%s", want, stdout)
+		}
+	}
+	code, stdout, _ = runCapture(t, "stats", "--format", "json", path)
+	var rep statsReport
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || code != exitOK {
+		t.Fatalf("exit %d: %v", code, err)
+	}
+	if tp := rep.Files[0].Tamper; tp == nil || tp.Cleared != 1 || tp.EventsTotal != 1 || tp.Events[0].RecordID != 13677 {
+		t.Errorf("tamper %+v", tp)
 	}
 }

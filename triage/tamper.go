@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -88,27 +89,27 @@ func (g RecordGap) Count() uint64 {
 // TimeJump is a record whose time goes back: Time is its time, Latest the
 // latest time of its sequence before it.
 type TimeJump struct {
-	Computer string    `json:"computer"`
-	Channel  string    `json:"channel"`
-	RecordID uint64    `json:"record_id"`
-	Offset   int64     `json:"offset"`
-	Time     time.Time `json:"time"`
-	Latest   time.Time `json:"latest"`
+	Computer string
+	Channel  string
+	RecordID uint64
+	Offset   int64
+	Time     time.Time
+	Latest   time.Time
 }
 
 // LogEvent is an event that tells of tampering with the logs.
 type LogEvent struct {
-	Sign      TamperSign `json:"sign"`
-	Computer  string     `json:"computer"`
-	Channel   string     `json:"channel"`
-	EventID   uint16     `json:"event_id"`
-	RecordID  uint64     `json:"record_id"`
-	Offset    int64      `json:"offset"`
-	Time      time.Time  `json:"time"`
-	Recovered bool       `json:"recovered"`
+	Sign      TamperSign
+	Computer  string
+	Channel   string
+	EventID   uint16
+	RecordID  uint64
+	Offset    int64
+	Time      time.Time
+	Recovered bool
 	// Detail says what the event names: who cleared which log, the
 	// configuration Sysmon loaded, its error.
-	Detail string `json:"detail"`
+	Detail string
 }
 
 // TamperSign names a kind of tamper sign, strongest first.
@@ -261,81 +262,121 @@ func b2i(b bool) int {
 	return 0
 }
 
+// tamperJSON is the tamper object of exports and `stats --format json`.
+type tamperJSON struct {
+	Signs          []string       `json:"signs"`
+	Dirty          bool           `json:"dirty"`
+	Full           bool           `json:"full"`
+	Wrapped        bool           `json:"wrapped"`
+	Chunks         int            `json:"chunks"`
+	Records        int            `json:"records"`
+	Recovered      int            `json:"recovered"`
+	First          *string        `json:"first"`
+	Last           *string        `json:"last"`
+	Gaps           []gapJSON      `json:"gaps"`
+	GapsTotal      int            `json:"gaps_total"`
+	Missing        uint64         `json:"missing"`
+	Reversed       []gapJSON      `json:"reversed"`
+	ReversedTotal  int            `json:"reversed_total"`
+	Backwards      []jumpJSON     `json:"time_back"`
+	BackwardsTotal int            `json:"time_back_total"`
+	Events         []logEventJSON `json:"events"`
+	EventsTotal    int            `json:"events_total"`
+	Cleared        int            `json:"log_cleared"`
+	SysmonStops    int            `json:"sysmon_stopped"`
+	SysmonConfigs  int            `json:"sysmon_config"`
+	SysmonErrors   int            `json:"sysmon_error"`
+	Untracked      int            `json:"untracked"`
+}
+
+type gapJSON struct {
+	RecordGap
+	Missing uint64 `json:"missing"`
+}
+
+type jumpJSON struct {
+	Computer string  `json:"computer"`
+	Channel  string  `json:"channel"`
+	RecordID uint64  `json:"record_id"`
+	Offset   int64   `json:"offset"`
+	Time     *string `json:"time"`
+	Latest   *string `json:"latest"`
+}
+
+type logEventJSON struct {
+	Sign      TamperSign `json:"sign"`
+	Computer  string     `json:"computer"`
+	Channel   string     `json:"channel"`
+	EventID   uint16     `json:"event_id"`
+	RecordID  uint64     `json:"record_id"`
+	Offset    int64      `json:"offset"`
+	Time      *string    `json:"time"`
+	Recovered bool       `json:"recovered"`
+	Detail    string     `json:"detail"`
+}
+
 // MarshalJSON writes the tamper object of exports and `stats --format
 // json`: times as RFC 3339 UTC (null when zero), signs by name, and
 // every list with its total.
 func (t Tamper) MarshalJSON() ([]byte, error) {
-	type gap struct {
-		RecordGap
-		Missing uint64 `json:"missing"`
-	}
-	type jump struct {
-		Computer string  `json:"computer"`
-		Channel  string  `json:"channel"`
-		RecordID uint64  `json:"record_id"`
-		Offset   int64   `json:"offset"`
-		Time     *string `json:"time"`
-		Latest   *string `json:"latest"`
-	}
-	type logEvent struct {
-		Sign      TamperSign `json:"sign"`
-		Computer  string     `json:"computer"`
-		Channel   string     `json:"channel"`
-		EventID   uint16     `json:"event_id"`
-		RecordID  uint64     `json:"record_id"`
-		Offset    int64      `json:"offset"`
-		Time      *string    `json:"time"`
-		Recovered bool       `json:"recovered"`
-		Detail    string     `json:"detail"`
-	}
-	gaps := func(l []RecordGap) []gap {
-		out := make([]gap, 0, len(l))
+	gaps := func(l []RecordGap) []gapJSON {
+		out := make([]gapJSON, 0, len(l))
 		for _, g := range l {
-			out = append(out, gap{g, g.Count()})
+			out = append(out, gapJSON{g, g.Count()})
 		}
 		return out
 	}
-	out := struct {
-		Signs          []string   `json:"signs"`
-		Dirty          bool       `json:"dirty"`
-		Full           bool       `json:"full"`
-		Wrapped        bool       `json:"wrapped"`
-		Chunks         int        `json:"chunks"`
-		Records        int        `json:"records"`
-		Recovered      int        `json:"recovered"`
-		First          *string    `json:"first"`
-		Last           *string    `json:"last"`
-		Gaps           []gap      `json:"gaps"`
-		GapsTotal      int        `json:"gaps_total"`
-		Missing        uint64     `json:"missing"`
-		Reversed       []gap      `json:"reversed"`
-		ReversedTotal  int        `json:"reversed_total"`
-		Backwards      []jump     `json:"time_back"`
-		BackwardsTotal int        `json:"time_back_total"`
-		Events         []logEvent `json:"events"`
-		EventsTotal    int        `json:"events_total"`
-		Cleared        int        `json:"log_cleared"`
-		SysmonStops    int        `json:"sysmon_stopped"`
-		SysmonConfigs  int        `json:"sysmon_config"`
-		SysmonErrors   int        `json:"sysmon_error"`
-		Untracked      int        `json:"untracked"`
-	}{Signs: []string{}, Dirty: t.Dirty, Full: t.Full, Wrapped: t.Wrapped, Chunks: t.Chunks, Records: t.Records,
-		Recovered: t.Recovered, First: timeStr(t.First), Last: timeStr(t.Last), Gaps: gaps(t.Gaps),
+	out := tamperJSON{Signs: []string{}, Dirty: t.Dirty, Full: t.Full, Wrapped: t.Wrapped, Chunks: t.Chunks,
+		Records: t.Records, Recovered: t.Recovered, First: timeStr(t.First), Last: timeStr(t.Last), Gaps: gaps(t.Gaps),
 		GapsTotal: t.GapsTotal, Missing: t.Missing, Reversed: gaps(t.Reversed), ReversedTotal: t.ReversedTotal,
-		Backwards: []jump{}, BackwardsTotal: t.BackwardsTotal, Events: []logEvent{}, EventsTotal: t.EventsTotal,
+		Backwards: []jumpJSON{}, BackwardsTotal: t.BackwardsTotal, Events: []logEventJSON{}, EventsTotal: t.EventsTotal,
 		Cleared: t.Cleared, SysmonStops: t.SysmonStops, SysmonConfigs: t.SysmonConfigs, SysmonErrors: t.SysmonErrors,
 		Untracked: t.Untracked}
 	for _, s := range t.Signs() {
 		out.Signs = append(out.Signs, s.Sign.String())
 	}
 	for _, j := range t.Backwards {
-		out.Backwards = append(out.Backwards, jump{j.Computer, j.Channel, j.RecordID, j.Offset, timeStr(j.Time), timeStr(j.Latest)})
+		out.Backwards = append(out.Backwards, jumpJSON{j.Computer, j.Channel, j.RecordID, j.Offset, timeStr(j.Time), timeStr(j.Latest)})
 	}
 	for _, e := range t.Events {
-		out.Events = append(out.Events, logEvent{e.Sign, e.Computer, e.Channel, e.EventID, e.RecordID, e.Offset,
+		out.Events = append(out.Events, logEventJSON{e.Sign, e.Computer, e.Channel, e.EventID, e.RecordID, e.Offset,
 			timeStr(e.Time), e.Recovered, e.Detail})
 	}
 	return json.Marshal(out)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes (exports read back); the
+// signs are derived, not read.
+func (t *Tamper) UnmarshalJSON(b []byte) error {
+	var in tamperJSON
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	parse := func(s *string) time.Time {
+		if s == nil {
+			return time.Time{}
+		}
+		v, _ := time.Parse(time.RFC3339Nano, *s)
+		return v
+	}
+	*t = Tamper{Dirty: in.Dirty, Full: in.Full, Wrapped: in.Wrapped, Chunks: in.Chunks, Records: in.Records,
+		Recovered: in.Recovered, First: parse(in.First), Last: parse(in.Last), GapsTotal: in.GapsTotal, Missing: in.Missing,
+		ReversedTotal: in.ReversedTotal, BackwardsTotal: in.BackwardsTotal, EventsTotal: in.EventsTotal, Cleared: in.Cleared,
+		SysmonStops: in.SysmonStops, SysmonConfigs: in.SysmonConfigs, SysmonErrors: in.SysmonErrors, Untracked: in.Untracked}
+	for _, g := range in.Gaps {
+		t.Gaps = append(t.Gaps, g.RecordGap)
+	}
+	for _, g := range in.Reversed {
+		t.Reversed = append(t.Reversed, g.RecordGap)
+	}
+	for _, j := range in.Backwards {
+		t.Backwards = append(t.Backwards, TimeJump{j.Computer, j.Channel, j.RecordID, j.Offset, parse(j.Time), parse(j.Latest)})
+	}
+	for _, e := range in.Events {
+		t.Events = append(t.Events, LogEvent{e.Sign, e.Computer, e.Channel, e.EventID, e.RecordID, e.Offset, parse(e.Time),
+			e.Recovered, e.Detail})
+	}
+	return nil
 }
 
 // MaxTamperListed bounds each list of a Tamper; the rest are counted.
@@ -623,4 +664,78 @@ func cutText(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// TamperLines says where t's signs are, one line each, in the order
+// Signs gives them: the log events, the gaps, the reversed ids and the
+// time jumps (the listed ones, then how many more), then records
+// recovered. The lines hold evidence text: callers clean them for a
+// terminal.
+func TamperLines(t *Tamper) []string {
+	if t == nil {
+		return nil
+	}
+	var out []string
+	at := func(off int64) string { return "offset 0x" + strconv.FormatInt(off, 16) }
+	more := func(listed, total int, what string) {
+		if n := total - listed; n > 0 {
+			out = append(out, fmt.Sprintf("… %d more %s", n, what))
+		}
+	}
+	where := func(computer, channel string) string {
+		if computer == "" {
+			return channel
+		}
+		return channel + " on " + computer
+	}
+	for _, e := range t.Events {
+		s := fmt.Sprintf("%s: %s %d, record %d at %s, %s", e.Sign.Title(), e.Channel, e.EventID, e.RecordID, at(e.Offset),
+			lineTime(e.Time))
+		if e.Detail != "" {
+			s += " — " + e.Detail
+		}
+		if e.Recovered {
+			s += " (recovered)"
+		}
+		out = append(out, s)
+	}
+	more(len(t.Events), t.EventsTotal, "log events")
+	for _, g := range t.Gaps {
+		s := fmt.Sprintf("gap: %s, record ids %d → %d (%d missing) at %s", where(g.Computer, g.Channel), g.After, g.Next,
+			g.Count(), at(g.Offset))
+		switch {
+		case g.Wrap:
+			s += "; around the wrap (newest to oldest record)"
+		case g.Renumbered:
+			s += "; the file's record numbers run on: missing before it was written (a filtered export?)"
+		}
+		out = append(out, s)
+	}
+	more(len(t.Gaps), t.GapsTotal, "gaps")
+	for _, g := range t.Reversed {
+		out = append(out, fmt.Sprintf("ids go back: %s, record id %d after %d at %s", where(g.Computer, g.Channel), g.Next,
+			g.After, at(g.Offset)))
+	}
+	more(len(t.Reversed), t.ReversedTotal, "reversed ids")
+	for _, j := range t.Backwards {
+		out = append(out, fmt.Sprintf("time goes back: %s, record %d at %s: %s, %s before %s", where(j.Computer, j.Channel),
+			j.RecordID, at(j.Offset), lineTime(j.Time), j.Latest.Sub(j.Time).Round(time.Second), lineTime(j.Latest)))
+	}
+	more(len(t.Backwards), t.BackwardsTotal, "time jumps")
+	if t.Recovered > 0 {
+		out = append(out, fmt.Sprintf("%d records recovered from slack space or damaged chunks", t.Recovered))
+	}
+	if t.Untracked > 0 {
+		out = append(out, fmt.Sprintf("%d events of channels beyond the %d followed: their ids and times were not checked",
+			t.Untracked, maxSequences))
+	}
+	return out
+}
+
+// lineTime is a time as TamperLines writes it.
+func lineTime(t time.Time) string {
+	if t.IsZero() {
+		return "no time"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
 }
