@@ -115,7 +115,9 @@ type Hunter struct {
 	corrOnly   int
 	seen       u64Set // records read (dedupKey), for duplicates
 	seed       maphash.Seed
-	hosts      map[strID]bool
+	hosts      map[strID]*hostAcc // events per host and their histograms
+	axis       timeAxis           // the histograms' shared time axis
+	histHosts  int                // hosts with a histogram (MaxActivityHosts at most)
 	seq        int32
 	events     int
 	dups       int
@@ -184,7 +186,7 @@ func NewHunter(opts Options) *Hunter {
 		opts:      opts,
 		plan:      newCorrPlan(opts.Rules),
 		seed:      maphash.MakeSeed(),
-		hosts:     make(map[strID]bool),
+		hosts:     make(map[strID]*hostAcc),
 		strs:      newStrTable(),
 		guids:     newGUIDTable(),
 		index:     newChunkIndex(),
@@ -349,7 +351,7 @@ func (h *Hunter) consume(buf []rules.Match, file string, ev *parser.Event) []rul
 		return buf
 	}
 	host := h.strs.id(ev.Computer)
-	h.hosts[host] = true
+	h.countHost(host, ev.Time)
 	if file != h.curFile {
 		h.curFile, h.curID = file, h.strs.id(file)
 	}
@@ -592,6 +594,7 @@ func (h *Hunter) build(release bool) *Result {
 		}
 	}
 	sort.Strings(res.Hosts)
+	h.hostStats(res)
 	res.Findings = makeFindings(ms, procs)
 	h.judge(res)
 	h.result = res
