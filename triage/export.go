@@ -118,6 +118,27 @@ type exportHeader struct {
 	Rules     exportRules      `json:"rules"`
 	Summary   exportSummary    `json:"summary"`
 	Baseline  *exportBaseline  `json:"baseline"`
+	Case      *exportCase      `json:"case"`
+}
+
+// exportCase says which case file's marks an export carries.
+type exportCase struct {
+	Path    string `json:"path"`
+	Marks   int    `json:"marks"`
+	Matched int    `json:"matched"`
+}
+
+// exportMark is a mark as exports carry it: on a finding, its own mark or
+// else its process's (On says which).
+type exportMark struct {
+	Verdict string  `json:"verdict"`
+	Note    string  `json:"note"`
+	Marked  *string `json:"marked"`
+	On      string  `json:"on"`
+}
+
+func toExportMark(m Mark, on string) *exportMark {
+	return &exportMark{Verdict: m.Verdict.String(), Note: m.Note, Marked: timeStr(m.Marked), On: on}
 }
 
 // exportDoc is the JSON document, as the baseline reader decodes it.
@@ -266,6 +287,9 @@ type exportFinding struct {
 	Match          []rules.MatchDetail `json:"match"`
 	Suppressed     []string            `json:"suppressed"`
 	New            *bool               `json:"new"`
+	// Mark is the analyst's verdict (Result.Case): the finding's own, or
+	// its process's; null when none applies.
+	Mark *exportMark `json:"mark"`
 	// Correlation is present only on a correlation rule's finding.
 	Correlation *exportCorrelation `json:"correlation,omitempty"`
 }
@@ -378,6 +402,7 @@ type exportProcess struct {
 	// ChildrenTotal counts all the process's children.
 	Children      []int          `json:"children"`
 	ChildrenTotal int            `json:"children_total"`
+	Mark          *exportMark    `json:"mark"`
 	Activity      exportActivity `json:"activity"`
 }
 
@@ -587,6 +612,9 @@ func (x *exporter) processRow(p *Process) exportProcess {
 		id := p.Parent.ID
 		ep.Parent = &id
 	}
+	if m, ok := x.r.Case.ProcessMark(x.r, p); ok {
+		ep.Mark = toExportMark(m, KindProcess)
+	}
 	for _, c := range p.Children {
 		if len(ep.Children) == maxChildren {
 			break
@@ -642,6 +670,11 @@ func (x *exporter) finding(f *Finding) exportFinding {
 	}
 	if f.Correlation != nil {
 		ef.Correlation = toExportCorrelation(f.Correlation)
+	}
+	if m, ok := x.r.Case.FindingMark(f); ok {
+		ef.Mark = toExportMark(m, KindFinding)
+	} else if m, ok := x.r.Case.ProcessMark(x.r, f.Process); ok {
+		ef.Mark = toExportMark(m, KindProcess)
 	}
 	if ef.Suppressed == nil {
 		ef.Suppressed = []string{}
@@ -702,6 +735,9 @@ func (x *exporter) header() *exportHeader {
 	}
 	if h.Summary.Hosts == nil {
 		h.Summary.Hosts = []string{}
+	}
+	if r.Case != nil {
+		h.Case = &exportCase{Path: r.CasePath, Marks: r.Case.Len(), Matched: r.Case.Matched(r)}
 	}
 	if r.NewKey != "" {
 		h.Baseline = &exportBaseline{Key: r.NewKey, Judged: !r.NotJudged, Keys: r.BaselineKeys,

@@ -493,10 +493,7 @@ func correlationHit(c *exportCorrelation, rule *rules.Rule) *CorrelationHit {
 // parseTime reads an export's time (RFC 3339); zero when absent or not a
 // time.
 func parseTime(s *string) time.Time {
-	if s == nil {
-		return time.Time{}
-	}
-	t, err := time.Parse(time.RFC3339Nano, *s)
+	t, err := parseTimeStrict(s)
 	if err != nil {
 		return time.Time{}
 	}

@@ -26,14 +26,19 @@ type Filter struct {
 	From, To time.Time // zero = open
 	// Sources keeps findings whose event came from these logs (0 = all).
 	Sources SourceKind
+	// HideDismissed leaves out the findings Case marks benign or false
+	// positive, themselves or through their process (Case.Verdict).
+	HideDismissed bool
+	Case          *Case
 }
 
 // Filter returns the findings f selects, in Result order. Its cost is
 // proportional to the number of findings, not of events.
 func (r *Result) Filter(f Filter) []*Finding {
 	var out []*Finding
+	hide := f.HideDismissed && f.Case.Len() > 0
 	for _, x := range r.Findings {
-		if f.keep(x) {
+		if f.keep(x) && !(hide && f.Case.Verdict(r, x).Dismissed()) {
 			out = append(out, x)
 		}
 	}

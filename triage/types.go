@@ -312,7 +312,13 @@ type Result struct {
 	// when it was built. Exports record them.
 	Provenance  Provenance
 	RulesDigest string
-	Generated   time.Time
+	// Case holds the analyst's marks, which exports carry on the findings
+	// and processes they name; CasePath is the case file's path (exports
+	// name it). The screen and hunt --case set them on the Result they
+	// export.
+	Case      *Case
+	CasePath  string
+	Generated time.Time
 	// Selection says how the findings an export holds were chosen; the
 	// caller sets it on the Result (or a copy) it exports. Nil: no filter
 	// is recorded.
