@@ -19,7 +19,7 @@ import (
 	"github.com/evtriage/evtriage/triage"
 )
 
-const huntSynopsis = "hunt [--rules PATH]... [--no-builtin] [--baseline PATH... | --baseline-window 30d] [--new-key K] [--min-level L] [--tz ZONE] [--format table|json|jsonl|csv|timesketch] [-o FILE] PATH..."
+const huntSynopsis = "hunt [--rules PATH]... [--no-builtin] [--baseline PATH... | --baseline-window 30d] [--new-key K] [--min-level L] [--tz ZONE] [--case FILE] [--format table|json|jsonl|csv|timesketch] [-o FILE] PATH..."
 
 // huntCommand is the `evtriage hunt` entry of commands().
 func huntCommand() command {
@@ -29,9 +29,10 @@ func huntCommand() command {
 // huntCmdFlags are hunt's parsed flags: the shared ones and its output.
 type huntCmdFlags struct {
 	huntFlags
-	format string
-	out    string
-	paths  []string
+	format   string
+	out      string
+	caseFile string
+	paths    []string
 }
 
 func parseHuntFlags(e *env, args []string) (*huntCmdFlags, int, bool) {
@@ -40,6 +41,7 @@ func parseHuntFlags(e *env, args []string) (*huntCmdFlags, int, bool) {
 	hf.register(fs, "lowest rule level reported: informational, low, medium, high, critical")
 	fs.StringVar(&hf.format, "format", "", "output format: table, json, jsonl, csv or timesketch (default: from -o's extension .json, .jsonl or .csv; else table on a terminal, json otherwise)")
 	fs.StringVar(&hf.out, "o", "", "write the output to FILE (atomically; a device or pipe is written through; - is standard output)")
+	fs.StringVar(&hf.caseFile, "case", "", "apply the marks of this case file (a VERDICT column, marks in exports) and load its filter rules")
 	if code, stop := parseFlags(e, fs, args); stop {
 		return nil, code, true
 	}
@@ -95,6 +97,15 @@ func runHunt(e *env, args []string) int {
 		return usageError(e, "hunt", err)
 	}
 	files := append(in.logs, in.exports...)
+	var cs *triage.Case
+	if hf.caseFile != "" {
+		if cs, err = triage.LoadCase(hf.caseFile); err != nil {
+			return usageError(e, "hunt", fmt.Errorf("%w: --case: %w", errUsage, err))
+		}
+		if len(in.exports) == 0 {
+			hf.addRules(cs.RulesFolder())
+		}
+	}
 	// Signals are caught before the output's temporary file exists.
 	outs := &outputs{}
 	ctx, stopSignals := onInterrupt(outs.abort)
@@ -148,6 +159,13 @@ func runHunt(e *env, args []string) int {
 	if ctx.Err() == nil {
 		res := h.Finish()
 		status = max(status, reportProblems(warn, res))
+		if cs != nil {
+			res.Case, res.CasePath = cs, hf.caseFile
+			if cs.Len() > 0 && cs.Matched(res) == 0 {
+				fmt.Fprintf(e.stderr, "evtriage hunt: note: %s\n", termsafe.Clean(fmt.Sprintf(
+					"case file %s holds %d marks, none of them of these logs (another case's file?): nothing was applied", hf.caseFile, cs.Len())))
+			}
+		}
 		filter := triage.Filter{MinLevel: hf.minLevel}
 		findings := res.Filter(filter)
 		res.Selection = &triage.Selection{Filter: filter}
@@ -205,6 +223,9 @@ func (hf *huntCmdFlags) output(e *env, files []string) (*outfile.File, error) {
 		inputs := append(append([]string(nil), files...), hf.rules...)
 		if hf.config != "" {
 			inputs = append(inputs, hf.config)
+		}
+		if hf.caseFile != "" {
+			inputs = append(inputs, hf.caseFile)
 		}
 		base, _ := parser.FindFiles(hf.baseline)
 		if err := notAnInput(path, append(append(inputs, hf.baseline...), base...)); err != nil {
@@ -322,7 +343,8 @@ func cell(s string) string {
 }
 
 // writeTable prints one line per finding, its time in loc (UTC when nil),
-// and a summary line.
+// and a summary line; with a case (hunt --case), a VERDICT column says the
+// verdict that applies to each (its own mark, or its process's).
 func writeTable(w io.Writer, res *triage.Result, findings []*triage.Finding, loc *time.Location) error {
 	if loc == nil {
 		loc = time.UTC
@@ -332,7 +354,12 @@ func writeTable(w io.Writer, res *triage.Result, findings []*triage.Finding, loc
 		zoneName = "local"
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "TIME (%s)\tHOST\tLEVEL\tRULE\tNEW\tPID\tPROCESS\tCOMMAND LINE / DETAIL\n", zoneName)
+	verdicts := res.Case != nil
+	head := "TIME (" + zoneName + ")\tHOST\tLEVEL\tRULE\tNEW\tPID\tPROCESS\tCOMMAND LINE / DETAIL"
+	if verdicts {
+		head = "TIME (" + zoneName + ")\tHOST\tLEVEL\tRULE\tNEW\tVERDICT\tPID\tPROCESS\tCOMMAND LINE / DETAIL"
+	}
+	fmt.Fprintln(tw, head)
 	for _, f := range findings {
 		ev := f.Event.Event
 		newCol := "-"
@@ -354,8 +381,16 @@ func writeTable(w io.Writer, res *triage.Result, findings []*triage.Finding, loc
 		if c := f.Correlation; c != nil {
 			detail = c.Summary()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.Time.In(loc).Format("2006-01-02 15:04:05"),
-			cell(ev.Computer), f.Rule.Level, cell(f.Rule.Title), newCol, pid, cell(image), cell(detail))
+		row := []string{ev.Time.In(loc).Format("2006-01-02 15:04:05"), cell(ev.Computer), f.Rule.Level.String(),
+			cell(f.Rule.Title), newCol}
+		if verdicts {
+			verdict := "-"
+			if v := res.Case.Verdict(res, f); v != triage.VerdictNone {
+				verdict = v.Title()
+			}
+			row = append(row, verdict)
+		}
+		fmt.Fprintln(tw, strings.Join(append(row, pid, cell(image), cell(detail)), "\t"))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -78,10 +79,15 @@ func (hf *huntFlags) check() error {
 	return nil
 }
 
+// loadOptions is how the flags load the rules.
+func (hf *huntFlags) loadOptions() rules.LoadOptions {
+	return rules.LoadOptions{NoBuiltin: hf.noBuiltin, Paths: slices.Clone(hf.rules), Config: hf.config}
+}
+
 // options loads the rules the flags name and returns the hunter's options
 // they set; each command adds its own (what to keep in memory).
 func (hf *huntFlags) options() triage.Options {
-	set := rules.Load(rules.LoadOptions{NoBuiltin: hf.noBuiltin, Paths: hf.rules, Config: hf.config})
+	set := rules.Load(hf.loadOptions())
 	return triage.Options{Rules: set, Baseline: hf.baseline, BaselineWindow: hf.window, NewKey: hf.newKey,
 		Workers: hf.workers, Provenance: hf.provenance()}
 }

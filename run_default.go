@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/evtriage/evtriage/internal/termsafe"
@@ -13,7 +14,7 @@ import (
 	"github.com/evtriage/evtriage/tui"
 )
 
-const defaultSynopsis = "[--rules PATH]... [--no-builtin] [--baseline PATH... | --baseline-window 30d] [--new-key K] [--min-level L] [--tz ZONE] [--clipboard auto|osc52|off] [PATH...]"
+const defaultSynopsis = "[--rules PATH]... [--no-builtin] [--baseline PATH... | --baseline-window 30d] [--new-key K] [--min-level L] [--tz ZONE] [--case FILE] [--clipboard auto|osc52|off] [PATH...]"
 
 // demoTitle is what the screen says when it opens the built-in demo log.
 const demoTitle = "built-in demo log (no PATH given)"
@@ -24,6 +25,7 @@ type defaultFlags struct {
 	huntFlags
 	all       bool
 	clipboard string
+	caseFile  string
 	paths     []string
 }
 
@@ -53,6 +55,7 @@ func parseDefaultFlags(e *env, args []string) (*defaultFlags, int, bool) {
 	df.register(fs, "lowest rule level shown at start (l changes it on screen)")
 	fs.BoolVar(&df.all, "all-activity", false, "keep every process's image loads, network and DNS events (default: those of regsvr32 and its descendants, and of matched events)")
 	fs.StringVar(&df.clipboard, "clipboard", "auto", "how y copies a field: osc52 (through the terminal, also over SSH), off, or auto (osc52 unless over SSH; the "+clipboardEnv+" setting, else); Y always writes it to a file")
+	fs.StringVar(&df.caseFile, "case", "", "the case file marks and notes are kept in (default: "+caseFileName+" beside the first PATH)")
 	if code, stop := parseFlags(e, fs, args); stop {
 		return nil, code, true
 	}
@@ -82,9 +85,10 @@ func looksLikeCommand(arg string) bool {
 	return err != nil
 }
 
-// screenConfig builds what the hunting screen opens on: the rules, and
-// the files under the PATHs, or the built-in demo log when there are none;
-// getenv reads the environment (the clipboard setting, SSH).
+// screenConfig builds what the hunting screen opens on: the rules (with
+// the case's filter rules), the case, and the files under the PATHs, or
+// the built-in demo log when there are none; getenv reads the environment
+// (the clipboard setting, SSH). Its errors wrap errUsage.
 func screenConfig(df *defaultFlags, getenv func(string) string) (tui.Config, error) {
 	cfg := tui.Config{MinLevel: df.minLevel, Location: df.loc, Clipboard: osc52(df.clipboard, getenv)}
 	if wd, err := os.Getwd(); err == nil {
@@ -97,13 +101,20 @@ func screenConfig(df *defaultFlags, getenv func(string) string) (tui.Config, err
 	if err != nil {
 		return cfg, err
 	}
+	cc, err := screenCase(df.caseFile, df.paths, slices.Concat(in.logs, in.exports, df.rules, df.baseline))
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Case = cc
 	if len(in.exports) > 0 {
 		// Exports are read back as they are: no rules, no baseline.
 		cfg.Exports = true
 		cfg.Hunt = triage.Options{Provenance: df.provenance()}
 	} else {
+		df.addRules(cc.Case.RulesFolder())
 		cfg.Hunt = df.options()
 		cfg.Hunt.AllActivity = df.all
+		cfg.RuleLoad = df.loadOptions()
 	}
 	if len(df.paths) == 0 {
 		cfg.Title = demoTitle

@@ -14,17 +14,19 @@ type HostStats struct {
 	// First and Last are its earliest and latest event times among those
 	// with a plausible time (see Untimed); zero when none has one.
 	First, Last time.Time
-	// Activity counts its events in the bins of Result.Activity, which
-	// every host shares; nil for the hosts beyond MaxActivityHosts.
+	// Activity counts its events over time, in the bins of Axis (which
+	// span its first to its last event); nil for the hosts beyond
+	// MaxActivityHosts.
 	Activity []uint32
+	Axis     ActivityBins
 	// Untimed counts its events whose time is missing or implausible
 	// (before 1990, from 2100 on): a crafted or damaged record would
 	// otherwise stretch every host's time axis over centuries.
 	Untimed int
 }
 
-// ActivityBins is the time axis the hosts' Activity share: N bins of
-// Width from Start, covering every plausible event time of the hunt.
+// ActivityBins is the time axis of a host's Activity: N bins of Width
+// from Start, covering every plausible event time of the host.
 type ActivityBins struct {
 	Start time.Time
 	Width time.Duration
@@ -66,15 +68,16 @@ type hostAcc struct {
 	events, untimed int
 	first, last     time.Time
 	bins            []uint32 // activityBins long; nil beyond MaxActivityHosts
+	axis            timeAxis
 }
 
-// timeAxis is the axis the hunt's histograms share while it reads: bin i
+// timeAxis is the axis of a host's histogram while the hunt reads: bin i
 // holds the times t with floor(t/w) = lo+i (t in Unix nanoseconds). The
 // bins in use, [minA, maxA] in absolute units, always fit; when a time
-// falls outside, every histogram is re-binned (regrid) so that the bins
-// in use fill at most half of them, centred, leaving room to grow on
-// either side: a hunt re-bins a few times per doubling of its span,
-// whatever the order of its events.
+// falls outside, the histogram is re-binned (regrid) so that the bins in
+// use fill at most half of them, centred, leaving room to grow on either
+// side: a host re-bins a few times per doubling of its span, whatever the
+// order of its events.
 type timeAxis struct {
 	w, lo      int64
 	minA, maxA int64
@@ -82,9 +85,8 @@ type timeAxis struct {
 	regrids    int // times every histogram was re-binned
 }
 
-// add counts t in acc's bins (all of them re-binned first when t falls
-// outside the axis; hosts lists every histogram).
-func (x *timeAxis) add(acc *hostAcc, t time.Time, hosts map[strID]*hostAcc) {
+// add counts t in bins (re-binned first when t falls outside the axis).
+func (x *timeAxis) add(bins []uint32, t time.Time) {
 	ns := t.UnixNano()
 	if !x.used {
 		x.w, x.used = int64(time.Second), true
@@ -93,18 +95,16 @@ func (x *timeAxis) add(acc *hostAcc, t time.Time, hosts map[strID]*hostAcc) {
 	}
 	a := floorDiv(ns, x.w)
 	if a < x.lo || a >= x.lo+activityBins {
-		x.regrid(a, hosts)
+		x.regrid(a, bins)
 		a = floorDiv(ns, x.w)
 	}
 	x.minA, x.maxA = min(x.minA, a), max(x.maxA, a)
-	if acc.bins != nil {
-		acc.bins[a-x.lo]++
-	}
+	bins[a-x.lo]++
 }
 
 // regrid widens the bins (doubling) until the bins in use and a fit in
-// half of them, centres them, and moves every histogram's counts.
-func (x *timeAxis) regrid(a int64, hosts map[strID]*hostAcc) {
+// half of them, centres them, and moves the counts.
+func (x *timeAxis) regrid(a int64, bins []uint32) {
 	lo, hi := min(x.minA, a), max(x.maxA, a)
 	shift := 0
 	for hi-lo+1 > activityBins/2 {
@@ -112,19 +112,13 @@ func (x *timeAxis) regrid(a int64, hosts map[strID]*hostAcc) {
 		shift++
 	}
 	newLo := lo - (activityBins-(hi-lo+1))/2
-	scratch := make([]uint32, activityBins)
-	for _, acc := range hosts {
-		if acc.bins == nil {
-			continue
+	var scratch [activityBins]uint32
+	for i, c := range bins {
+		if c != 0 {
+			scratch[floorDiv(x.lo+int64(i), 1<<shift)-newLo] += c
 		}
-		clear(scratch)
-		for i, c := range acc.bins {
-			if c != 0 {
-				scratch[floorDiv(x.lo+int64(i), 1<<shift)-newLo] += c
-			}
-		}
-		copy(acc.bins, scratch)
 	}
+	copy(bins, scratch[:])
 	x.w <<= shift
 	x.lo = newLo
 	x.regrids++
@@ -162,20 +156,19 @@ func (h *Hunter) countHost(host strID, t time.Time) {
 	if t.After(acc.last) {
 		acc.last = t
 	}
-	h.axis.add(acc, t, h.hosts)
+	if acc.bins != nil {
+		acc.axis.add(acc.bins, t)
+	}
 }
 
-// hostStats copies the hosts' counts into r: HostStats by host, and the
-// part of the axis in use. Called with h.mu held.
+// hostStats copies the hosts' counts into r, by host, each histogram cut
+// to the bins in use. Called with h.mu held.
 func (h *Hunter) hostStats(r *Result) {
-	x := &h.axis
-	if x.used {
-		r.Activity = ActivityBins{Start: time.Unix(0, x.minA*x.w).UTC(), Width: time.Duration(x.w), N: int(x.maxA - x.minA + 1)}
-	}
 	r.HostStats = make([]HostStats, 0, len(h.hosts))
 	for id, acc := range h.hosts {
 		hs := HostStats{Host: h.strs.str(id), Events: acc.events, First: acc.first, Last: acc.last, Untimed: acc.untimed}
-		if acc.bins != nil && x.used {
+		if x := &acc.axis; acc.bins != nil && x.used {
+			hs.Axis = ActivityBins{Start: time.Unix(0, x.minA*x.w).UTC(), Width: time.Duration(x.w), N: int(x.maxA - x.minA + 1)}
 			hs.Activity = slices.Clone(acc.bins[x.minA-x.lo : x.maxA-x.lo+1])
 		}
 		r.HostStats = append(r.HostStats, hs)

@@ -59,35 +59,41 @@ func TestHostActivity(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h, res := huntTimes(tt.hosts, tt.times)
-			t.Logf("%d regrids", h.axis.regrids)
-			if h.axis.regrids > tt.maxRegrids {
-				t.Errorf("%d regrids, want at most %d", h.axis.regrids, tt.maxRegrids)
-			}
-			a := res.Activity
-			if a.N < 1 || a.N > activityBins {
-				t.Fatalf("axis %+v", a)
+			for _, acc := range h.hosts {
+				t.Logf("%d regrids", acc.axis.regrids)
+				if acc.axis.regrids > tt.maxRegrids {
+					t.Errorf("%d regrids, want at most %d", acc.axis.regrids, tt.maxRegrids)
+				}
 			}
 			total, untimed := 0, 0
 			want := map[string][]uint32{}
-			for i, tm := range tt.times {
-				host := tt.hosts[i%len(tt.hosts)]
-				if want[host] == nil {
-					want[host] = make([]uint32, a.N)
+			for _, hs := range res.HostStats {
+				if a := hs.Axis; a.N < 1 || a.N > activityBins || len(hs.Activity) != a.N {
+					t.Fatalf("host %s: axis %+v, %d bins", hs.Host, a, len(hs.Activity))
 				}
+				want[hs.Host] = make([]uint32, hs.Axis.N)
+			}
+			for i, tm := range tt.times {
+				hs := res.HostStatsOf(tt.hosts[i%len(tt.hosts)])
 				if tm.Before(plausibleFrom) || !tm.Before(plausibleTo) {
 					continue
 				}
-				b := a.Bin(tm)
+				b := hs.Axis.Bin(tm)
 				if b < 0 {
-					t.Fatalf("%v outside the axis %+v", tm, a)
+					t.Fatalf("%v outside the axis %+v", tm, hs.Axis)
 				}
-				want[host][b]++
+				want[hs.Host][b]++
 			}
 			for _, hs := range res.HostStats {
 				total += hs.Events
 				untimed += hs.Untimed
 				if fmt.Sprint(hs.Activity) != fmt.Sprint(want[hs.Host]) {
 					t.Errorf("host %s: activity\n%v\nwant\n%v", hs.Host, hs.Activity, want[hs.Host])
+				}
+				// The axis spans the host's own events: its first and last
+				// bins hold some.
+				if hs.Activity[0] == 0 || hs.Activity[len(hs.Activity)-1] == 0 || !hs.Axis.Start.Add(hs.Axis.Width).After(hs.First) {
+					t.Errorf("host %s: axis %+v does not start at its first event %v", hs.Host, hs.Axis, hs.First)
 				}
 			}
 			if total != len(tt.times) || untimed != tt.untimed {
@@ -146,5 +152,25 @@ func TestHostActivityScenario(t *testing.T) {
 	if len(res.HostStats) != len(res.Hosts) || len(res.Hosts) != 5 || sum != res.Events-res.Duplicates || binned != sum {
 		t.Errorf("%d host stats for %d hosts: %d events (%d binned) of %d read, %d duplicates", len(res.HostStats),
 			len(res.Hosts), sum, binned, res.Events, res.Duplicates)
+	}
+}
+
+// TestHostActivityOwnAxis: hosts whose logs lie years apart each keep
+// their own resolution (an hour of events over hundreds of bins).
+func TestHostActivityOwnAxis(t *testing.T) {
+	var hosts []string
+	var times []time.Time
+	for i := range 3600 {
+		hosts = append(hosts, "OLD", "NEW")
+		times = append(times, time.Date(2016, 9, 21, 3, 0, i, 0, time.UTC), time.Date(2026, 3, 2, 7, 0, i, 0, time.UTC))
+	}
+	h := NewHunter(Options{})
+	for i, tm := range times {
+		h.consume(nil, "t.evtx", ev("Security", 4624, hosts[i], uint64(i+1), tm))
+	}
+	for _, hs := range h.Result().HostStats {
+		if hs.Axis.N < activityBins/4 || hs.Axis.Width > time.Hour/(activityBins/4) {
+			t.Errorf("host %s: an hour over %d bins of %v", hs.Host, hs.Axis.N, hs.Axis.Width)
+		}
 	}
 }

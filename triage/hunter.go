@@ -116,7 +116,6 @@ type Hunter struct {
 	seen       u64Set // records read (dedupKey), for duplicates
 	seed       maphash.Seed
 	hosts      map[strID]*hostAcc // events per host and their histograms
-	axis       timeAxis           // the histograms' shared time axis
 	histHosts  int                // hosts with a histogram (MaxActivityHosts at most)
 	seq        int32
 	events     int

@@ -723,7 +723,7 @@ func TamperLines(t *Tamper) []string {
 	}
 	more(len(t.Backwards), t.BackwardsTotal, "time jumps")
 	if t.Recovered > 0 {
-		out = append(out, fmt.Sprintf("%d records recovered from slack space or damaged chunks", t.Recovered))
+		out = append(out, fmt.Sprintf("%d record%s recovered from slack space or damaged chunks", t.Recovered, map[bool]string{true: "", false: "s"}[t.Recovered == 1]))
 	}
 	if t.Untracked > 0 {
 		out = append(out, fmt.Sprintf("%d events of channels beyond the %d followed: their ids and times were not checked",

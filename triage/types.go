@@ -251,10 +251,8 @@ type Result struct {
 	Rejected []rules.Rejection
 	Hosts    []string // computers the events name, sorted ("" is not listed: a Filter's "" means every host)
 	// HostStats are the events of each computer (the events naming none
-	// under ""), sorted by host, with their spread over the time axis
-	// Activity, which they share.
+	// under ""), sorted by host, with their spread over time.
 	HostStats []HostStats
-	Activity  ActivityBins
 	// Processes are the tree's nodes: every process created in the logs,
 	// stubs known from a child's parent fields, and processes known from
 	// their activity that have children, findings or kept events.

@@ -157,13 +157,17 @@ func measure(rows []*triage.Finding, l labels) contentWidths {
 
 // layout gives each column its width in a table width cells wide (a
 // two-cell mark first, one space after each column but the last); 0 drops
-// a column. newCol says whether findings are judged against a baseline.
-func layout(width int, c contentWidths, newCol bool) [numColumns]int {
+// a column. newCol says whether findings are judged against a baseline,
+// markCol whether the case holds marks.
+func layout(width int, c contentWidths, newCol, markCol bool) [numColumns]int {
 	want := func(col column) int { return max(c.w[col], ansi.StringWidth(col.String())+1) } // room for the sort mark
 	var cw [numColumns]int
 	cw[colTime], cw[colLevel] = timeLong, 4
 	if newCol {
 		cw[colNew] = 4
+	}
+	if markCol {
+		cw[colMark] = 4
 	}
 	cw[colEventID] = want(colEventID)
 	cw[colRule] = min(want(colRule), ruleCap)

@@ -71,7 +71,7 @@ func TestLayout(t *testing.T) {
 		{"200", 200, content, false, "TIME LVL EID RULE HOST PROCESS COMMAND LINE"},
 	}
 	for _, tt := range tests {
-		cw := layout(tt.width, tt.c, tt.newCol)
+		cw := layout(tt.width, tt.c, tt.newCol, false)
 		var names []string
 		total := 2
 		for col, w := range cw {

@@ -342,6 +342,18 @@ func (w *detailWriter) item(line, label, value string) {
 
 func (w *detailWriter) blank() { w.lines = append(w.lines, "") }
 
+// para writes already-clean text wrapped to the width, its lines after
+// the first indented further.
+func (w *detailWriter) para(indent int, text string) {
+	pad := strings.Repeat(" ", indent)
+	for i, l := range strings.Split(ansi.Wrap(text, max(w.width-indent-2, 10), ""), "\n") {
+		if i > 0 {
+			l = "  " + l
+		}
+		w.lines = append(w.lines, pad+l)
+	}
+}
+
 // sourceNames names the logs of k as the screen does ("–" for none).
 func sourceNames(k triage.SourceKind) string {
 	if t := k.Title(); t != "" {
@@ -375,7 +387,7 @@ func procLabel(p *triage.Process) string {
 
 // processLines renders a process: identity, lineage, children, fields,
 // its findings and its activity.
-func processLines(st detailStyles, width int, z zone, p *triage.Process, visible []bool) detailContent {
+func processLines(st detailStyles, width int, z zone, p *triage.Process, visible []bool, look markLookup) detailContent {
 	w := &detailWriter{st: st, width: width, zone: z}
 	title := "Process " + procLabel(p)
 	if p.Renamed {
@@ -384,6 +396,9 @@ func processLines(st detailStyles, width int, z zone, p *triage.Process, visible
 		title += "  [regsvr32]"
 	}
 	w.heading(title)
+	if mk, ok := look.process(p); ok {
+		w.fieldStyled("Verdict", st.Verdicts.of(mk.Verdict).Render(markText(w.zone, mk)))
+	}
 	w.fieldStyled("Lineage", lineageText(p))
 	if len(p.Children) == 0 {
 		w.fieldStyled("Children", "none")
@@ -669,14 +684,25 @@ func eventLines(w *detailWriter, title string, ref *triage.EventRef) {
 
 // findingLines renders a finding: the rule, why it matched, the process
 // and the event.
-// verdict explains its baseline verdict ("" without a baseline).
-func findingLines(st detailStyles, width int, z zone, f *triage.Finding, verdict string) detailContent {
+// verdict explains its baseline verdict ("" without a baseline); look
+// finds its mark, and tamper is its file's tamper signs (nil: none known).
+func findingLines(st detailStyles, width int, z zone, f *triage.Finding, verdict string, look markLookup, tamper *triage.Tamper) detailContent {
 	w := &detailWriter{st: st, width: width, zone: z}
 	r := f.Rule
 	if r == nil {
 		r = &rules.Rule{Title: "(no rule)"}
 	}
 	w.heading(st.Levels.of(r.Level).Render(levelShort(r.Level)) + " " + termsafe.Clean(r.Title))
+	if mk, own, ok := look.finding(f); ok {
+		text := markText(w.zone, mk)
+		if !own {
+			text = "its process's: " + text
+		}
+		w.fieldStyled("Verdict", st.Verdicts.of(mk.Verdict).Render(text))
+	}
+	if tamper.SignCount() > 0 {
+		w.fieldStyled("Tamper signs", st.Warn.Render("its file shows "+termsafe.Clean(tamper.Summary()))+" — 5 lists where")
+	}
 	w.field("Rule ID", r.ID)
 	w.fieldStyled("Level", r.Level.String())
 	if r.Status != "" {

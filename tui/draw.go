@@ -144,16 +144,7 @@ func (m *Model) tabLine() string {
 	if m.overlay != overlayNone {
 		title = m.overlayTitle()
 	} else {
-		tabs := make([]string, numViews)
-		for v := range numViews {
-			s := " " + viewTitles[v] + " " + m.viewPane(v).position() + " "
-			if v == m.view {
-				tabs[v] = st.ActiveTab.Render(s)
-			} else {
-				tabs[v] = st.Tab.Render(s)
-			}
-		}
-		title = strings.Join(tabs, " ")
+		title = m.tabs(viewTitles)
 	}
 	right := ""
 	if s := m.search.result; s != nil {
@@ -173,7 +164,28 @@ func (m *Model) tabLine() string {
 		}
 		right = st.Faint.Render("sort " + strings.ToLower(by.String()) + dir)
 	}
+	if m.overlay == overlayNone && ansi.StringWidth(title)+ansi.StringWidth(right)+1 > m.width {
+		title = m.tabs(viewShort) // every tab stays in sight
+		if ansi.StringWidth(title)+ansi.StringWidth(right)+1 > m.width {
+			right = ""
+		}
+	}
 	return joinEnds(title, right, m.width)
+}
+
+// tabs draws the views' tabs with titles, the shown one highlighted.
+func (m *Model) tabs(titles [numViews]string) string {
+	st := m.styles
+	tabs := make([]string, numViews)
+	for v := range numViews {
+		s := " " + titles[v] + " " + m.viewPane(v).position() + " "
+		if v == m.view {
+			tabs[v] = st.ActiveTab.Render(s)
+		} else {
+			tabs[v] = st.Tab.Render(s)
+		}
+	}
+	return strings.Join(tabs, " ")
 }
 
 func (m *Model) separator() string {
@@ -190,6 +202,10 @@ func (m *Model) separator() string {
 		title = "Raw event (XML)"
 	case *treeGroup:
 		title = "Processes"
+	case *hostRow:
+		title = "Host"
+	case *triage.Source:
+		title = "File"
 	}
 	s := "── " + title + " "
 	if sc := m.detail.scroll(); sc != "" {

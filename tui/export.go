@@ -34,8 +34,9 @@ type exportJob struct {
 	r                *triage.Result
 	findings         []*triage.Finding
 	sel              triage.Selection
-	loading          bool     // logs are still being read
-	out              *writing // the screen's files being written
+	loading          bool      // logs are still being read
+	out              *writing  // the screen's files being written
+	cs               caseState // the marks as they are when the export is asked for
 }
 
 // exportCmd writes an export the way hunt -o does (triage.WriteExport
@@ -43,16 +44,22 @@ type exportJob struct {
 // the first free name, so that two exports in the same second never
 // overwrite each other or any other file), registered with j.out so that
 // quitting or a signal never leaves its temporary file behind. The export
-// records the screen's filters (and the subtree's root), and one taken
-// while the logs are still loading says so ("complete": false), and so does
-// the message on screen; both are set on a copy of the Result, which the
-// screen goes on sharing.
+// records the screen's filters (and the subtree's root) and the case's
+// marks as they are now, and one taken while the logs are still loading
+// says so ("complete": false), and so does the message on screen; all are
+// set on a copy of the Result, which the screen goes on sharing.
 func exportCmd(j exportJob) tea.Cmd {
 	return func() tea.Msg {
 		snap := *j.r
 		snap.Incomplete = j.loading
 		sel := j.sel
 		snap.Selection = &sel
+		if cs := j.cs; cs.c.Len() > 0 || cs.path != "" {
+			snap.Case, snap.CasePath = cs.c, cs.path
+			if snap.Case == nil {
+				snap.Case = triage.NewCase("")
+			}
+		}
 		msg := exportedMsg{n: len(j.findings), format: j.format, partial: j.loading, events: j.r.Events}
 		msg.path, msg.err = writeFile(j.out, j.dir, "an export of "+countNoun(len(j.findings), "finding", "findings"),
 			exportName(j.what, j.stamp, j.format),
@@ -132,7 +139,7 @@ func (m *Model) exportRoot() *triage.Process {
 // job is an export of findings as the screen shows them now.
 func (m *Model) job(what string, format triage.Format, findings []*triage.Finding, root *triage.Process) exportJob {
 	return exportJob{dir: m.cfg.ExportDir, what: what, stamp: m.stamp(), format: format, r: m.res, findings: findings,
-		sel: triage.Selection{Filter: m.filter.triage(), Screen: true, Subtree: root}, loading: m.load.partial(), out: m.out}
+		sel: triage.Selection{Filter: m.filter.triage(), Screen: true, Subtree: root}, loading: m.load.partial(), out: m.out, cs: m.cs}
 }
 
 // exportShown writes the findings as currently filtered and sorted.

@@ -23,7 +23,8 @@ type column int
 const (
 	colTime column = iota
 	colLevel
-	colNew // against the baseline: new, seen, – (not judged)
+	colNew  // against the baseline: new, seen, – (not judged)
+	colMark // shown once the case holds a mark
 	colEventID
 	colRule
 	colHost
@@ -34,7 +35,7 @@ const (
 
 // String returns the column's header.
 func (c column) String() string {
-	names := [numColumns]string{"TIME", "LVL", "NEW", "EID", "RULE", "HOST", "PROCESS", "COMMAND LINE"}
+	names := [numColumns]string{"TIME", "LVL", "NEW", "MARK", "EID", "RULE", "HOST", "PROCESS", "COMMAND LINE"}
 	if c < 0 || c >= numColumns {
 		return "?"
 	}
@@ -129,6 +130,7 @@ type findingsTable struct {
 	// on the first row whatever the rows become (snapshots while loading,
 	// filters, sorting); afterwards it follows the user's finding.
 	moved bool
+	marks markLookup // the analyst's marks: the MARK column when the case holds any
 }
 
 // newFindingsTable returns an empty table sorted by time; its styles are
@@ -201,6 +203,13 @@ func (t *findingsTable) SetZone(z zone) { t.zone = z }
 // SetHighlight sets the search text to mark in visible cells.
 func (t *findingsTable) SetHighlight(query string) { t.query = query }
 
+// SetMarks sets the marks the MARK column shows (it is shown once the
+// case holds a mark).
+func (t *findingsTable) SetMarks(l markLookup) { t.marks = l }
+
+// showMarks reports whether the MARK column is shown.
+func (t findingsTable) showMarks() bool { return t.marks.c.Len() > 0 }
+
 func (t *findingsTable) bodyHeight() int { return max(t.height-1, 0) }
 
 func (t *findingsTable) clamp() {
@@ -248,7 +257,8 @@ func (t findingsTable) Update(msg tea.Msg) (findingsTable, tea.Cmd) {
 	case key.Matches(k, t.KeyMap.Sort):
 		cw := t.columns()
 		for range numColumns { // the next column shown
-			if t.sortBy = (t.sortBy + 1) % numColumns; cw[t.sortBy] > 0 {
+			// marks change while the rows stay: not a sort order
+			if t.sortBy = (t.sortBy + 1) % numColumns; cw[t.sortBy] > 0 && t.sortBy != colMark {
 				break
 			}
 		}
@@ -279,7 +289,9 @@ func (t *findingsTable) SetLabels(l labels) { t.labels = l }
 func (t *findingsTable) SetContent(c contentWidths, newCol bool) { t.content, t.newCol = c, newCol }
 
 // columns lays the columns out for the table's width.
-func (t *findingsTable) columns() [numColumns]int { return layout(t.width, t.content, t.newCol) }
+func (t *findingsTable) columns() [numColumns]int {
+	return layout(t.width, t.content, t.newCol, t.showMarks())
+}
 
 // View renders the header and the visible rows, exactly width × height.
 func (t findingsTable) View() string {
@@ -357,6 +369,21 @@ func (t findingsTable) renderRow(f *triage.Finding, cw [numColumns]int, selected
 	b.WriteString(sep)
 	if cw[colNew] > 0 {
 		b.WriteString(base.Render(fit(newWord(f.New), cw[colNew])))
+		b.WriteString(sep)
+	}
+	if cw[colMark] > 0 {
+		text, ms := "", base
+		if mk, own, ok := t.marks.finding(f); ok {
+			text = mk.Verdict.Short()
+			if !own {
+				text = strings.ToLower(text) // the process's mark
+			}
+			ms = st.Verdicts.of(mk.Verdict)
+			if selected {
+				ms = ms.Inherit(st.Selected)
+			}
+		}
+		b.WriteString(ms.Render(fit(text, cw[colMark])))
 		b.WriteString(sep)
 	}
 	if cw[colEventID] > 0 {

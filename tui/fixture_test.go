@@ -257,10 +257,7 @@ func run(cmd tea.Cmd) []tea.Msg {
 // loaded returns a screen of size w×h showing r.
 func loaded(t testing.TB, r *triage.Result, w, h int) Model {
 	t.Helper()
-	m := New(Config{Title: "fixture (2 hosts)", ExportDir: t.TempDir(), Now: func() time.Time { return t0 }})
-	m, _ = drive(t, m, tea.WindowSizeMsg{Width: w, Height: h}, loaderMsg{msg: snapshotMsg{r: r, files: len(r.Sources), final: true}},
-		loaderMsg{msg: loadDoneMsg{}})
-	return m
+	return loadedCfg(t, r, w, h, Config{})
 }
 
 // screen is the view as plain text, the way a terminal shows it.

@@ -14,10 +14,12 @@ type keyMap struct {
 	Findings, Tree, SwitchView, Open key.Binding
 	TimelineView, Timeline           key.Binding
 	Raw                              key.Binding
+	Hosts, Files                     key.Binding
 	Search, Next, Prev               key.Binding
 	Export, ExportSubtree            key.Binding
 	Copy, Save                       key.Binding // the detail's selected field
 	Problems                         key.Binding
+	Mark, WriteFilter                key.Binding
 }
 
 // bind is a binding on keys, shown in the help as k: desc.
@@ -36,6 +38,8 @@ func defaultKeyMap() keyMap {
 		TimelineView:  bind([]string{"3"}, "3", "timeline"),
 		Timeline:      bind([]string{"T"}, "T", "host timeline here"),
 		Raw:           bind([]string{"x"}, "x", "raw event (XML) / fields"),
+		Hosts:         bind([]string{"4"}, "4", "hosts"),
+		Files:         bind([]string{"5"}, "5", "files & tamper signs"),
 		SwitchView:    bind([]string{"tab"}, "tab", "switch view"),
 		Open:          bind([]string{"enter"}, "enter", "finding ⇄ tree"),
 		Search:        bind([]string{"/"}, "/", "search"),
@@ -46,6 +50,8 @@ func defaultKeyMap() keyMap {
 		Copy:          bind([]string{"y"}, "y", "copy the selected field (OSC 52)"),
 		Save:          bind([]string{"Y"}, "Y", "write the selected field to a file"),
 		Problems:      bind([]string{"p"}, "p", "parse problems"),
+		Mark:          bind([]string{"m"}, "m", "mark verdict"),
+		WriteFilter:   bind([]string{"W"}, "W", "write false-positive filter"),
 	}
 }
 
@@ -73,17 +79,24 @@ func (m *Model) shortHelp() []key.Binding {
 		return []key.Binding{k.Back, m.problems.KeyMap.Bottom, k.Search, k.Next, k.Help, k.Quit}
 	case overlayExport:
 		return slices.Concat(m.exportMenu.KeyMap.ShortHelp(), []key.Binding{k.Back, k.Quit})
+	case overlayMark, overlayFilter:
+		return nil // the overlay says what its keys do
 	}
 	switch m.view {
+	case viewHosts:
+		return slices.Concat([]key.Binding{k.Help, bind([]string{"enter"}, "enter", "only this host"), ts.key(toggleHost)},
+			[]key.Binding{k.Findings, k.Files, k.Quit})
+	case viewFiles:
+		return []key.Binding{k.Help, bind([]string{"enter"}, "enter", "only its host"), k.Hosts, k.Problems, k.Quit}
 	case viewTree:
 		return slices.Concat([]key.Binding{k.Help}, m.tree.KeyMap.ShortHelp(),
-			[]key.Binding{k.Open, k.Timeline, k.Search, k.ExportSubtree, ts.key(toggleRules), ts.key(toggleLevel), k.Quit})
+			[]key.Binding{k.Open, k.Timeline, k.Search, k.ExportSubtree, k.Mark, ts.key(toggleRules), ts.key(toggleLevel), k.Quit})
 	case viewTimeline:
 		return slices.Concat([]key.Binding{k.Help}, m.timeline.KeyMap.ShortHelp(),
 			[]key.Binding{k.Raw, k.Open, k.Timeline, k.Search, ts.key(toggleSearch), k.Back, k.Quit})
 	default:
 		return slices.Concat([]key.Binding{k.Help, k.Open}, m.table.KeyMap.ShortHelp(),
-			[]key.Binding{k.Timeline, k.Search, k.Export, ts.key(toggleRules), ts.key(toggleLevel), ts.key(toggleCAR), k.Quit})
+			[]key.Binding{k.Timeline, k.Search, k.Export, k.Mark, ts.key(toggleRules), ts.key(toggleLevel), ts.key(toggleCAR), k.Quit})
 	}
 }
 
@@ -94,14 +107,15 @@ func (m *Model) fullHelp() [][]key.Binding {
 	k := m.keys
 	return slices.Concat(
 		[][]key.Binding{
-			{k.Findings, k.Tree, k.TimelineView, k.SwitchView, k.Open, k.Back, k.Help, k.Quit, k.Problems},
+			{k.Findings, k.Tree, k.TimelineView, k.Hosts, k.Files, k.SwitchView, k.Open, k.Back, k.Help, k.Quit, k.Problems},
 			helpColumn(m.table.KeyMap.FullHelp(), m.detail.KeyMap.FullHelp(), [][]key.Binding{{k.Raw}}),
 		},
 		m.tree.KeyMap.FullHelp(),
 		[][]key.Binding{helpColumn([][]key.Binding{{k.Timeline}}, m.timeline.KeyMap.FullHelp())},
 		[][]key.Binding{
 			m.toggles.bindings(),
-			{k.Search, k.Next, k.Prev, k.Export, k.ExportSubtree, k.Copy, k.Save},
+			{k.Search, k.Next, k.Prev, k.Copy, k.Save},
+			{k.Export, k.ExportSubtree, k.Mark, k.WriteFilter},
 		},
 		m.rules.KeyMap.FullHelp(),
 		m.exportMenu.KeyMap.FullHelp(),

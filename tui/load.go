@@ -109,13 +109,7 @@ func (m *Model) handleLoader(msg tea.Msg) tea.Cmd {
 		m.release()
 	case snapshotMsg:
 		m.load.received++
-		keep := make(map[processKey]bool)
-		for id, e := range m.tree.Expanded() {
-			if e && m.res != nil && id < len(m.res.Processes) {
-				keep[procKey(m.res.Processes[id])] = true
-			}
-		}
-		return prepare(m.load.received, msg.files, msg.final, msg.r, keep)
+		return prepare(m.load.received, msg.files, msg.final, msg.r, m.expandedKeys())
 	case loadDoneMsg:
 		m.load.running = false
 		m.load.errs = msg.errs
@@ -123,8 +117,21 @@ func (m *Model) handleLoader(msg tea.Msg) tea.Cmd {
 			m.setMessage(fmt.Sprintf("%d input(s) could not be read completely — p shows the problems", len(msg.errs)), true)
 		}
 		m.refreshProblems()
+		return m.countMatched()
 	}
 	return nil
+}
+
+// expandedKeys names the expanded processes of the tree, to expand them
+// again in the next snapshot.
+func (m *Model) expandedKeys() map[processKey]bool {
+	keep := make(map[processKey]bool)
+	for id, e := range m.tree.Expanded() {
+		if e && m.res != nil && id < len(m.res.Processes) {
+			keep[procKey(m.res.Processes[id])] = true
+		}
+	}
+	return keep
 }
 
 // preparedMsg is a snapshot indexed for display, built in a tea.Cmd.
@@ -137,6 +144,7 @@ type preparedMsg struct {
 	labels   labels
 	files    int
 	final    bool
+	hosts    []hostRow
 }
 
 // processKey identifies a process across snapshots (whose Process values
@@ -183,7 +191,8 @@ func prepare(seq, files int, final bool, r *triage.Result, keep map[processKey]b
 				exp[a.ID] = true
 			}
 		}
-		return preparedMsg{seq: seq, r: r, ix: ix, expanded: exp, perRule: per, labels: newLabels(r), files: files, final: final}
+		return preparedMsg{seq: seq, r: r, ix: ix, expanded: exp, perRule: per, labels: newLabels(r), files: files, final: final,
+			hosts: hostRows(r)}
 	}
 }
 
@@ -216,6 +225,9 @@ func (m *Model) applySnapshot(msg preparedMsg) tea.Cmd {
 		}
 	}
 	m.rules.SetRules(msg.r.Loaded)
+	m.hosts.SetData(msg.hosts)
+	m.files.SetData(msg.r.Sources)
+	m.syncMarks()
 	m.refreshProblems()
 	m.detail.Refresh()
 	cmds := []tea.Cmd{m.refilter()}

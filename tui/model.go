@@ -50,6 +50,11 @@ type Config struct {
 	// The caller leaves it off over SSH unless asked: the escape sets the
 	// clipboard of whichever machine the terminal runs on.
 	Clipboard bool
+	// Case is where the analyst's marks are kept (m), and RuleLoad how the
+	// rules in Hunt were loaded: W reloads them with the filter it writes
+	// (into the case's rules folder).
+	Case     CaseConfig
+	RuleLoad rules.LoadOptions
 }
 
 // Model is the hunting screen. Its components (the findings table, the
@@ -74,12 +79,17 @@ type Model struct {
 	tree       processTree
 	timeline   timelineView
 	tlFrom     viewKind // the view the timeline was opened from (esc goes back)
+	hosts      hostsView
+	files      filesView
 	detail     detailPane
 	rules      rulesPanel
 	problems   detailPane
 	helpPane   detailPane
 	exportMenu exportMenu
+	markBox    markBox
+	fpBox      fpBox
 	status     statusBar
+	spark      sparkStyles
 
 	res          *triage.Result
 	index        treeIndex
@@ -93,6 +103,7 @@ type Model struct {
 	raw    rawState
 	zone   zone
 	ev     *evidence
+	cs     caseState
 
 	// out is the files being written (shared by the Model's copies);
 	// quitting is set by a q that waits for them.
@@ -122,9 +133,15 @@ func New(cfg Config) Model {
 	m.table = newFindingsTable()
 	m.tree = newProcessTree()
 	m.timeline = newTimelineView()
+	m.hosts = newHostsView()
+	m.files = newFilesView()
+	m.markBox = newMarkBox()
+	m.fpBox = newFPBox()
 	m.zone = zone{cfg.Location}
 	m.table.SetZone(m.zone)
 	m.timeline.SetZone(m.zone)
+	m.hosts.SetZone(m.zone)
+	m.files.SetZone(m.zone)
 	m.ev = newEvidence(cfg.Inputs, !cfg.Hunt.NoCarve)
 	m.detail = newDetailPane()
 	m.rules = newRulesPanel()
@@ -137,6 +154,11 @@ func New(cfg Config) Model {
 	m.search.input = prompt{Prefix: "search /"}
 	m.filter.MinLevel = max(min(cfg.MinLevel, rules.LevelCritical), rules.LevelInformational)
 	m.load.running = len(cfg.Inputs) > 0
+	m.cs = newCaseState(cfg.Case)
+	m.filter.Case = m.cs.c
+	if cfg.Case.Err != nil {
+		m.cfg.Notes = append(m.cfg.Notes, "case file: "+cfg.Case.Err.Error()+" — marks are off, and the file is left as it is")
+	}
 	return m
 }
 
@@ -186,6 +208,12 @@ func (m *Model) setStyles(th theme) {
 	m.table.SetStyles(newTableStyles(th))
 	m.tree.SetStyles(newTreeStyles(th))
 	m.timeline.SetStyles(newTimelineStyles(th))
+	m.hosts.SetStyles(newListStyles(th))
+	m.files.SetStyles(newListStyles(th))
+	m.spark = newSparkStyles(th)
+	m.hosts.spark = m.spark
+	m.markBox.SetStyles(newDetailStyles(th))
+	m.fpBox.SetStyles(newDetailStyles(th))
 	m.detail.SetStyles(newDetailStyles(th))
 	m.rules.SetStyles(newRulesStyles(th))
 	m.problems.SetStyles(newDetailStyles(th))
@@ -237,6 +265,14 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.overlay = overlayNone
 		}
 		cmd = m.startExport(msg)
+	case caseSavedMsg:
+		cmd = m.caseSaved(msg)
+	case caseMatchedMsg:
+		m.caseMatched(msg)
+	case folderMsg:
+		cmd = m.folderReady(msg)
+	case filterWrittenMsg:
+		cmd = m.filterWritten(msg)
 	case sortRequest:
 		cmd = m.refilter()
 	case ruleToggle:
@@ -248,8 +284,13 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		f.switchRules(msg, loaded)
 		cmd = m.setFilter(f)
 	case tea.PasteMsg:
-		if m.search.prompting {
+		switch {
+		case m.search.prompting:
 			m.search.input = m.search.input.Update(msg)
+		case m.overlay == overlayMark:
+			m.markBox.paste(msg)
+		case m.overlay == overlayFilter:
+			m.fpBox.paste(msg)
 		}
 	case tea.KeyPressMsg:
 		cmd = m.handleKey(msg)
@@ -311,7 +352,23 @@ func (m *Model) handlePrompt(k tea.KeyPressMsg) tea.Cmd {
 
 // handleOverlay handles a key while an overlay is open: its own key and
 // esc close it, ? opens the help from it, q quits, the rest goes to it.
+// An overlay one types into (a mark's note, a folder) takes every key but
+// esc (cancel) and enter (done).
 func (m *Model) handleOverlay(k tea.KeyPressMsg) tea.Cmd {
+	if m.overlay == overlayMark || m.overlay == overlayFilter {
+		switch k.String() {
+		case "esc":
+			m.overlay = overlayNone
+			return nil
+		case "enter":
+			if m.overlay == overlayMark {
+				m.overlay = overlayNone
+				return m.applyMark()
+			}
+			return m.fpEnter()
+		}
+		return m.overlayPane().update(k)
+	}
 	switch {
 	case key.Matches(k, m.keys.Quit):
 		return m.quit()
@@ -354,6 +411,11 @@ func (m *Model) handleBrowsing(k tea.KeyPressMsg) tea.Cmd {
 	}
 	switch {
 	case key.Matches(k, m.keys.Quit):
+		if m.cs.unsaved != nil && !m.cs.warned {
+			m.cs.warned = true
+			m.setMessage("marks are NOT saved ("+termsafe.Clean(m.cs.unsaved.Error())+"): q again quits anyway", true)
+			return nil
+		}
 		return m.quit()
 	case key.Matches(k, m.keys.Help):
 		m.openOverlay(overlayHelp)
@@ -367,6 +429,10 @@ func (m *Model) handleBrowsing(k tea.KeyPressMsg) tea.Cmd {
 		m.view = viewTree
 	case key.Matches(k, m.keys.TimelineView):
 		m.view = viewTimeline
+	case key.Matches(k, m.keys.Hosts):
+		m.view = viewHosts
+	case key.Matches(k, m.keys.Files):
+		m.view = viewFiles
 	case key.Matches(k, m.keys.SwitchView):
 		m.view = (m.view + 1) % numViews
 	case key.Matches(k, m.keys.Timeline):
@@ -385,7 +451,11 @@ func (m *Model) handleBrowsing(k tea.KeyPressMsg) tea.Cmd {
 		}
 		return m.timeline.load(m.cfg.Context, m.res, m.ev)
 	case key.Matches(k, m.keys.Open):
-		m.open()
+		return m.open()
+	case key.Matches(k, m.keys.Mark):
+		m.startMark()
+	case key.Matches(k, m.keys.WriteFilter):
+		m.startFalsePositive()
 	case key.Matches(k, m.keys.Search):
 		m.search.prompting = true
 		m.search.input.SetValue(m.search.query())
@@ -432,7 +502,7 @@ func (m *Model) runToggle(tk toggleKey) tea.Cmd {
 		return nil
 	}
 	f := m.filter.clone()
-	env := toggleEnv{res: m.res, baseline: m.hasBaseline(), selected: m.selectedTime()}
+	env := toggleEnv{res: m.res, baseline: m.hasBaseline(), selected: m.selectedTime(), marks: m.cs.c.Len()}
 	if err := tk.apply(&f, &env); err != nil {
 		if !errors.Is(err, errNoChange) {
 			m.setMessage(err.Error(), true)
@@ -454,6 +524,9 @@ func (m *Model) setFilter(f filterState) tea.Cmd {
 	hostChanged := f.Host != m.filter.Host
 	modeChanged := f.searchOnly != m.filter.searchOnly
 	m.filter = f
+	m.hosts.SetChosen(f.Host)
+	m.files.SetHost(f.Host)
+	m.detail.Refresh()
 	if hostChanged && m.res != nil {
 		m.tree.SetData(m.sections(), m.index, m.tree.Expanded(), len(m.res.Hosts) > 1)
 	}
@@ -520,7 +593,7 @@ func (e *exportState) take() tea.Cmd {
 // syncPanels gives the status bar and the rules panel the filter and the
 // counts after each message; it costs a pass over the loaded rules.
 func (m *Model) syncPanels() {
-	env := toggleEnv{res: m.res, baseline: m.hasBaseline(), searching: m.search.result != nil, zone: m.zone}
+	env := toggleEnv{res: m.res, baseline: m.hasBaseline(), searching: m.search.result != nil, zone: m.zone, marks: m.cs.c.Len()}
 	shown, total := 0, 0
 	if m.res != nil {
 		shown, total = m.table.Len(), len(m.res.Findings)
@@ -531,26 +604,39 @@ func (m *Model) syncPanels() {
 }
 
 // syncDetail rebuilds the detail pane when the selection changed; the
-// cost is that of one process, finding or event. The raw view reads the
-// selected event's XML: syncDetail returns that read.
+// cost is that of one process, finding, event, host or file. The raw
+// view reads the selected event's XML: syncDetail returns that read.
 func (m *Model) syncDetail() tea.Cmd {
 	if m.raw.on && m.selection() != nil {
 		return m.syncRaw()
 	}
 	st, w, z, visible := *m.detail.styles, m.detail.width, m.zone, m.shown.visible
+	look := markLookup{c: m.cs.c, r: m.res}
 	switch s := m.selection().(type) {
 	case *triage.Process:
-		m.detail.Show(s, func() detailContent { return processLines(st, w, z, s, visible) })
+		m.detail.Show(s, func() detailContent { return processLines(st, w, z, s, visible, look) })
 	case *triage.Finding:
 		verdict := ""
 		if m.hasBaseline() {
 			verdict = m.verdictText(s)
 		}
-		m.detail.Show(s, func() detailContent { return findingLines(st, w, z, s, verdict) })
+		var tamper *triage.Tamper
+		if m.res != nil && s.Event != nil {
+			if src := m.res.Source(s.Event.File); src != nil {
+				tamper = src.Tamper
+			}
+		}
+		m.detail.Show(s, func() detailContent { return findingLines(st, w, z, s, verdict, look, tamper) })
 	case *triage.TimelineEvent:
 		m.detail.Show(s, func() detailContent { return timelineLines(st, w, z, s, visible) })
 	case *treeGroup:
 		m.detail.Show(s, func() detailContent { return groupLines(st, w, s) })
+	case *hostRow:
+		chosen, spark := s.host == m.filter.Host, m.spark
+		marks := m.hostMarks(s.host)
+		m.detail.Show(s, func() detailContent { return hostLines(st, spark, w, z, s, chosen, marks) })
+	case *triage.Source:
+		m.detail.Show(s, func() detailContent { return fileLines(st, w, z, s) })
 	default:
 		m.detail.Show(nil, nil)
 	}

@@ -22,6 +22,8 @@ const (
 	overlayRules
 	overlayProblems
 	overlayExport
+	overlayMark
+	overlayFilter
 	numOverlays
 )
 
@@ -31,6 +33,8 @@ var overlayTitles = [numOverlays]struct{ title, hint string }{
 	overlayRules:    {" Rules and their filters ", "  space toggles · esc closes"},
 	overlayProblems: {" Problems ", "  esc closes"},
 	overlayExport:   {" Export ", "  enter writes · ↑/↓ format · tab shown ⇄ subtree · esc closes"},
+	overlayMark:     {" Mark ", "  ↑/↓ verdict · type a note · enter saves · esc cancels"},
+	overlayFilter:   {" False-positive filter ", "  enter goes on · esc cancels"},
 }
 
 // overlayPane is the component the open overlay shows.
@@ -45,6 +49,10 @@ func (m *Model) overlayPaneOf(o overlayKind) pane {
 		return &m.problems
 	case overlayExport:
 		return &m.exportMenu
+	case overlayMark:
+		return &m.markBox
+	case overlayFilter:
+		return &m.fpBox
 	default:
 		return &m.helpPane
 	}
@@ -59,6 +67,10 @@ func (m *Model) overlayKey(o overlayKind) key.Binding {
 		return m.keys.Problems
 	case overlayExport:
 		return m.keys.Export
+	case overlayMark:
+		return m.keys.Mark
+	case overlayFilter:
+		return m.keys.WriteFilter
 	default:
 		return m.keys.Help
 	}
@@ -93,6 +105,11 @@ func legend() []string {
 		"  ·  (detail) a finding the current filters hide",
 		"  *  (timeline) the event the timeline was opened on   ● / ·  (timeline) findings on the event, shown / hidden by the filters",
 		"  [renamed regsvr32]  regsvr32 running under another name     (not in log)  not created in these logs; the detail says how it is known",
+		"  MARK  MAL malicious · SUSP suspicious · BEN benign · FP false positive; lower case: the process's mark, not the finding's",
+		"  +FP / −FP  findings marked benign or false positive (or whose process is) shown / hidden (v); not shown while nothing is marked",
+		"  4 Hosts  FINDINGS 1c 2h 3m: findings by level (crit high med low info) · TAMPER the strongest sign of its files, +n more kinds",
+		"  5 Files  ! a file with tamper signs · GAPS record-id gaps · TIME↓ time going back · FLAGS D dirty, F full, W wrapped",
+		"  Sparkline  a host's events from its first to its last; blank: none; ▲ (and colour) a finding",
 		"  Evidence text is shown with control characters escaped: \\x1b is ESC, \\n a newline, \\u202e a bidi override.",
 	}
 }

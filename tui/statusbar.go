@@ -82,6 +82,8 @@ func (s statusBar) line(activeOnly, compact bool, count string) (string, bool) {
 		}
 		text := it.label + " " + it.value
 		switch {
+		case it.label == "": // the value says what it is (+FP)
+			text = it.value
 		case compact && it.short == "":
 			text = it.shortValue
 		case compact:

@@ -5,6 +5,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/evtriage/evtriage/rules"
+	"github.com/evtriage/evtriage/triage"
 )
 
 // theme is the screen's palette: every style any part of the screen uses,
@@ -32,6 +33,7 @@ type theme struct {
 	Message   lipgloss.Style
 	Error     lipgloss.Style
 	Levels    levelStyles
+	Verdicts  verdictStyles
 	Help      help.Styles
 }
 
@@ -64,7 +66,25 @@ func newTheme(isDark bool) theme {
 	th.Levels[rules.LevelHigh] = s().Bold(true).Foreground(lipgloss.Red)
 	th.Levels[rules.LevelCritical] = s().Bold(true).Reverse(true).Foreground(lipgloss.Red)
 	th.Help = help.DefaultStyles(isDark)
+	th.Verdicts = verdictStyles{
+		triage.VerdictMalicious:     th.Warn,
+		triage.VerdictSuspicious:    th.Levels[rules.LevelMedium],
+		triage.VerdictBenign:        th.Faint,
+		triage.VerdictFalsePositive: th.Faint,
+	}
 	return th
+}
+
+// verdictStyles styles the analyst's verdicts, indexed by triage.Verdict:
+// malicious stands out, benign and false positive step back.
+type verdictStyles [triage.VerdictFalsePositive + 1]lipgloss.Style
+
+// of returns the style for a verdict.
+func (s verdictStyles) of(v triage.Verdict) lipgloss.Style {
+	if v < 0 || int(v) >= len(s) {
+		return lipgloss.NewStyle()
+	}
+	return s[v]
 }
 
 // levelStyles styles rule levels, indexed by rules.Level.
@@ -112,10 +132,12 @@ func newScreenStyles(th theme) screenStyles {
 type listStyles struct {
 	Header, Faint, Selected, Match lipgloss.Style
 	Levels                         levelStyles
+	Verdicts                       verdictStyles
 }
 
 func newListStyles(th theme) listStyles {
-	return listStyles{Header: th.Header, Faint: th.Faint, Selected: th.Selected, Match: th.Match, Levels: th.Levels}
+	return listStyles{Header: th.Header, Faint: th.Faint, Selected: th.Selected, Match: th.Match, Levels: th.Levels,
+		Verdicts: th.Verdicts}
 }
 
 // tableStyles are the findings table's styles.
@@ -137,11 +159,12 @@ type detailStyles struct {
 	Title, Label, Faint, Warn lipgloss.Style
 	Mark, Match               lipgloss.Style // the selected field's mark, a pager's search matches
 	Levels                    levelStyles
+	Verdicts                  verdictStyles
 }
 
 func newDetailStyles(th theme) detailStyles {
 	return detailStyles{Title: th.Title, Label: th.Label, Faint: th.Faint, Warn: th.Warn, Mark: th.Title, Match: th.Match,
-		Levels: th.Levels}
+		Levels: th.Levels, Verdicts: th.Verdicts}
 }
 
 // rulesStyles are the rules panel's styles: a list's, and the on/off

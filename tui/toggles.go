@@ -48,6 +48,7 @@ type toggleEnv struct {
 	selected  time.Time      // the selection's time; zero when none
 	searching bool           // a search is shown
 	zone      zone           // the time zone times are shown in
+	marks     int            // marks in the case
 }
 
 // toggleID names a toggle of the table, in status bar order.
@@ -64,6 +65,7 @@ const (
 	toggleTime
 	toggleSources
 	toggleSearch
+	toggleDismissed
 	numToggles
 )
 
@@ -228,6 +230,17 @@ func defaultToggles() toggleTable {
 		// The mode matters once there is a search, or once it is not the
 		// default.
 		shown: func(f *filterState, env *toggleEnv) bool { return env.searching || f.searchOnly }}
+	// +FP shows what is marked benign or false positive, −FP hides it;
+	// shown once something is marked, or while it hides.
+	ts[toggleDismissed] = toggle{
+		keys: []toggleKey{flip([]string{"v"}, "v", "hide benign / false positive", func(f *filterState) *bool { return &f.HideDismissed })},
+		show: func(f *filterState, _ *toggleEnv, _ bool) (string, bool) {
+			if f.HideDismissed {
+				return "−FP", true
+			}
+			return "+FP", false
+		},
+		shown: func(f *filterState, env *toggleEnv) bool { return env.marks > 0 || f.HideDismissed }}
 	return ts
 }
 

@@ -266,6 +266,7 @@ type processTree struct {
 	// the first row whatever the data becomes (snapshots while loading,
 	// the host filter); afterwards it stays on the user's process.
 	moved bool
+	marks markLookup // the analyst's marks
 }
 
 // procStats holds, per process, what the current filters leave of its
@@ -314,6 +315,9 @@ func (t *processTree) release() {
 
 // SetStats installs the per-process finding counts of the current filters.
 func (t *processTree) SetStats(s procStats) { t.stats = s }
+
+// SetMarks sets the marks the rows show ([MAL], [FP]…).
+func (t *processTree) SetMarks(l markLookup) { t.marks = l }
 
 // SetSearch installs the search text and the matching processes.
 func (t *processTree) SetSearch(query string, matched []bool) { t.query, t.matched = query, matched }
@@ -863,6 +867,15 @@ func (t processTree) renderRow(r treeRow, selected bool) string {
 	}
 	b.WriteString(base.Render(tail))
 	used += len([]rune(tail))
+	if mk, ok := t.marks.process(p); ok {
+		tag := " [" + mk.Verdict.Short() + "]"
+		ms := st.Verdicts.of(mk.Verdict)
+		if selected {
+			ms = ms.Inherit(st.Selected)
+		}
+		b.WriteString(ms.Render(tag))
+		used += len([]rune(tag))
+	}
 	if n := t.findingCount(p); n > 0 {
 		lvl := rules.Level(t.stats.maxLevel[p.ID])
 		badge := " ● " + strconv.Itoa(int(n)) + " " + levelShort(lvl)

@@ -19,11 +19,19 @@ const (
 	viewFindings viewKind = iota
 	viewTree
 	viewTimeline
+	viewHosts
+	viewFiles
 	numViews
 )
 
-// viewTitles are the views' tab titles.
-var viewTitles = [numViews]string{viewFindings: "1 Findings", viewTree: "2 Process tree", viewTimeline: "3 Timeline"}
+// viewTitles are the views' tab titles, and viewShort the compact ones the
+// tab line uses when the full ones do not fit.
+var (
+	viewTitles = [numViews]string{viewFindings: "1 Findings", viewTree: "2 Process tree", viewTimeline: "3 Timeline",
+		viewHosts: "4 Hosts", viewFiles: "5 Files"}
+	viewShort = [numViews]string{viewFindings: "1 Findings", viewTree: "2 Tree", viewTimeline: "3 Time", viewHosts: "4 Hosts",
+		viewFiles: "5 Files"}
+)
 
 // pane is what the screen asks of a component that fills the body (a main
 // view or an overlay): its size, its keys and its drawing.
@@ -49,6 +57,10 @@ func (m *Model) viewPane(v viewKind) view {
 		return &m.tree
 	case viewTimeline:
 		return &m.timeline
+	case viewHosts:
+		return &m.hosts
+	case viewFiles:
+		return &m.files
 	}
 	return &m.table
 }
@@ -58,7 +70,7 @@ func (m *Model) activeView() view { return m.viewPane(m.view) }
 
 // selection is what the shown view has selected: a *triage.Finding, a
 // *triage.Process, a *treeGroup (a tree row standing for many processes),
-// a *triage.TimelineEvent, or nil.
+// a *triage.TimelineEvent, a *hostRow, a *triage.Source, or nil.
 func (m *Model) selection() any {
 	switch m.view {
 	case viewTree:
@@ -71,6 +83,14 @@ func (m *Model) selection() any {
 	case viewTimeline:
 		if e := m.timeline.Selected(); e != nil {
 			return e
+		}
+	case viewHosts:
+		if h := m.hosts.Selected(); h != nil {
+			return h
+		}
+	case viewFiles:
+		if f := m.files.Selected(); f != nil {
+			return f
 		}
 	default:
 		if f := m.table.Selected(); f != nil {
@@ -107,16 +127,25 @@ func (m *Model) sections() []treeSection {
 }
 
 // open goes from a finding to its process in the tree, from a process to
-// its first shown finding, and from a timeline event to its first shown
-// finding, or to the process it created.
-func (m *Model) open() {
+// its first shown finding, from a timeline event to its first shown
+// finding or to the process it created, and from a host (or a file of one
+// host) to every view restricted to that host.
+func (m *Model) open() tea.Cmd {
 	switch s := m.selection().(type) {
 	case *triage.TimelineEvent:
 		m.openEvent(s)
+	case *hostRow:
+		return m.restrictTo(s.host)
+	case *triage.Source:
+		if s.HostsTotal != 1 || len(s.Hosts) != 1 {
+			m.setMessage(fmt.Sprintf("this file holds events of %d hosts: restrict to one in 4", s.HostsTotal), true)
+			return nil
+		}
+		return m.restrictTo(s.Hosts[0])
 	case *triage.Finding:
 		if s.Process == nil || !m.tree.Select(s.Process) {
 			m.setMessage("this finding's event belongs to no process in the tree", true)
-			return
+			return nil
 		}
 		m.view = viewTree
 	case *triage.Process:
@@ -124,11 +153,26 @@ func (m *Model) open() {
 			if f.Process == s {
 				m.table.SetCursor(i)
 				m.view = viewFindings
-				return
+				return nil
 			}
 		}
 		m.setMessage("no finding of this process passes the current filters", true)
 	}
+	return nil
+}
+
+// restrictTo restricts every view to host (the host toggle's filter) and
+// shows the findings.
+func (m *Model) restrictTo(host string) tea.Cmd {
+	if host == "" {
+		m.setMessage("these events name no computer: the views cannot be restricted to them", true)
+		return nil
+	}
+	f := m.filter.clone()
+	f.Host = host
+	m.view = viewFindings
+	m.setMessage("every view shows only "+termsafe.Clean(host)+" — h steps to the next host, then all", false)
+	return m.setFilter(f)
 }
 
 // step moves to the next or previous search match, wrapping around. With
