@@ -1,13 +1,18 @@
 package triage
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/evtriage/evtriage/parser"
+	"github.com/evtriage/evtriage/rules"
 )
 
 // eventsFromBytes turns fuzz input into process events: 8 bytes each, with
@@ -56,7 +61,35 @@ func FuzzBuildTree(f *testing.F) {
 		for _, opts := range []Options{{AllActivity: true}, {NoActivity: true}, {}} {
 			checkTree(t, evs, opts)
 		}
+		checkTamper(t, evs, data)
 	})
+}
+
+// checkTamper scans evs (their record numbers, ids and times taken from
+// data) and checks the Tamper's bounds and counts.
+func checkTamper(t *testing.T, evs []*parser.Event, data []byte) {
+	s := NewTamperScan()
+	for i, e := range evs {
+		c := *e
+		if i < len(data) {
+			c.RecordNum = uint64(data[i] % 16)
+			c.RecordID = uint64(data[len(data)-1-i] % 32)
+			c.Time = t0.Add(time.Duration(int8(data[i])) * time.Minute)
+			c.Recovered = data[i]%7 == 0
+		}
+		s.Add(&c)
+	}
+	tp := s.Result(parser.Stats{})
+	for name, n := range map[string][2]int{"gaps": {len(tp.Gaps), tp.GapsTotal}, "reversed": {len(tp.Reversed), tp.ReversedTotal},
+		"time": {len(tp.Backwards), tp.BackwardsTotal}, "events": {len(tp.Events), tp.EventsTotal}} {
+		if n[0] > MaxTamperListed || n[0] > n[1] || n[1] > len(evs)+maxSequences {
+			t.Fatalf("%s: %d listed of %d, %d events", name, n[0], n[1], len(evs))
+		}
+	}
+	if !tp.First.IsZero() && tp.Last.Before(tp.First) {
+		t.Fatalf("last %v before first %v", tp.Last, tp.First)
+	}
+	_ = TamperLines(tp)
 }
 
 // checkTree checks the tree's invariants on what a hunter with opts made
@@ -154,6 +187,71 @@ func FuzzReadExport(f *testing.F) {
 			if err == nil && len(b.keys) > n {
 				t.Fatalf("%d keys from %d findings", len(b.keys), n)
 			}
+		}
+	})
+}
+
+// FuzzParseCase reads hostile case files: never a panic; what is read
+// writes back to a file that reads the same.
+func FuzzParseCase(f *testing.F) {
+	f.Add([]byte(`{"evtriage_case":1,"rules_folder":"/x","marks":[{"kind":"finding","rule_id":"r","computer":"H","channel":"C","record_id":1,"hash":"` +
+		strings.Repeat("ab", 32) + `","verdict":"benign","note":"n","marked":"2026-01-02T03:04:05Z"}]}`))
+	f.Add([]byte(`{"evtriage_case":1,"marks":[{"kind":"process","computer":"\u001b","hash":"` + strings.Repeat("0", 64) + `","verdict":"fp"}]}`))
+	f.Add([]byte(`{"evtriage_case":2}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := ParseCase(data)
+		if err != nil {
+			if !errors.Is(err, ErrCase) {
+				t.Fatalf("error %v does not wrap ErrCase", err)
+			}
+			return
+		}
+		b, err := c.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := ParseCase(b)
+		if err != nil {
+			t.Fatalf("a case written does not read back: %v\n%s", err, b)
+		}
+		again, _ := back.MarshalJSON()
+		if !bytes.Equal(b, again) {
+			t.Fatalf("not stable:\n%s\n%s", b, again)
+		}
+	})
+}
+
+// FuzzSigmaEscape checks with the engine that a filter value made by
+// SigmaEscape and yamlString matches its text exactly, whatever it holds.
+func FuzzSigmaEscape(f *testing.F) {
+	for _, s := range []string{`C:\Temp\*?x`, `\\srv\*`, `a'b"c`, "tab\tESC\x1b", `trailing\`, `\*\?\\`, "é\u202e"} {
+		f.Add(s)
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, s string) {
+		if !utf8.ValidString(s) || len(s) > 2000 || strings.ContainsRune(s, 0) {
+			return // event values are valid text
+		}
+		rule := "title: T\nid: 11111111-2222-4333-8444-555555555555\nlogsource:\n    category: process_creation\n    product: windows\n" +
+			"detection:\n    selection:\n        Image: " + yamlString(SigmaEscape(s)) + "\n    condition: selection\n"
+		p := filepath.Join(dir, "r.yml")
+		if err := os.WriteFile(p, []byte(rule), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		set := rules.Load(rules.LoadOptions{NoBuiltin: true, Paths: []string{p}})
+		if len(set.Rules()) != 1 {
+			t.Fatalf("rule refused: %v\n%s", set.Rejected(), rule)
+		}
+		r := set.Rules()[0]
+		match := func(v string) bool {
+			ok, _ := r.Eval(ev("Microsoft-Windows-Sysmon/Operational", 1, "H", 1, t0, "Image", v), nil)
+			return ok
+		}
+		if !match(s) {
+			t.Fatalf("%q does not match itself\n%s", s, rule)
+		}
+		if match(s+"x") || (s != "" && match(s[:len(s)-1])) {
+			t.Fatalf("%q matches another value\n%s", s, rule)
 		}
 	})
 }
