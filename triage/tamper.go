@@ -38,7 +38,8 @@ type Tamper struct {
 	// no event has one).
 	First, Last time.Time
 	// Gaps are holes in a sequence of record ids; Missing counts the ids
-	// missing in all of them.
+	// missing in all of them, those recovered from the damaged chunk they
+	// were in aside (a hole all of whose ids were recovered is none).
 	Gaps      []RecordGap
 	GapsTotal int
 	Missing   uint64
@@ -76,15 +77,21 @@ type RecordGap struct {
 	// Wrap is set for the gap between the newest and the oldest record of
 	// a log that wrapped around.
 	Wrap bool `json:"wrap"`
+	// Recovered counts the ids of the gap read back from a damaged chunk
+	// where they were (carved records of the sequence between the two).
+	Recovered uint64 `json:"recovered"`
 }
 
-// Count is the number of record ids the gap misses.
+// Count is the number of record ids between the two records of the gap.
 func (g RecordGap) Count() uint64 {
 	if g.Next <= g.After {
 		return 0
 	}
 	return g.Next - g.After - 1
 }
+
+// Missing is the number of the gap's ids not recovered either.
+func (g RecordGap) Missing() uint64 { return g.Count() - min(g.Recovered, g.Count()) }
 
 // TimeJump is a record whose time goes back: Time is its time, Latest the
 // latest time of its sequence before it.
@@ -322,7 +329,7 @@ func (t Tamper) MarshalJSON() ([]byte, error) {
 	gaps := func(l []RecordGap) []gapJSON {
 		out := make([]gapJSON, 0, len(l))
 		for _, g := range l {
-			out = append(out, gapJSON{g, g.Count()})
+			out = append(out, gapJSON{g, g.Missing()})
 		}
 		return out
 	}
@@ -404,6 +411,10 @@ type sequence struct {
 	firstOff         int64
 	latest           time.Time
 	wrapped, started bool
+	// recovered counts the carved records of the sequence read since its
+	// last live one, with ids above it: a damaged chunk's records, in
+	// their place.
+	recovered uint64
 }
 
 // TamperScan gathers the Tamper of one file from its events, in the order
@@ -439,7 +450,12 @@ func (s *TamperScan) Add(ev *parser.Event) {
 	}
 	s.logEvent(ev)
 	if ev.Recovered {
-		return // carved: out of their order by nature, counted in Recovered
+		// Carved: out of their order by nature, counted in Recovered; those
+		// of a damaged chunk fill a gap of their sequence where they are.
+		if q := s.sequenceOf(ev); q != nil && q.started && ev.RecordID > q.prev {
+			q.recovered++
+		}
+		return
 	}
 	// The file's own numbering: one step back is the wrap of a circular log.
 	renumbered := s.numSeen && ev.RecordNum == s.prevNum+1
@@ -459,9 +475,12 @@ func (s *TamperScan) Add(ev *parser.Event) {
 		q.started, q.first, q.prev, q.firstOff = true, id, id, ev.Offset
 	case id == q.prev+1:
 	case id > q.prev:
-		s.gap(&t.Gaps, &t.GapsTotal, RecordGap{Computer: q.key.computer, Channel: q.key.channel, After: q.prev, Next: id,
-			Offset: ev.Offset, Renumbered: renumbered})
-		t.Missing += id - q.prev - 1
+		g := RecordGap{Computer: q.key.computer, Channel: q.key.channel, After: q.prev, Next: id, Offset: ev.Offset,
+			Renumbered: renumbered, Recovered: q.recovered}
+		if g.Missing() > 0 {
+			s.gap(&t.Gaps, &t.GapsTotal, g)
+			t.Missing += g.Missing()
+		}
 	case t.Wrapped && !q.wrapped && id < q.first:
 		// This sequence's part of the wrap: its oldest records follow its
 		// newest. Times start again from the oldest.
@@ -471,7 +490,7 @@ func (s *TamperScan) Add(ev *parser.Event) {
 		s.gap(&t.Reversed, &t.ReversedTotal, RecordGap{Computer: q.key.computer, Channel: q.key.channel, After: q.prev,
 			Next: id, Offset: ev.Offset, Renumbered: renumbered})
 	}
-	q.prev = id
+	q.prev, q.recovered = id, 0
 	if ev.Time.IsZero() {
 		return
 	}
@@ -702,7 +721,10 @@ func TamperLines(t *Tamper) []string {
 	more(len(t.Events), t.EventsTotal, "log events")
 	for _, g := range t.Gaps {
 		s := fmt.Sprintf("gap: %s, record ids %d → %d (%d missing) at %s", where(g.Computer, g.Channel), g.After, g.Next,
-			g.Count(), at(g.Offset))
+			g.Missing(), at(g.Offset))
+		if g.Recovered > 0 {
+			s += fmt.Sprintf(" (%d more recovered from the damaged chunk)", g.Recovered)
+		}
 		switch {
 		case g.Wrap:
 			s += "; around the wrap (newest to oldest record)"

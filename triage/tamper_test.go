@@ -21,6 +21,9 @@ func seqEv(channel string, num, id uint64, sec int) *parser.Event {
 	return e
 }
 
+// recovered marks e carved.
+func recovered(e *parser.Event) *parser.Event { e.Recovered = true; return e }
+
 func TestTamperScan(t *testing.T) {
 	const sec = "Security"
 	cleared := func(num, id uint64, s int) *parser.Event {
@@ -125,7 +128,17 @@ func TestTamperScan(t *testing.T) {
 			}
 		}},
 		{"recovered records are left out of the sequence", []*parser.Event{seqEv(sec, 1, 10, 0),
-			func() *parser.Event { e := seqEv(sec, 9, 3, 0); e.Recovered = true; return e }(), seqEv(sec, 2, 11, 1)}, "", nil},
+			func() *parser.Event { e := seqEv(sec, 9, 3, 0); e.Recovered = true; return e }(), seqEv(sec, 2, 11, 1)}, "recovered 1", nil},
+		// A damaged chunk's records, carved in their place, fill the gap
+		// they leave among the live ones: all of it, or part.
+		{"a gap recovered", []*parser.Event{seqEv(sec, 1, 10, 0), recovered(seqEv(sec, 2, 11, 1)), recovered(seqEv(sec, 3, 12, 1)),
+			seqEv(sec, 4, 13, 2)}, "recovered 2", nil},
+		{"a gap partly recovered", []*parser.Event{seqEv(sec, 1, 10, 0), recovered(seqEv(sec, 2, 11, 1)), seqEv(sec, 4, 14, 2)},
+			"gaps 1, recovered 1", func(t *testing.T, tp *Tamper) {
+				if g := tp.Gaps[0]; g.Count() != 3 || g.Recovered != 1 || g.Missing() != 2 || tp.Missing != 2 {
+					t.Errorf("gap %+v, missing %d", g, tp.Missing)
+				}
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,7 +146,13 @@ func TestTamperScan(t *testing.T) {
 			for _, e := range tt.evs {
 				s.Add(e)
 			}
-			tp := s.Result(parser.Stats{})
+			st := parser.Stats{}
+			for _, e := range tt.evs {
+				if e.Recovered {
+					st.Recovered++
+				}
+			}
+			tp := s.Result(st)
 			if got := tp.Summary(); got != tt.summary {
 				t.Errorf("summary %q, want %q", got, tt.summary)
 			}
@@ -317,4 +336,26 @@ func BenchmarkTamperScan(b *testing.B) {
 		_ = s.Result(parser.Stats{})
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(evs)), "ns/event")
+}
+
+// TestTamperDamagedChunk: a copy of a shared log whose second chunk lost
+// its header and that is cut short: the damaged chunk's records, carved
+// where they were, fill the hole they would leave in the record ids, so
+// the file shows them recovered, not missing.
+func TestTamperDamagedChunk(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(sharedDir(t), "evtx", "sysmon_uacme_64.evtx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(data[0x11000:], make([]byte, 8)) // the second chunk's magic
+	path := filepath.Join(t.TempDir(), "damaged.evtx")
+	if err := os.WriteFile(path, data[:300000], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := NewHunter(Options{})
+	_ = h.AddFile(context.Background(), path, nil) // ErrRead: the problems are expected
+	tp := h.Finish().Sources[0].Tamper
+	if got := tp.Summary(); got != "recovered 49" || tp.GapsTotal != 0 || tp.Missing != 0 {
+		t.Errorf("summary %q, gaps %d, missing %d", got, tp.GapsTotal, tp.Missing)
+	}
 }
