@@ -23,7 +23,13 @@
 //     rows).
 //   - an overlay: an overlayKind, its title, its component in overlayPaneOf
 //     and its key in overlayKey (overlays.go); the component is a pane
-//     (SetSize, View, update).
+//     (SetSize, View, update). An overlay one types into (the mark's note,
+//     the filter rules' folder) takes every key but esc and enter, which
+//     handleOverlay turns into cancel and done.
+//   - something the analyst decides (marks, false-positive filters): the
+//     case (verdicts.go: caseState, an immutable triage.Case replaced on
+//     each change and written to the case file in a tea.Cmd), shown
+//     through a markLookup the components are given.
 //   - a key of the screen: a field of keyMap, its default and its place in
 //     shortHelp/fullHelp (keys.go), its case in handleBrowsing (model.go).
 //   - a column of the findings table: a column, its header in
