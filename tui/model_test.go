@@ -77,10 +77,10 @@ func TestScreens(t *testing.T) {
 
 // TestResize checks that every line fits the window after a resize.
 func TestResize(t *testing.T) {
-	m := loaded(t, fixture(), 120, 40)
+	m := loaded(t, caseFixture(), 120, 40)
 	for _, size := range [][2]int{{80, 24}, {200, 60}, {41, 11}, {120, 40}} {
 		m, _ = drive(t, m, tea.WindowSizeMsg{Width: size[0], Height: size[1]})
-		for _, view := range []string{"1", "2"} {
+		for _, view := range []string{"1", "2", "4", "5"} {
 			m, _ = drive(t, m, press(view)...)
 			lines := strings.Split(screen(m), "\n")
 			if len(lines) != size[1] {

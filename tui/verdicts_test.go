@@ -389,3 +389,26 @@ func TestHostsOnRealLogs(t *testing.T) {
 		t.Errorf("enter on the file: host %q, view %d", m.filter.Host, m.view)
 	}
 }
+
+// TestHostileHostsAndFiles: host names, file paths and tamper details
+// carrying terminal escapes reach the hosts and files views, their
+// details and the mark overlay only as visible escapes.
+func TestHostileHostsAndFiles(t *testing.T) {
+	r := caseFixture()
+	evil := "WS\x1b]0;owned\x07\x1b[2J"
+	r.HostStats = append(r.HostStats, triage.HostStats{Host: evil, Events: 1})
+	r.Hosts = append(r.Hosts, evil)
+	r.Sources[1].Path = "evidence/\x1b[31mred\u202e.evtx"
+	r.Sources[1].Hosts = []string{evil}
+	r.Sources[1].Tamper.Events[0].Detail = "cleared by \x1b]0;x\x07"
+	for _, keys := range [][]string{{"4", "G"}, {"5", "G"}, {"4", "G", "enter", "5"}, {"m", "\x1b"}} {
+		m := loadedCfg(t, r, 120, 40, Config{})
+		m, _ = drive(t, m, press(keys...)...)
+		raw := m.View().Content
+		for _, bad := range []string{"\x1b]0;", "\x07", "\x1b[2J", "\x1b[31mred", "\u202e"} {
+			if strings.Contains(raw, bad) {
+				t.Errorf("keys %v: output contains %q", keys, bad)
+			}
+		}
+	}
+}
