@@ -115,15 +115,17 @@ func flagsCell(t *triage.Tamper) string {
 	return string(b)
 }
 
-// hostsCell is the hosts a file's events name: "WS1", "WS1 +3".
-func hostsCell(s *triage.Source) string {
+// hostsCell is the hosts a file's events name in w cells: "WS1",
+// "WS-003.c… +4" (the count always shows).
+func hostsCell(s *triage.Source, w int) string {
 	switch {
 	case s.HostsTotal == 0 || len(s.Hosts) == 0:
 		return "–"
 	case s.HostsTotal == 1:
-		return hostName(s.Hosts[0])
+		return cell(hostName(s.Hosts[0]), w)
 	}
-	return fmt.Sprintf("%s +%d", hostName(s.Hosts[0]), s.HostsTotal-1)
+	more := fmt.Sprintf(" +%d", s.HostsTotal-1)
+	return strings.TrimRight(fit(cell(hostName(s.Hosts[0]), w), max(w-len(more), 1)), " ") + more
 }
 
 // count is n as a cell, "·" for none, so that the signs stand out.
@@ -145,13 +147,13 @@ func (v filesView) View() string {
 		if t == nil {
 			cells := []string{name}
 			if wide {
-				cells = append(cells, hostsCell(s))
+				cells = append(cells, hostsCell(s, cols[1].width))
 			}
 			return append(cells, "unreadable")
 		}
 		cells := []string{name}
 		if wide {
-			cells = append(cells, cell(hostsCell(s), 40))
+			cells = append(cells, hostsCell(s, cols[1].width))
 		}
 		cells = append(cells, thousands(t.Records), strconv.Itoa(t.Chunks), count(t.Recovered), count(t.GapsTotal+t.ReversedTotal),
 			count(t.BackwardsTotal), count(t.Cleared), flagsCell(t))
