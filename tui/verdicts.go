@@ -473,8 +473,8 @@ func (m *Model) filterWritten(msg filterWrittenMsg) tea.Cmd {
 			hidden++
 		}
 	}
-	m.setMessage(fmt.Sprintf("wrote %s: %s hides %d finding%s (r lists it under its rule; switch it off there to see them)",
-		termsafe.Clean(msg.path), msg.ident, hidden, plural(hidden)), false)
+	m.setMessage(fmt.Sprintf("wrote %s — %s hides %d finding%s (r lists it under its rule)",
+		termsafe.Clean(filepath.Base(msg.path)), msg.ident, hidden, plural(hidden)), false)
 	m.load.received++
 	return prepare(m.load.received, m.load.files, m.load.complete, msg.res, m.expandedKeys())
 }

@@ -323,7 +323,7 @@ func TestWriteFalsePositiveFilter(t *testing.T) {
 	}
 	m, _ = drive(t, m, press("enter")...)
 	files, _ := filepath.Glob(filepath.Join(dir, "evtriage-filters", "mf_evtriage_fp_*.yml"))
-	if len(files) != 1 || !strings.Contains(m.message, "wrote "+files[0]) {
+	if len(files) != 1 || !strings.Contains(m.message, "wrote "+filepath.Base(files[0])+" — filter:evtriage_fp_") {
 		t.Fatalf("filter files %v; message %q", files, m.message)
 	}
 	for _, f := range m.table.Rows() {
