@@ -38,6 +38,7 @@ func (m *Model) layout() {
 	for v := range numViews {
 		m.viewPane(v).SetSize(w, listH)
 	}
+	m.syncStrip() // its width, and the findings the filters show, may have changed
 	m.detail.SetSize(w, detailH)
 	for o := overlayNone + 1; o < numOverlays; o++ {
 		m.overlayPaneOf(o).SetSize(w, body)

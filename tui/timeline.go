@@ -605,7 +605,7 @@ func (m *Model) applyTimeline(msg timelineMsg) tea.Cmd {
 	}
 	m.timeline.SetVisible(m.shown.visible)
 	m.refreshProblems()
-	m.layout()
+	m.layout() // with the window's strip
 	if s := m.search.result; s != nil {
 		return m.startSearch(s.query)
 	}
@@ -651,4 +651,40 @@ func (m *Model) applySearchMode() {
 	}
 	m.timeline.SetOnly(m.filter.searchOnly)
 	m.layout()
+}
+
+// syncStrip gives the timeline the sparkline of its window (the hosts
+// view's component): the events read back binned over the window, one
+// cell each, a cell holding a finding the filters show marked.
+func (m *Model) syncStrip() {
+	v := &m.timeline
+	if v.data == nil || len(v.data.Events) == 0 || v.width < minWidth {
+		v.SetStrip("")
+		return
+	}
+	w := v.width - 2
+	from, to := v.data.Query.From, v.data.Query.To
+	span := to.Sub(from)
+	if span <= 0 {
+		v.SetStrip("")
+		return
+	}
+	counts := make([]int, w)
+	marks := make([]bool, w)
+	for _, e := range v.data.Events {
+		if e.Event == nil {
+			continue
+		}
+		i := int(int64(e.Event.Time.Sub(from)) * int64(w) / int64(span))
+		if i < 0 || i >= w {
+			i = max(min(i, w-1), 0)
+		}
+		counts[i]++
+		for _, f := range e.Findings {
+			if f.ID >= 0 && f.ID < len(m.shown.visible) && m.shown.visible[f.ID] {
+				marks[i] = true
+			}
+		}
+	}
+	v.SetStrip("  " + sparkline(counts, marks, w, m.spark))
 }
