@@ -41,17 +41,7 @@ func (g gridList) lines() int { return g.n + 1 }
 
 func (g *gridList) body() int { return max(g.height-1, 0) }
 
-func (g *gridList) clamp() {
-	g.cursor = max(min(g.cursor, g.n-1), 0)
-	h := max(g.body(), 1)
-	if g.cursor < g.top {
-		g.top = g.cursor
-	}
-	if g.cursor >= g.top+h {
-		g.top = g.cursor - h + 1
-	}
-	g.top = max(min(g.top, g.n-h), 0)
-}
+func (g *gridList) clamp() { g.cursor, g.top = scrollClamp(g.cursor, g.top, g.n, g.body()) }
 
 // move handles a movement key.
 func (g *gridList) move(k tea.KeyPressMsg) bool {
