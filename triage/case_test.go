@@ -210,7 +210,9 @@ func TestParseCaseRefuses(t *testing.T) {
 
 // TestExportCarriesMarks exports a hunt with a case: the finding's own
 // mark, a process's mark on its findings ("on": "process") and on its
-// row, the case in the head; the export validates against the schema.
+// row, the case in the head; the export validates against the schema;
+// the CSV's verdict column and Timesketch's verdict key carry the same
+// verdicts, and their details the note.
 func TestExportCarriesMarks(t *testing.T) {
 	r := huntScenario(t, "squiblydoo", t.TempDir(), "a.evtx")
 	f0 := r.Findings[0]
@@ -255,5 +257,53 @@ func TestExportCarriesMarks(t *testing.T) {
 				t.Error(e)
 			}
 		}
+	}
+	// The flat formats: one row (line) per finding, in the order given.
+	wantVerdict := func(f *Finding) (verdict, details string) {
+		switch {
+		case f == f0:
+			return "malicious", "note: n1"
+		case f.Process == other.Process:
+			return "false_positive", "verdict: its process's ¦ note: n2"
+		}
+		return "", ""
+	}
+	var b bytes.Buffer
+	if err := WriteExport(&b, &snap, snap.Findings, FormatCSV); err != nil {
+		t.Fatal(err)
+	}
+	rows := readCSV(t, b.Bytes())
+	col := map[string]int{}
+	for i, n := range rows[0] {
+		col[n] = i
+	}
+	b.Reset()
+	if err := WriteExport(&b, &snap, snap.Findings, FormatTimesketch); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(rows)-1 != len(snap.Findings) || len(lines) != len(snap.Findings) {
+		t.Fatalf("%d CSV rows, %d Timesketch lines for %d findings", len(rows)-1, len(lines), len(snap.Findings))
+	}
+	marked := 0
+	for i, f := range snap.Findings {
+		verdict, details := wantVerdict(f)
+		if verdict != "" {
+			marked++
+		}
+		row := rows[i+1]
+		if row[col["verdict"]] != verdict || !strings.HasPrefix(row[col["details"]], details) {
+			t.Errorf("CSV row %d: verdict %q, details %.60q; want %q, %q…", i, row[col["verdict"]], row[col["details"]], verdict, details)
+		}
+		var line map[string]any
+		if err := json.Unmarshal([]byte(lines[i]), &line); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := line["verdict"].(string); got != verdict {
+			t.Errorf("Timesketch line %d: verdict %q, want %q", i, got, verdict)
+		}
+	}
+	if marked < 2 {
+		t.Fatalf("only %d marked findings exported", marked)
 	}
 }

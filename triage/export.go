@@ -1050,6 +1050,9 @@ func (x *exporter) flat(f *Finding, prov *[numFlatColumns]flatValue) flatFinding
 	c[colRecordID] = flatUint(ev.RecordID)
 	c[colTags] = flatString(strings.Join(ef.Rule.Tags, ", "))
 	c[colVerdict] = flatString("")
+	if ef.Mark != nil {
+		c[colVerdict] = flatString(ef.Mark.Verdict)
+	}
 	c[colNew] = flatString("")
 	if ef.New != nil {
 		c[colNew] = flatString(map[bool]string{true: "new", false: "seen"}[*ef.New])
@@ -1087,9 +1090,18 @@ func (x *exporter) flat(f *Finding, prov *[numFlatColumns]flatValue) flatFinding
 		}
 		c[colLineage] = flatString(strings.Join(names, " > "))
 	}
-	// The details: a correlation's summary, then the event's fields that
-	// no column shows, by name.
+	// The details: the analyst's note (and whose mark the verdict is when
+	// it is the process's), a correlation's summary, then the event's
+	// fields that no column shows, by name.
 	var details []string
+	if mk := ef.Mark; mk != nil {
+		if mk.On == KindProcess {
+			details = append(details, "verdict: its process's")
+		}
+		if mk.Note != "" {
+			details = append(details, "note: "+mk.Note)
+		}
+	}
 	if f.Correlation != nil {
 		details = append(details, f.Correlation.Summary())
 	}
