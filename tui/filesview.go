@@ -44,7 +44,7 @@ func (v *filesView) SetHost(host string) { v.host = host; v.refresh() }
 
 func (v *filesView) refresh() {
 	sel := ""
-	if s := v.Selected(); s != nil {
+	if s := v.Selected(); s != nil && v.moved {
 		sel = s.Path
 	}
 	v.rows = v.rows[:0]

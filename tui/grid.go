@@ -20,6 +20,10 @@ type gridList struct {
 	n             int // rows
 	cursor, top   int
 	width, height int // height includes the header line
+	// moved is set once the user moves the cursor: until then it stays on
+	// the first row whatever the rows become (snapshots while loading add
+	// hosts and files in any order); afterwards it follows the user's row.
+	moved bool
 }
 
 func newGridList() gridList { return gridList{KeyMap: defaultNavKeyMap(), styles: new(listStyles)} }
@@ -47,7 +51,7 @@ func (g *gridList) clamp() { g.cursor, g.top = scrollClamp(g.cursor, g.top, g.n,
 func (g *gridList) move(k tea.KeyPressMsg) bool {
 	c, ok := g.KeyMap.move(k, g.cursor, g.n, g.body())
 	if ok {
-		g.cursor = c
+		g.cursor, g.moved = c, true
 		g.clamp()
 	}
 	return ok

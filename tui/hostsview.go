@@ -160,10 +160,11 @@ func (v *hostsView) SetZone(z zone) { v.zone = z }
 
 func newHostsView() hostsView { return hostsView{gridList: newGridList()} }
 
-// SetData installs the rows, keeping the selected host.
+// SetData installs the rows, keeping the selected host once the user
+// has moved (until then the first row).
 func (v *hostsView) SetData(rows []hostRow) {
 	sel := ""
-	if r := v.Selected(); r != nil {
+	if r := v.Selected(); r != nil && v.moved {
 		sel = r.host
 	}
 	v.rows = rows
@@ -276,7 +277,7 @@ func hostLines(st detailStyles, spark sparkStyles, width int, z zone, r *hostRow
 	w := &detailWriter{st: st, width: width, zone: z}
 	title := "Host " + termsafe.Clean(hostName(r.host))
 	if chosen {
-		title += "  ● every view shows only this host (h: next host)"
+		title += "  ● every view shows only this host (enter: every host again; h: next host)"
 	}
 	w.heading(title)
 	ev := thousands(r.stats.Events)

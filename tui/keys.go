@@ -84,7 +84,11 @@ func (m *Model) shortHelp() []key.Binding {
 	}
 	switch m.view {
 	case viewHosts:
-		return slices.Concat([]key.Binding{k.Help, bind([]string{"enter"}, "enter", "only this host"), ts.key(toggleHost)},
+		enter := bind([]string{"enter"}, "enter", "only this host")
+		if r := m.hosts.Selected(); r != nil && r.host != "" && r.host == m.filter.Host {
+			enter = bind([]string{"enter"}, "enter", "every host again")
+		}
+		return slices.Concat([]key.Binding{k.Help, enter, ts.key(toggleHost)},
 			[]key.Binding{k.Findings, k.Files, k.Quit})
 	case viewFiles:
 		return []key.Binding{k.Help, bind([]string{"enter"}, "enter", "only its host"), k.Hosts, k.Problems, k.Quit}

@@ -412,3 +412,76 @@ func TestHostileHostsAndFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestHostRestriction: enter on a host row restricts every view to that
+// host (findings, tree, files, the status bar says so); enter on the same
+// row again shows every host; a file of one host restricts the same way.
+func TestHostRestriction(t *testing.T) {
+	r := caseFixture()
+	m := loadedCfg(t, r, 120, 40, Config{})
+	all, allFiles := len(m.table.Rows()), m.files.Len()
+	m, _ = drive(t, m, press("4", "j", "enter")...) // WS02
+	if m.filter.Host != "WS02" || m.view != viewFindings {
+		t.Fatalf("host %q view %d after enter on WS02", m.filter.Host, m.view)
+	}
+	rows := m.table.Rows()
+	if len(rows) == 0 || len(rows) >= all {
+		t.Errorf("%d findings shown of %d", len(rows), all)
+	}
+	for _, f := range rows {
+		if findingHost(f) != "WS02" {
+			t.Errorf("a finding of %s shown", findingHost(f))
+		}
+	}
+	for _, row := range m.tree.rows {
+		if row.p != nil && row.p.Host != "WS02" {
+			t.Errorf("the tree shows a process of %s", row.p.Host)
+		}
+	}
+	if m.files.Len() != 1 || m.files.Len() >= allFiles {
+		t.Errorf("%d files listed for WS02 of %d", m.files.Len(), allFiles)
+	}
+	s := screen(m)
+	if !strings.Contains(s, "host WS02") || !strings.Contains(s, "enter on it in 4 undoes it") {
+		t.Errorf("the screen does not say the views are restricted, nor how to undo it:\n%s", s)
+	}
+	m, _ = drive(t, m, press("4")...)
+	if s := screen(m); !strings.Contains(s, "enter every host again") || !strings.Contains(s, "(enter: every host again") {
+		t.Errorf("the hosts view does not say enter undoes it:\n%s", s)
+	}
+	m, _ = drive(t, m, press("enter")...)
+	if m.filter.Host != "" || m.view != viewHosts || len(m.table.Rows()) != all || m.files.Len() != allFiles {
+		t.Errorf("enter again: host %q view %d, %d findings, %d files", m.filter.Host, m.view, len(m.table.Rows()), m.files.Len())
+	}
+	m, _ = drive(t, m, press("5", "j", "enter")...) // WS02's file
+	if m.filter.Host != "WS02" {
+		t.Errorf("enter on WS02's file: host %q", m.filter.Host)
+	}
+}
+
+// TestGridCursorDuringLoading: snapshots that add hosts and files before
+// the selected row leave the hosts and files views on their first row
+// until the user moves, then on the user's row.
+func TestGridCursorDuringLoading(t *testing.T) {
+	full := caseFixture()
+	late := *full // only WS02, which sorts after IEWIN7, has been read
+	late.HostStats = full.HostStats[1:]
+	late.Hosts = []string{"WS02"}
+	late.Sources = full.Sources[1:]
+	for _, moved := range []bool{false, true} {
+		m := New(Config{Title: "loading", ExportDir: t.TempDir(), Inputs: []Input{{Name: "x"}}, Now: func() time.Time { return t0 }})
+		m, _ = drive(t, m, tea.WindowSizeMsg{Width: 120, Height: 40}, loaderMsg{msg: snapshotMsg{r: &late, files: 1, partial: true}})
+		m, _ = drive(t, m, press("4")...)
+		if moved {
+			m, _ = drive(t, m, press("j", "k")...)
+		}
+		m, _ = drive(t, m, loaderMsg{msg: snapshotMsg{r: full, files: 2, final: true}}, loaderMsg{msg: loadDoneMsg{}})
+		want := "IEWIN7"
+		if moved {
+			want = "WS02"
+		}
+		if r := m.hosts.Selected(); r == nil || r.host != want {
+			t.Errorf("moved %v: the hosts view is on %v, want %s", moved, r, want)
+		}
+	}
+}

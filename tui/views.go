@@ -129,7 +129,8 @@ func (m *Model) sections() []treeSection {
 // open goes from a finding to its process in the tree, from a process to
 // its first shown finding, from a timeline event to its first shown
 // finding or to the process it created, and from a host (or a file of one
-// host) to every view restricted to that host.
+// host) to every view restricted to that host, or back to every host when
+// the views already show only that one.
 func (m *Model) open() tea.Cmd {
 	switch s := m.selection().(type) {
 	case *triage.TimelineEvent:
@@ -162,16 +163,22 @@ func (m *Model) open() tea.Cmd {
 }
 
 // restrictTo restricts every view to host (the host toggle's filter) and
-// shows the findings.
+// shows the findings; when they already show only host, it shows every
+// host again (and stays where it is).
 func (m *Model) restrictTo(host string) tea.Cmd {
 	if host == "" {
 		m.setMessage("these events name no computer: the views cannot be restricted to them", true)
 		return nil
 	}
 	f := m.filter.clone()
+	if f.Host == host {
+		f.Host = ""
+		m.setMessage("every view shows every host again", false)
+		return m.setFilter(f)
+	}
 	f.Host = host
 	m.view = viewFindings
-	m.setMessage("every view shows only "+termsafe.Clean(host)+" — h steps to the next host, then all", false)
+	m.setMessage("every view shows only "+termsafe.Clean(host)+" — enter on it in 4 undoes it", false)
 	return m.setFilter(f)
 }
 
