@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/evtriage/evtriage/internal/termsafe"
@@ -233,12 +235,45 @@ func SigmaEscape(s string) string {
 // yamlString writes s as a YAML scalar that reads back as s: single-quoted
 // when it is printable ASCII, otherwise double-quoted with every unsafe
 // character escaped (termsafe: no control, bidi or invisible character
-// reaches the file raw; a JSON string is a YAML double-quoted scalar).
+// reaches the file raw). A JSON string is a YAML double-quoted scalar but
+// for one thing: YAML's \u escapes are code points, not UTF-16, so a
+// surrogate pair (a character above U+FFFF) is written \UXXXXXXXX.
 func yamlString(s string) string {
 	if termsafe.Plain(s) {
 		return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 	}
-	return string(termsafe.AppendJSONString(nil, s))
+	return yamlSurrogates(string(termsafe.AppendJSONString(nil, s)))
+}
+
+// yamlSurrogates rewrites the surrogate pairs of a JSON string literal
+// (\uD8xx\uDCxx) as YAML's \U escapes; every other escape is kept.
+func yamlSurrogates(q string) string {
+	if !strings.Contains(q, `\u`) {
+		return q
+	}
+	hex4 := func(s string) (rune, bool) {
+		v, err := strconv.ParseUint(s, 16, 16)
+		return rune(v), err == nil && len(s) == 4
+	}
+	var b strings.Builder
+	for i := 0; i < len(q); i++ {
+		if q[i] != '\\' || i+1 >= len(q) {
+			b.WriteByte(q[i])
+			continue
+		}
+		if q[i+1] == 'u' && i+12 <= len(q) && q[i+6] == '\\' && q[i+7] == 'u' {
+			hi, ok1 := hex4(q[i+2 : i+6])
+			lo, ok2 := hex4(q[i+8 : i+12])
+			if ok1 && ok2 && utf16.IsSurrogate(hi) && hi < 0xdc00 && lo >= 0xdc00 && lo <= 0xdfff {
+				fmt.Fprintf(&b, `\U%08X`, utf16.DecodeRune(hi, lo))
+				i += 11
+				continue
+			}
+		}
+		b.WriteString(q[i : i+2]) // an escape, kept whole
+		i++
+	}
+	return b.String()
 }
 
 var plainKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.|-]*$`)
