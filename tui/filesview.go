@@ -19,11 +19,15 @@ import (
 // With the views restricted to a host, it lists that host's files.
 type filesView struct {
 	gridList
-	all  []*triage.Source
-	rows []*triage.Source
-	host string
-	zone zone // times are shown in it
+	all    []*triage.Source
+	rows   []*triage.Source
+	host   string
+	zone   zone   // times are shown in it
+	labels labels // host names as the findings table shows them
 }
+
+// SetLabels sets the short forms of host names (per snapshot).
+func (v *filesView) SetLabels(l labels) { v.labels = l }
 
 // SetZone sets the zone the rows' times are shown in.
 func (v *filesView) SetZone(z zone) { v.zone = z }
@@ -115,17 +119,18 @@ func flagsCell(t *triage.Tamper) string {
 	return string(b)
 }
 
-// hostsCell is the hosts a file's events name in w cells: "WS1",
-// "WS-003.c… +4" (the count always shows).
-func hostsCell(s *triage.Source, w int) string {
+// hostsCell is the hosts a file's events name in w cells, their names
+// shortened as l shortens them (the domain dropped where unambiguous):
+// "WS1", "WS-003 +4" (the count always shows).
+func hostsCell(s *triage.Source, l labels, w int) string {
 	switch {
 	case s.HostsTotal == 0 || len(s.Hosts) == 0:
 		return "–"
 	case s.HostsTotal == 1:
-		return cell(hostName(s.Hosts[0]), w)
+		return cell(hostName(l.host(s.Hosts[0])), w)
 	}
 	more := fmt.Sprintf(" +%d", s.HostsTotal-1)
-	return strings.TrimRight(fit(cell(hostName(s.Hosts[0]), w), max(w-len(more), 1)), " ") + more
+	return strings.TrimRight(fit(cell(hostName(l.host(s.Hosts[0])), w), max(w-len(more), 1)), " ") + more
 }
 
 // count is n as a cell, "·" for none, so that the signs stand out.
@@ -147,13 +152,13 @@ func (v filesView) View() string {
 		if t == nil {
 			cells := []string{name}
 			if wide {
-				cells = append(cells, hostsCell(s, cols[1].width))
+				cells = append(cells, hostsCell(s, v.labels, cols[1].width))
 			}
 			return append(cells, "unreadable")
 		}
 		cells := []string{name}
 		if wide {
-			cells = append(cells, hostsCell(s, cols[1].width))
+			cells = append(cells, hostsCell(s, v.labels, cols[1].width))
 		}
 		cells = append(cells, thousands(t.Records), strconv.Itoa(t.Chunks), count(t.Recovered), count(t.GapsTotal+t.ReversedTotal),
 			count(t.BackwardsTotal), count(t.Cleared), flagsCell(t))

@@ -153,7 +153,13 @@ type hostsView struct {
 	chosen string         // the host the filter restricts to ("" all)
 	marks  map[string]int // case marks by computer
 	zone   zone           // times are shown in it
+	labels labels         // host names as the findings table shows them
 }
+
+// SetLabels sets the short forms of host names (per snapshot): the row
+// shows a name without its domain where that is unambiguous, the detail
+// the whole name.
+func (v *hostsView) SetLabels(l labels) { v.labels = l }
 
 // SetZone sets the zone the rows' times are shown in.
 func (v *hostsView) SetZone(z zone) { v.zone = z }
@@ -226,7 +232,7 @@ func (v hostsView) View() string {
 		if r.stats.Activity != nil {
 			spark = sparkline(r.stats.Activity, r.findBins, sparkW, v.spark)
 		}
-		cells := []string{cell(hostName(r.host), 40), thousands(r.stats.Events)}
+		cells := []string{cell(hostName(v.labels.host(r.host)), 40), thousands(r.stats.Events)}
 		if wide {
 			cells = append(cells, shortTime(v.zone, r.stats.First), shortTime(v.zone, r.stats.Last))
 		} else {

@@ -215,6 +215,8 @@ func (m *Model) applySnapshot(msg preparedMsg) tea.Cmd {
 	}
 	m.res, m.index, m.totalPerRule, m.load.files = msg.r, msg.ix, msg.perRule, msg.files
 	m.table.SetLabels(msg.labels)
+	m.hosts.SetLabels(msg.labels)
+	m.files.SetLabels(msg.labels)
 	m.tree.SetData(m.sections(), msg.ix, msg.expanded, len(msg.r.Hosts) > 1)
 	if sel != nil && m.tree.moved {
 		for _, p := range msg.r.Processes {
