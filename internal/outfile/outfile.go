@@ -13,7 +13,10 @@
 //   - "-" is standard output.
 //
 // CreateUnique is for names the program picks: Commit never replaces a
-// file there, it takes the next free name.
+// file there, it takes the next free name. CreateStream is for an output
+// that must be readable while it grows and kept whatever ends it (a hunt
+// that follows growing logs): a new file written through, never one that
+// exists.
 package outfile
 
 import (
@@ -34,6 +37,7 @@ var (
 	ErrAborted  = errors.New("outfile: aborted")
 	ErrNoName   = errors.New("outfile: no free file name")
 	ErrNotSeek  = errors.New("outfile: output cannot seek (written through)")
+	ErrExists   = errors.New("outfile: file exists")
 	errNoOutput = errors.New("outfile: no output path")
 )
 
@@ -95,6 +99,37 @@ func CreateUnique(dir string, name func(n int) string, perm fs.FileMode) (*File,
 		return nil, err
 	}
 	return o, nil
+}
+
+// CreateStream prepares path for an output written as it is produced:
+// "-" writes to std, and a target that exists and is not a regular file
+// (a device, a pipe) is written through, as Create does; otherwise path
+// must not exist (a regular file, or a link to one, is refused with
+// ErrExists: a stream never replaces a file) and is created now, with
+// mode perm, and written through. What was written stays written: Abort
+// and Commit both close the file.
+func CreateStream(path string, perm fs.FileMode, std io.Writer) (*File, error) {
+	switch path {
+	case "":
+		return nil, errNoOutput
+	case "-":
+		return &File{path: path, through: true, std: std}, nil
+	}
+	through, _, err := kind(path)
+	if err != nil {
+		return nil, err
+	}
+	if through {
+		return &File{path: path, through: true}, nil
+	}
+	if _, err := os.Lstat(path); err == nil {
+		return nil, fmt.Errorf("%w: %s (a stream is written to a new file)", ErrExists, path)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return nil, fmt.Errorf("outfile: %w", err)
+	}
+	return &File{path: path, through: true, f: f, perm: perm}, nil
 }
 
 // kind says whether path is written through (it exists and is not a

@@ -342,3 +342,94 @@ func TestSeek(t *testing.T) {
 		t.Errorf("seek on stdout: %v", err)
 	}
 }
+
+// TestCreateStream: a stream goes to a new file, readable as it grows and
+// kept however it ends, or through a pipe; it never replaces a file, nor
+// writes through a link to one.
+func TestCreateStream(t *testing.T) {
+	tests := []struct {
+		name    string
+		setup   func(t *testing.T, dir string) string
+		wantErr error
+		abort   bool
+	}{
+		{"new file", func(t *testing.T, dir string) string { return filepath.Join(dir, "live.jsonl") }, nil, false},
+		{"new file, aborted: what was written stays", func(t *testing.T, dir string) string { return filepath.Join(dir, "live.jsonl") }, nil, true},
+		{"existing file refused", func(t *testing.T, dir string) string {
+			p := filepath.Join(dir, "old.jsonl")
+			mustWrite(t, p, "old", 0o644)
+			return p
+		}, ErrExists, false},
+		{"link to a file refused", func(t *testing.T, dir string) string {
+			mustWrite(t, filepath.Join(dir, "target"), "old", 0o644)
+			p := filepath.Join(dir, "link.jsonl")
+			mustSymlink(t, filepath.Join(dir, "target"), p)
+			return p
+		}, ErrExists, false},
+		{"dangling link refused", func(t *testing.T, dir string) string {
+			p := filepath.Join(dir, "link.jsonl")
+			mustSymlink(t, filepath.Join(dir, "nowhere"), p)
+			return p
+		}, ErrExists, false},
+		{"folder refused", func(t *testing.T, dir string) string { return dir }, ErrIsDir, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := tc.setup(t, dir)
+			before, _ := os.ReadFile(path)
+			o, err := CreateStream(path, 0o600, nil)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("error %v, want %v", err, tc.wantErr)
+			}
+			if err != nil {
+				if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+					t.Errorf("refused target changed: %q", after)
+				}
+				return
+			}
+			if _, err := io.WriteString(o, "line 1\n"); err != nil {
+				t.Fatal(err)
+			}
+			if b, _ := os.ReadFile(path); string(b) != "line 1\n" {
+				t.Errorf("while written the file holds %q", b)
+			}
+			if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+				t.Errorf("mode %v", fi.Mode())
+			}
+			if tc.abort {
+				o.Abort()
+			} else if err := o.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if b, _ := os.ReadFile(path); string(b) != "line 1\n" {
+				t.Errorf("at the end the file holds %q", b)
+			}
+			if l := leftovers(t, dir); len(l) > 0 {
+				t.Errorf("temporary files left: %v", l)
+			}
+		})
+	}
+	t.Run("named pipe", func(t *testing.T) {
+		fifo := filepath.Join(t.TempDir(), "fifo")
+		if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+			t.Skip("mkfifo:", err)
+		}
+		got := make(chan string)
+		go func() {
+			b, _ := os.ReadFile(fifo)
+			got <- string(b)
+		}()
+		o, err := CreateStream(fifo, 0o600, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(o, "through")
+		if err := o.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if s := <-got; s != "through" {
+			t.Errorf("reader got %q", s)
+		}
+	})
+}
