@@ -208,3 +208,153 @@ func BenchmarkReadTimeline(b *testing.B) {
 		})
 	}
 }
+
+// followEvents is the number of events BenchmarkFollow writes:
+// $EVTRIAGE_FOLLOW_EVENTS, default 1,000,000.
+func followEvents() int {
+	if s := os.Getenv("EVTRIAGE_FOLLOW_EVENTS"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil && n > 0 {
+			return n
+		}
+	}
+	return 1_000_000
+}
+
+// BenchmarkFollow follows a dense Sysmon log that a LiveWriter grows in
+// place by EVTRIAGE_FOLLOW_EVENTS events (default a million; the log
+// wraps in a 64 MiB ring, as a Sysmon log of that maximum size does),
+// polling after every 2,000 events, as the hunt command follows
+// (headless) and as the screen does (a Result at least every second). The
+// events are the generator's dense Sysmon profile, a new process
+// population (seed) for every 100,000, an hour apart. It reports the live
+// heap per event once everything is read (what hours of following cost:
+// the same compact records as a normal load, see BenchmarkHunt), its
+// peak, the builds, the share they took of the follower's time and of the
+// whole run (the writer included, which writes far faster than a host
+// logs), and the last build's duration (what delays a finding on a log of
+// this size).
+//
+//	go test ./triage -run '^$' -bench Follow -benchtime 1x
+func BenchmarkFollow(b *testing.B) {
+	set := rules.Load(rules.LoadOptions{})
+	total := followEvents()
+	const perRound, every = 100_000, 2000
+	for _, mode := range []struct {
+		name    string
+		refresh time.Duration
+		opts    Options
+	}{
+		{"headless", 0, Options{Rules: set, WrittenOnly: true, NoActivity: true}},
+		{"screen", time.Second, Options{Rules: set, ActivityNodes: true}},
+	} {
+		b.Run(mode.name, func(b *testing.B) {
+			for b.Loop() {
+				benchFollow(b, total, perRound, every, mode.refresh, mode.opts)
+			}
+		})
+	}
+}
+
+func benchFollow(b *testing.B, total, perRound, every int, refresh time.Duration, opts Options) {
+	b.StopTimer()
+	dir := b.TempDir()
+	runtime.GC()
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	path := filepath.Join(dir, "Microsoft-Windows-Sysmon%4Operational.evtx")
+	lf := newLiveFile(b, path, 64<<20)
+	h := NewHunter(opts)
+	var builds int
+	var buildTime, lastBuild time.Duration
+	var findings int
+	f := NewFollower(h, []string{path}, FollowOptions{Refresh: refresh, OnUpdate: func(u FollowUpdate) {
+		findings += len(u.New)
+	}})
+	defer f.Close()
+	// Builds are timed through the clock the follower reads around them.
+	ctx := context.Background()
+	peak := startHeapPeak()
+	began := time.Now()
+	written := 0
+	var busy time.Duration
+	for round := 0; written < total; round++ {
+		src := filepath.Join(dir, "round.evtx")
+		w, err := os.Create(src)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := min(perRound, total-written)
+		_, err = samples.Generate(w, samples.Options{Profile: samples.ProfileSysmonDense, Events: n, Seed: int64(round + 1),
+			Start: time.Date(2026, 3, 2, 7, 0, 0, 0, time.UTC).Add(time.Duration(round) * time.Hour), Duration: time.Hour})
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := os.Open(src)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fi, _ := r.Stat()
+		rd, err := parser.NewReader(r, fi.Size(), parser.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		err = rd.Events(ctx, func(ev *parser.Event) error {
+			ev.RecordID = 0
+			if err := lf.w.Write(ev); err != nil {
+				return err
+			}
+			if written++; written%every == 0 {
+				b.StartTimer()
+				start := time.Now()
+				before := f.builtAt
+				if err := f.Step(ctx); err != nil {
+					return err
+				}
+				if f.builtAt != before {
+					builds++
+					lastBuild = f.builtAt.Sub(start) // the poll's share is small beside the build
+					buildTime += lastBuild
+				}
+				busy += time.Since(start)
+				b.StopTimer()
+			}
+			return nil
+		})
+		r.Close()
+		os.Remove(src)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StartTimer()
+	if err := f.Step(ctx); err != nil {
+		b.Fatal(err)
+	}
+	f.Update(ctx)
+	b.StopTimer()
+	wall := time.Since(began)
+	peak.end()
+	res := h.Result()
+	runtime.GC()
+	runtime.ReadMemStats(&ms1)
+	st := f.Status()
+	if uint64(st.Events)+st.Lost != uint64(written) {
+		b.Fatalf("delivered %d + lost %d != written %d", st.Events, st.Lost, written)
+	}
+	live := float64(ms1.HeapAlloc) - float64(ms0.HeapAlloc)
+	b.ReportMetric(live/float64(st.Events), "live-B/event")
+	b.ReportMetric(float64(peak.live)/(1<<20), "peak-live-MB")
+	b.ReportMetric(float64(st.Events), "events")
+	b.ReportMetric(float64(st.Lost), "lost")
+	b.ReportMetric(float64(builds), "builds")
+	b.ReportMetric(100*buildTime.Seconds()/max(busy.Seconds(), 1e-9), "build-%-of-polls")
+	b.ReportMetric(100*buildTime.Seconds()/wall.Seconds(), "build-%-of-wall")
+	b.ReportMetric(float64(lastBuild.Milliseconds()), "last-build-ms")
+	b.ReportMetric(float64(findings), "findings")
+	b.ReportMetric(float64(len(res.Processes)), "nodes")
+	runtime.KeepAlive(res)
+	b.StartTimer()
+}

@@ -128,6 +128,10 @@ type Hunter struct {
 	finished   bool
 	snapshot   *Result // the last Snapshot built, covering snapEvents events
 	snapEvents int
+	// work counts the events that can change the findings when the
+	// Result is built: rule matches, and with tree rules the kept
+	// creation events (see Follower).
+	work int
 
 	// index records, per chunk of each input, its hosts and time range
 	// (Result.Chunks); curFile caches the last input's name in strs.
@@ -306,7 +310,7 @@ func (h *Hunter) AddProblem(path string, err error) {
 	h.addSource(Source{Path: path, Problems: []Problem{{Err: err}}})
 }
 
-func (h *Hunter) addSource(s Source) {
+func (h *Hunter) addSource(s Source) int {
 	if s.Problems == nil {
 		s.Problems = []Problem{}
 	}
@@ -314,9 +318,26 @@ func (h *Hunter) addSource(s Source) {
 		s.Hosts = []string{}
 	}
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	h.sources = append(h.sources, s)
 	h.result = nil
-	h.mu.Unlock()
+	return len(h.sources) - 1
+}
+
+// updateSource changes source i (a followed file's, as it is read).
+func (h *Hunter) updateSource(i int, fn func(*Source)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	fn(&h.sources[i])
+	h.result = nil
+}
+
+// progress returns the events read and the work done (see Hunter.work)
+// so far.
+func (h *Hunter) progress() (events, work int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.events, h.work
 }
 
 // consume looks at one event: drops a duplicate record, matches it, and
@@ -418,6 +439,9 @@ func (h *Hunter) consume(buf []rules.Match, file string, ev *parser.Event) []rul
 		}
 		if keep {
 			rec.ref = mk()
+			if kind == KindCreate && len(h.treeRules) > 0 {
+				h.work++ // a tree rule may match it, or its children
+			}
 		}
 		h.procEvents.add(rec, create)
 	case kind.IsActivity():
@@ -439,6 +463,9 @@ func (h *Hunter) consume(buf []rules.Match, file string, ev *parser.Event) []rul
 		} else {
 			h.dropped++
 		}
+	}
+	if len(matches) > 0 {
+		h.work++
 	}
 	for _, m := range matches {
 		if h.plan != nil && h.plan.feed[m.Rule] && len(m.Suppressed) == 0 {
@@ -537,7 +564,7 @@ func (h *Hunter) build(release bool) *Result {
 		h.procEvents = procList{}
 	}
 	res := &Result{
-		Sources:         append([]Source(nil), h.sources...),
+		Sources:         cloneSources(h.sources),
 		Events:          h.events,
 		Duplicates:      h.dups,
 		Dropped:         h.dropped,
@@ -598,6 +625,16 @@ func (h *Hunter) build(release bool) *Result {
 	h.judge(res)
 	h.result = res
 	return res
+}
+
+// cloneSources copies sources and their problems, which a followed file's
+// source goes on adding to.
+func cloneSources(srcs []Source) []Source {
+	out := slices.Clone(srcs)
+	for i := range out {
+		out[i].Problems = slices.Clone(out[i].Problems)
+	}
+	return out
 }
 
 // treeMatches matches the tree rules (rules reading a tree field, see
