@@ -245,7 +245,7 @@ func BenchmarkFollow(b *testing.B) {
 		opts    Options
 	}{
 		{"headless", 0, Options{Rules: set, WrittenOnly: true, NoActivity: true}},
-		{"screen", time.Second, Options{Rules: set, ActivityNodes: true}},
+		{"screen", time.Second, Options{Rules: set}},
 	} {
 		b.Run(mode.name, func(b *testing.B) {
 			for b.Loop() {
@@ -273,7 +273,7 @@ func benchFollow(b *testing.B, total, perRound, every int, refresh time.Duration
 	defer f.Close()
 	// Builds are timed through the clock the follower reads around them.
 	ctx := context.Background()
-	peak := startHeapPeak()
+	peak := heappeak.Start()
 	began := time.Now()
 	written := 0
 	var busy time.Duration
@@ -336,7 +336,7 @@ func benchFollow(b *testing.B, total, perRound, every int, refresh time.Duration
 	f.Update(ctx)
 	b.StopTimer()
 	wall := time.Since(began)
-	peak.end()
+	peakLive, _ := peak.End()
 	res := h.Result()
 	runtime.GC()
 	runtime.ReadMemStats(&ms1)
@@ -346,7 +346,7 @@ func benchFollow(b *testing.B, total, perRound, every int, refresh time.Duration
 	}
 	live := float64(ms1.HeapAlloc) - float64(ms0.HeapAlloc)
 	b.ReportMetric(live/float64(st.Events), "live-B/event")
-	b.ReportMetric(float64(peak.live)/(1<<20), "peak-live-MB")
+	b.ReportMetric(float64(peakLive)/(1<<20), "peak-live-MB")
 	b.ReportMetric(float64(st.Events), "events")
 	b.ReportMetric(float64(st.Lost), "lost")
 	b.ReportMetric(float64(builds), "builds")

@@ -501,12 +501,13 @@ func fieldMap(ref *EventRef) map[string]string {
 
 // exporter writes one export: it decides which processes the findings
 // need (their processes, the ancestors and the first children of those)
-// and numbers nothing itself: ids are Process.ID.
+// and numbers nothing itself: ids are Process.ID, or a Stream's.
 type exporter struct {
 	r        *Result
 	findings []*Finding
-	in       []bool // by Process.ID: in the table
-	written  []bool // by Process.ID: already written (JSON Lines)
+	in       []bool         // by Process.ID: in the table
+	written  []bool         // by Process.ID: already written (JSON Lines)
+	ids      map[string]int // a Stream's ids of the processes in its table, by Process.Key
 }
 
 func newExporter(r *Result, findings []*Finding) *exporter {
@@ -553,7 +554,20 @@ func (x *exporter) subtree(each func(*Process)) {
 
 // has reports whether p is a process of the result in the table.
 func (x *exporter) has(p *Process) bool {
-	return p != nil && p.ID >= 0 && p.ID < len(x.in) && x.in[p.ID] && x.r.Processes[p.ID] == p
+	_, ok := x.id(p)
+	return ok
+}
+
+// id returns p's id in the table, and whether it is there.
+func (x *exporter) id(p *Process) (int, bool) {
+	if !x.valid(p) {
+		return 0, false
+	}
+	if x.ids != nil {
+		id, ok := x.ids[p.Key()]
+		return id, ok
+	}
+	return p.ID, x.in[p.ID]
 }
 
 // need calls add, once, for each process a finding on p needs that is not
@@ -562,24 +576,31 @@ func (x *exporter) has(p *Process) bool {
 // The walk up stops at a marked process (its ancestors are marked too), so
 // that a whole export costs O(processes + findings).
 func (x *exporter) need(p *Process, done []bool, add func(*Process)) {
+	x.walk(p, func(q *Process) bool { return done[q.ID] }, func(q *Process) {
+		done[q.ID] = true
+		add(q)
+	})
+}
+
+// walk is need with done a predicate, which add must make true (a
+// Stream's table, by key).
+func (x *exporter) walk(p *Process, done func(*Process) bool, add func(*Process)) {
 	if !x.valid(p) {
 		return
 	}
 	var up []*Process
-	for q := p; x.valid(q) && !done[q.ID] && len(up) <= len(x.r.Processes); q = q.Parent {
+	for q := p; x.valid(q) && !done(q) && len(up) <= len(x.r.Processes); q = q.Parent {
 		up = append(up, q)
 	}
 	for i := len(up) - 1; i >= 0; i-- {
-		if q := up[i]; !done[q.ID] { // a cycle would list one twice
-			done[q.ID] = true
+		if q := up[i]; !done(q) { // a cycle would list one twice
 			add(q)
 		}
 	}
 	n := 0
 	for _, c := range p.Children {
 		if x.valid(c) {
-			if !done[c.ID] {
-				done[c.ID] = true
+			if !done(c) {
 				add(c)
 			}
 			if n++; n == maxChildren {
@@ -604,12 +625,12 @@ func (x *exporter) process(p *Process) exportProcess {
 // processRow converts a process of the table without its activity
 // events: what a flat record of a finding needs of it.
 func (x *exporter) processRow(p *Process) exportProcess {
-	ep := exportProcess{ID: p.ID, Host: p.Host, GUID: p.GUID.String(), PID: p.PID, Image: p.Image, CommandLine: p.CommandLine,
+	pid, _ := x.id(p)
+	ep := exportProcess{ID: pid, Host: p.Host, GUID: p.GUID.String(), PID: p.PID, Image: p.Image, CommandLine: p.CommandLine,
 		User: p.User, Created: timeStr(p.Created), Terminated: timeStr(p.Terminated), Sources: p.Sources.Names(),
 		Stub: p.Stub, Regsvr32: p.Regsvr32, Renamed: p.Renamed, Link: p.Link.String(), Children: []int{},
 		ChildrenTotal: len(p.Children)}
-	if x.has(p.Parent) {
-		id := p.Parent.ID
+	if id, ok := x.id(p.Parent); ok {
 		ep.Parent = &id
 	}
 	if m, ok := x.r.Case.ProcessMark(x.r, p); ok {
@@ -619,8 +640,8 @@ func (x *exporter) processRow(p *Process) exportProcess {
 		if len(ep.Children) == maxChildren {
 			break
 		}
-		if x.has(c) {
-			ep.Children = append(ep.Children, c.ID)
+		if id, ok := x.id(c); ok {
+			ep.Children = append(ep.Children, id)
 		}
 	}
 	return ep
@@ -679,13 +700,16 @@ func (x *exporter) finding(f *Finding) exportFinding {
 	if ef.Suppressed == nil {
 		ef.Suppressed = []string{}
 	}
-	if p := f.Process; x.has(p) {
-		id := p.ID
+	if id, ok := x.id(f.Process); ok {
 		ef.Process = &id
 		depth := 0
-		for q := p; x.has(q) && depth <= len(x.r.Processes); q = q.Parent {
+		for q := f.Process; depth <= len(x.r.Processes); q = q.Parent {
+			qid, ok := x.id(q)
+			if !ok {
+				break
+			}
 			if len(ef.Lineage) < maxLineage {
-				ef.Lineage = append(ef.Lineage, q.ID)
+				ef.Lineage = append(ef.Lineage, qid)
 			} else {
 				ef.LineageOmitted++
 			}
@@ -721,8 +745,7 @@ func (x *exporter) header() *exportHeader {
 	}
 	if sel := r.Selection; sel != nil {
 		h.Selection = &exportSelection{Screen: sel.Screen, Filter: toExportFilter(&sel.Filter)}
-		if x.has(sel.Subtree) {
-			id := sel.Subtree.ID
+		if id, ok := x.id(sel.Subtree); ok {
 			h.Selection.Subtree = &id
 		}
 	}

@@ -34,10 +34,14 @@ type Filter struct {
 
 // Filter returns the findings f selects, in Result order. Its cost is
 // proportional to the number of findings, not of events.
-func (r *Result) Filter(f Filter) []*Finding {
+func (r *Result) Filter(f Filter) []*Finding { return f.Select(r, r.Findings) }
+
+// Select returns the findings of fs (findings of r) that f selects, in
+// their order (a Follower's new findings, say).
+func (f Filter) Select(r *Result, fs []*Finding) []*Finding {
 	var out []*Finding
 	hide := f.HideDismissed && f.Case.Len() > 0
-	for _, x := range r.Findings {
+	for _, x := range fs {
 		if f.keep(x) && !(hide && f.Case.Verdict(r, x).Dismissed()) {
 			out = append(out, x)
 		}

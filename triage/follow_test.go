@@ -2,6 +2,7 @@ package triage
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -194,7 +195,7 @@ func TestFollowerHunts(t *testing.T) {
 		refresh time.Duration
 		opts    Options
 	}{
-		{"as the screen follows", time.Second, Options{ActivityNodes: true}},
+		{"as the screen follows", time.Second, Options{}},
 		{"as hunt follows", 0, Options{WrittenOnly: true, NoActivity: true}},
 	}
 	for _, mode := range modes {
@@ -486,4 +487,161 @@ func TestFollowerRacesWriter(t *testing.T) {
 		t.Errorf("reported\n%s\nnormal hunt\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	t.Logf("%d records: %d delivered, %d lost in %d ranges; %d polls; %d findings", len(evs), st.Events, st.Lost, len(lost.ranges), st.Polls, len(reported))
+}
+
+// TestStream streams the findings of a followed log as it grows: the lines
+// are those of a JSON Lines export (each valid against the schema, the
+// head first), every process id a line names was written once, by an
+// earlier line (children: by a line of the stream), each finding comes
+// once with the lineage the tree gives at the end, and the stream read as
+// a baseline judges the same findings seen.
+func TestStream(t *testing.T) {
+	schema, err := decodeSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const jabber = `C:\ProgramData\jabber.exe`
+	set := builtin(t)
+	dir := t.TempDir()
+	lf := newLiveFile(t, filepath.Join(dir, "Sysmon.evtx"), 4096+4*65536)
+	opts := Options{Rules: set, WrittenOnly: true, NoActivity: true}
+	h := NewHunter(opts)
+	var out strings.Builder
+	s := NewStream(&out)
+	var streamErr error
+	var reported int
+	f := NewFollower(h, []string{dir}, FollowOptions{OnUpdate: func(u FollowUpdate) {
+		if u.Result != nil && streamErr == nil {
+			reported += len(u.New)
+			streamErr = s.Write(u.Result, u.New)
+		}
+	}})
+	defer f.Close()
+	ctx := context.Background()
+	f.Scan()
+	if err := s.Head(h.Result()); err != nil {
+		t.Fatal(err)
+	}
+	batches := [][]*parser.Event{
+		filler(0, 30),
+		{s1("WS1", 0, at(40), 10, 1010, sys32Reg, 2, 1002, `C:\Windows\explorer.exe`)},
+		{child(0, 0, 11, sys32Cmd, "cmd /c whoami", 10)},
+		append(filler(50, 20), child(0, 0, 12, psPath, "powershell -enc AAAA", 10)),
+		{s1("WS1", 0, at(60), 20, 0x1a2c, jabber, 2, 1002, `C:\Windows\explorer.exe`, "Description", "Microsoft(C) Register Server")},
+		{s1("WS1", 0, at(61), 21, 900, sys32Cmd, 20, 0x1a2c, jabber)},
+		filler(70, 2000), // wraps
+		{s1("WS1", 0, at(90), 30, 1030, sys32Reg, 21, 900, sys32Cmd)},
+	}
+	for _, evs := range batches {
+		lf.write(evs...)
+		if err := f.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.Update(ctx)
+	if streamErr != nil {
+		t.Fatal(streamErr)
+	}
+	res := h.Result()
+	if reported == 0 || reported != len(res.Findings) {
+		t.Fatalf("%d findings reported, the Result has %d", reported, len(res.Findings))
+	}
+	lineSchema := map[string]any{"$ref": "#/$defs/line"}
+	type line struct {
+		Export  json.RawMessage `json:"export"`
+		Process *struct {
+			ID       int    `json:"id"`
+			Image    string `json:"image"`
+			Parent   *int   `json:"parent"`
+			Children []int  `json:"children"`
+		} `json:"process"`
+		Finding *struct {
+			Rule struct {
+				Title string `json:"title"`
+			} `json:"rule"`
+			Event struct {
+				RecordID uint64 `json:"record_id"`
+			} `json:"event"`
+			Process *int  `json:"process"`
+			Lineage []int `json:"lineage"`
+		} `json:"finding"`
+	}
+	images := map[int]string{}
+	var children []int
+	var got []string
+	for n, raw := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+		var v map[string]any
+		if err := json.Unmarshal([]byte(raw), &v); err != nil {
+			t.Fatalf("line %d: %v", n+1, err)
+		}
+		vd := &validator{root: schema}
+		vd.check(lineSchema, v, "$")
+		for _, e := range vd.errs {
+			t.Errorf("line %d: %s", n+1, e)
+		}
+		var l line
+		if err := json.Unmarshal([]byte(raw), &l); err != nil {
+			t.Fatal(err)
+		}
+		if (n == 0) != (l.Export != nil) {
+			t.Errorf("line %d: the head comes first, once: %.80s", n+1, raw)
+		}
+		known := func(id int) bool { _, ok := images[id]; return ok }
+		switch {
+		case l.Process != nil:
+			p := l.Process
+			if known(p.ID) || p.Parent != nil && !known(*p.Parent) {
+				t.Errorf("line %d: process %d written twice, or its parent not before it: %s", n+1, p.ID, raw)
+			}
+			images[p.ID] = p.Image
+			children = append(children, p.Children...)
+		case l.Finding != nil:
+			fd := l.Finding
+			var lineage []string
+			for _, id := range fd.Lineage {
+				if !known(id) {
+					t.Errorf("line %d: lineage names process %d, not written before", n+1, id)
+				}
+				lineage = append(lineage, filepath.Base(strings.ReplaceAll(images[id], `\`, "/")))
+			}
+			if fd.Process == nil || !known(*fd.Process) {
+				t.Errorf("line %d: finding without a process written before: %s", n+1, raw)
+			}
+			got = append(got, fmt.Sprintf("%s #%d %s", fd.Rule.Title, fd.Event.RecordID, strings.Join(lineage, ">")))
+		}
+	}
+	for _, id := range children {
+		if _, ok := images[id]; !ok {
+			t.Errorf("a process lists child %d, which the stream never wrote", id)
+		}
+	}
+	var want []string
+	for _, fd := range res.Findings {
+		var lineage []string
+		for _, p := range Lineage(fd.Process) {
+			lineage = append(lineage, filepath.Base(strings.ReplaceAll(p.Image, `\`, "/")))
+		}
+		want = append(want, fmt.Sprintf("%s #%d %s", fd.Rule.Title, fd.Event.Event.RecordID, strings.Join(lineage, ">")))
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("streamed\n%s\nthe last Result\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	// Read back as a baseline, the stream makes every finding seen.
+	base := filepath.Join(t.TempDir(), "stream.jsonl")
+	if err := os.WriteFile(base, []byte(out.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts.Baseline = []string{base}
+	again := staticHunt(t, opts, [][]*parser.Event{lf.written})
+	for _, fd := range again.Findings {
+		if fd.New == nil || *fd.New {
+			t.Errorf("%s: not judged seen against the stream (new %v)", findingID(fd), fd.New)
+		}
+	}
+	if len(again.Findings) == 0 || again.NotJudged {
+		t.Errorf("baseline from the stream: %d findings, not judged %v", len(again.Findings), again.NotJudged)
+	}
 }

@@ -5,6 +5,7 @@ package triage
 
 import (
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/evtriage/evtriage/parser"
@@ -159,6 +160,20 @@ func (p *Process) Keep(k EventKind, ref *EventRef) {
 	case k.IsActivity():
 		p.keep().addActivity(k, ref)
 	}
+}
+
+// Key identifies p across the Results of one hunt, which number their
+// processes anew: host and ProcessGuid, or for a process without one its
+// host, process id, creation time and, for a stub, its image.
+func (p *Process) Key() string {
+	if !p.GUID.IsZero() {
+		return p.Host + "\x00" + p.GUID.String()
+	}
+	k := p.Host + "\x00" + strconv.FormatUint(uint64(p.PID), 10) + "\x00" + strconv.FormatInt(p.Created.UnixNano(), 10)
+	if p.Stub {
+		k += "\x00" + p.Image
+	}
+	return k
 }
 
 // keep returns p's kept events, allocating them on first use.
