@@ -19,7 +19,7 @@ import (
 	"github.com/evtriage/evtriage/triage"
 )
 
-const huntSynopsis = "hunt [--rules PATH]... [--no-builtin] [--baseline PATH... | --baseline-window 30d] [--new-key K] [--min-level L] [--tz ZONE] [--case FILE] [--format table|json|jsonl|csv|timesketch] [-o FILE] PATH..."
+const huntSynopsis = "hunt [--rules PATH]... [--no-builtin] [--baseline PATH... | --baseline-window 30d] [--new-key K] [--min-level L] [--tz ZONE] [--case FILE] [--format table|json|jsonl|csv|timesketch] [-o FILE] [--follow [--poll 2s]] PATH..."
 
 // huntCommand is the `evtriage hunt` entry of commands().
 func huntCommand() command {
@@ -39,8 +39,8 @@ func parseHuntFlags(e *env, args []string) (*huntCmdFlags, int, bool) {
 	hf := &huntCmdFlags{}
 	fs := newFlagSet(e, "hunt", huntSynopsis)
 	hf.register(fs, "lowest rule level reported: informational, low, medium, high, critical")
-	fs.StringVar(&hf.format, "format", "", "output format: table, json, jsonl, csv or timesketch (default: from -o's extension .json, .jsonl or .csv; else table on a terminal, json otherwise)")
-	fs.StringVar(&hf.out, "o", "", "write the output to FILE (atomically; a device or pipe is written through; - is standard output)")
+	fs.StringVar(&hf.format, "format", "", "output format: table, json, jsonl, csv or timesketch (default: from -o's extension .json, .jsonl or .csv; else table on a terminal, json otherwise; jsonl with --follow)")
+	fs.StringVar(&hf.out, "o", "", "write the output to FILE (atomically; a device or pipe is written through; - is standard output; with --follow a new file, written as findings come)")
 	fs.StringVar(&hf.caseFile, "case", "", "apply the marks of this case file (a VERDICT column, marks in exports) and load its filter rules")
 	if code, stop := parseFlags(e, fs, args); stop {
 		return nil, code, true
@@ -53,6 +53,17 @@ func parseHuntFlags(e *env, args []string) (*huntCmdFlags, int, bool) {
 	}
 	if err == nil {
 		err = hf.check()
+	}
+	if err == nil && hf.follow {
+		err = followable(hf.paths)
+	}
+	if err == nil && hf.follow {
+		switch hf.format {
+		case "", "jsonl":
+			hf.format = "jsonl"
+		default:
+			err = fmt.Errorf("%w: --follow streams JSON Lines (--format jsonl); --format %s cannot be followed", errUsage, hf.format)
+		}
 	}
 	if err == nil && hf.format == "" {
 		f, byExt := triage.FormatOfExt(hf.out)
@@ -90,6 +101,9 @@ func runHunt(e *env, args []string) int {
 		status = exitPartial
 	}
 	in, err := sortPaths(hf.paths)
+	if err == nil && len(in.exports) > 0 && hf.follow {
+		err = fmt.Errorf("%w: --follow reads growing .evtx logs; %s is an export", errUsage, in.exports[0])
+	}
 	if err == nil && len(in.exports) > 0 {
 		err = hf.forExports()
 	}
@@ -115,6 +129,10 @@ func runHunt(e *env, args []string) int {
 	out, err := hf.output(e, files)
 	if err != nil {
 		return usageError(e, "hunt", err)
+	}
+	if hf.follow {
+		// A signal is how following ends: the stream is kept.
+		return followHunt(ctx, stopSignals, e, hf, out)
 	}
 	outs.add(out)
 	var h huntReader
@@ -232,7 +250,11 @@ func (hf *huntCmdFlags) output(e *env, files []string) (*outfile.File, error) {
 			return nil, err
 		}
 	}
-	out, err := outfile.Create(path, 0o600, e.stdout)
+	create := outfile.Create
+	if hf.follow {
+		create = outfile.CreateStream
+	}
+	out, err := create(path, 0o600, e.stdout)
 	if err != nil {
 		return nil, fmt.Errorf("%w: -o: %w", errUsage, err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"os"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -14,9 +15,10 @@ import (
 )
 
 // huntFlags are the flags `evtriage hunt` and the hunting screen share:
-// the rules, the baseline, what makes a finding new, the lowest level and
-// the decoding workers. register declares them, check validates them, and
-// options loads the rules and returns the hunter's options.
+// the rules, the baseline, what makes a finding new, the lowest level, the
+// decoding workers, and following growing logs. register declares them,
+// check validates them, and options loads the rules and returns the
+// hunter's options.
 type huntFlags struct {
 	rules     multiFlag
 	noBuiltin bool
@@ -24,9 +26,10 @@ type huntFlags struct {
 	baseline  multiFlag
 	newKey    string
 	workers   int
+	follow    bool
 
-	windowArg, levelArg string // as given; check parses them
-	tz                  string
+	windowArg, levelArg, pollArg string // as given; check parses them
+	tz                           string
 
 	// command is the command line's arguments (program name left out),
 	// which exports record.
@@ -35,6 +38,7 @@ type huntFlags struct {
 	window   time.Duration
 	minLevel rules.Level
 	loc      *time.Location // --tz; check sets it (UTC by default)
+	poll     time.Duration  // with follow
 }
 
 // register declares the shared flags on fs; levelUsage is --min-level's
@@ -49,6 +53,8 @@ func (hf *huntFlags) register(fs *flag.FlagSet, levelUsage string) {
 	fs.StringVar(&hf.levelArg, "min-level", "informational", levelUsage)
 	fs.IntVar(&hf.workers, "workers", 0, "chunks decoded in parallel (0: one per CPU)")
 	fs.StringVar(&hf.tz, "tz", "UTC", "time zone times are shown in: UTC, local, or an IANA name such as Europe/Berlin (exports stay UTC)")
+	fs.BoolVar(&hf.follow, "follow", false, "go on reading the logs as they grow, and new logs in the folders, until interrupted")
+	fs.StringVar(&hf.pollArg, "poll", "", "with --follow: how often the logs are read again, e.g. 2s (default 500ms)")
 }
 
 // check validates the shared flags once parsed and sets window and
@@ -67,6 +73,15 @@ func (hf *huntFlags) check() error {
 	if hf.loc, err = parseZone(hf.tz); err != nil {
 		return err
 	}
+	hf.poll = triage.DefaultPoll
+	if hf.pollArg != "" {
+		if !hf.follow {
+			return fmt.Errorf("%w: --poll needs --follow", errUsage)
+		}
+		if hf.poll, err = time.ParseDuration(hf.pollArg); err != nil || hf.poll < minPoll || hf.poll > maxPoll {
+			return fmt.Errorf("%w: bad --poll %q (want a duration from %s to %s, e.g. 2s)", errUsage, hf.pollArg, minPoll, maxPoll)
+		}
+	}
 	var ok bool
 	if hf.minLevel, ok = rules.ParseLevel(hf.levelArg); !ok {
 		return fmt.Errorf("%w: unknown level %q", errUsage, hf.levelArg)
@@ -83,6 +98,24 @@ func (hf *huntFlags) check() error {
 func (hf *huntFlags) loadOptions() rules.LoadOptions {
 	return rules.LoadOptions{NoBuiltin: hf.noBuiltin, Paths: slices.Clone(hf.rules), Config: hf.config}
 }
+
+// followable checks that every PATH to follow exists (a file or a
+// folder, which may have no log yet): a mistyped PATH would otherwise be
+// waited for in vain. Its error wraps errUsage.
+func followable(paths []string) error {
+	for _, p := range paths {
+		if _, err := os.Stat(p); err != nil {
+			return fmt.Errorf("%w: --follow: %w", errUsage, err)
+		}
+	}
+	return nil
+}
+
+// Bounds of --poll.
+const (
+	minPoll = 10 * time.Millisecond
+	maxPoll = time.Hour
+)
 
 // options loads the rules the flags name and returns the hunter's options
 // they set; each command adds its own (what to keep in memory).

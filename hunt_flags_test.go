@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -50,5 +52,81 @@ func TestHuntFlagsShared(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFollowFlags: --follow and --poll, for hunt and the screen; hunt
+// streams JSON Lines only, to a new file or through a pipe.
+func TestFollowFlags(t *testing.T) {
+	dir := t.TempDir()
+	existing := filepath.Join(dir, "old.jsonl")
+	if err := os.WriteFile(existing, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		args   []string
+		screen bool   // the screen's flags instead of hunt's
+		err    string // "" when accepted
+		poll   time.Duration
+		format string
+	}{
+		{name: "hunt follows as JSON Lines by default", args: []string{"--follow", dir}, poll: 500 * time.Millisecond, format: "jsonl"},
+		{name: "jsonl named", args: []string{"--follow", "--format", "jsonl", "--poll", "2s", dir}, poll: 2 * time.Second, format: "jsonl"},
+		{name: "-o a new file", args: []string{"--follow", "-o", filepath.Join(dir, "new.jsonl"), dir}, poll: 500 * time.Millisecond, format: "jsonl"},
+		{name: "table cannot be followed", args: []string{"--follow", "--format", "table", dir}, err: "--format table cannot be followed"},
+		{name: "json cannot be followed", args: []string{"--follow", "--format", "json", dir}, err: "--format json cannot be followed"},
+		{name: "-o an existing file", args: []string{"--follow", "-o", existing, dir}, err: "file exists"},
+		{name: "--poll without --follow", args: []string{"--poll", "2s", dir}, err: "--poll needs --follow"},
+		{name: "bad --poll", args: []string{"--follow", "--poll", "soon", dir}, err: "bad --poll"},
+		{name: "--poll too short", args: []string{"--follow", "--poll", "1ms", dir}, err: "bad --poll"},
+		{name: "missing PATH", args: []string{"--follow", filepath.Join(dir, "nosuch.evtx")}, err: "no such file"},
+		{name: "screen follows", args: []string{"--follow", "--poll", "1s", dir}, screen: true, poll: time.Second},
+		{name: "screen: --poll without --follow", args: []string{"--poll", "1s", dir}, screen: true, err: "--poll needs --follow"},
+		{name: "screen: nothing to follow", args: []string{"--follow"}, screen: true, err: "--follow needs a PATH"},
+		{name: "screen: missing PATH", args: []string{"--follow", filepath.Join(dir, "nosuch")}, screen: true, err: "no such file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr strings.Builder
+			e := &env{stdout: &strings.Builder{}, stderr: &stderr}
+			args := append([]string{"--no-builtin"}, tt.args...)
+			var hf *huntFlags
+			var format string
+			var code int
+			var stop bool
+			if tt.screen {
+				var df *defaultFlags
+				if df, code, stop = parseDefaultFlags(e, args); !stop {
+					hf = &df.huntFlags
+				}
+			} else {
+				var h *huntCmdFlags
+				if h, code, stop = parseHuntFlags(e, args); !stop {
+					hf, format = &h.huntFlags, h.format
+					// -o is checked as hunt prepares its output.
+					if out, err := h.output(e, nil); err != nil {
+						stop, code = true, usageError(e, "hunt", err)
+					} else {
+						out.Abort()
+					}
+				}
+			}
+			if tt.err != "" {
+				if !stop || code != exitUsage || !strings.Contains(stderr.String(), tt.err) {
+					t.Errorf("stop %v, code %d, stderr %q; want a usage error with %q", stop, code, stderr.String(), tt.err)
+				}
+				return
+			}
+			if stop {
+				t.Fatalf("stopped with %d: %s", code, stderr.String())
+			}
+			if !hf.follow || hf.poll != tt.poll || format != tt.format {
+				t.Errorf("follow %v, poll %v, format %q", hf.follow, hf.poll, format)
+			}
+		})
+	}
+	if b, _ := os.ReadFile(existing); string(b) != "old" {
+		t.Errorf("the existing file was changed: %q", b)
 	}
 }

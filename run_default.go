@@ -65,6 +65,13 @@ func parseDefaultFlags(e *env, args []string) (*defaultFlags, int, bool) {
 	if err == nil && df.clipboard != "auto" && df.clipboard != "osc52" && df.clipboard != "off" {
 		err = fmt.Errorf("%w: --clipboard %q: want auto, osc52 or off", errUsage, df.clipboard)
 	}
+	if err == nil && df.follow {
+		if len(df.paths) == 0 {
+			err = fmt.Errorf("%w: --follow needs a PATH (a log or a folder of logs)", errUsage)
+		} else {
+			err = followable(df.paths)
+		}
+	}
 	if err == nil && len(df.paths) > 0 && looksLikeCommand(df.paths[0]) {
 		err = fmt.Errorf("%w: unknown command %q", errUsage, df.paths[0])
 	}
