@@ -46,6 +46,19 @@ detection:
 `
 )
 
+// corrRepeatedRule fires on three regsvr32 starts of one user within a
+// minute.
+const corrRepeatedRule = `title: repeated regsvr32
+id: 0c0c0c0c-0000-4000-8000-0000000000c1
+level: high
+correlation:
+    type: event_count
+    rules: [regsvr32_start]
+    group-by: [User]
+    timespan: 1m
+    condition: {gte: 3}
+`
+
 // corrRules writes the base rules and docs to a folder and loads them
 // alone (no built-in pack), failing on any rejection.
 func corrRules(t *testing.T, docs ...string) *rules.Set {
@@ -111,17 +124,8 @@ func TestHuntCorrelations(t *testing.T) {
 		corrOnly int
 	}{
 		{
-			name: "event_count by user, base rule correlation-only",
-			rules: []string{`title: repeated regsvr32
-id: 0c0c0c0c-0000-4000-8000-0000000000c1
-level: high
-correlation:
-    type: event_count
-    rules: [regsvr32_start]
-    group-by: [User]
-    timespan: 1m
-    condition: {gte: 3}
-`},
+			name:  "event_count by user, base rule correlation-only",
+			rules: []string{corrRepeatedRule},
 			files: [][]*parser.Event{
 				{regStart(1, 0, 10, alice), regStart(2, 40, 11, alice), regStart(3, 5, 20, bob)},
 				{regStart(1, 10, 12, alice), regStart(2, 20, 13, alice), regStart(3, 300, 21, bob)},

@@ -136,20 +136,11 @@ func staticHunt(t *testing.T, opts Options, logs [][]*parser.Event) *Result {
 }
 
 // followRules is the built-in pack with a correlation: three regsvr32
-// starts of one user within a minute.
+// starts of one user within a minute (corrRepeatedRule).
 func followRules(t *testing.T) *rules.Set {
 	t.Helper()
 	dir := t.TempDir()
-	docs := []string{corrStartRule, `title: regsvr32 started three times
-id: 0c0c0c0c-0000-4000-8000-0000000000f1
-level: high
-correlation:
-    type: event_count
-    rules: [regsvr32_start]
-    group-by: [User]
-    timespan: 1m
-    condition: {gte: 3}
-`}
+	docs := []string{corrStartRule, corrRepeatedRule}
 	for i, d := range docs {
 		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("r%d.yml", i)), []byte(d), 0o644); err != nil {
 			t.Fatal(err)
@@ -276,7 +267,7 @@ func testFollowerHunts(t *testing.T, refresh time.Duration, opts Options) {
 		}, []string{"Child Process of a Renamed Regsvr32"}, false},
 		{"two more starts within the minute: the correlation", func() {
 			a.write(regsvr32(0, 70, 11, `regsvr32 /s a.dll`), regsvr32(0, 80, 12, `regsvr32 /s b.dll`))
-		}, []string{seed, seed, "regsvr32 started three times"}, false},
+		}, []string{seed, seed, "repeated regsvr32"}, false},
 		{"the log wraps three times, followed closely", func() {
 			for i := range 60 {
 				a.write(filler(100+i, 50)...)

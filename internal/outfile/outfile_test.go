@@ -200,21 +200,29 @@ func TestStdout(t *testing.T) {
 	}
 }
 
+// readFIFO makes a named pipe in dir and reads it whole in the background;
+// it skips the test where pipes cannot be made.
+func readFIFO(t *testing.T, dir string) (string, <-chan string) {
+	t.Helper()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skip("mkfifo:", err)
+	}
+	got := make(chan string)
+	go func() {
+		b, _ := os.ReadFile(fifo)
+		got <- string(b)
+	}()
+	return fifo, got
+}
+
 // TestWrittenThrough: targets that exist and are not regular files are
 // written to, never replaced.
 func TestWrittenThrough(t *testing.T) {
 	dir := t.TempDir()
 
 	t.Run("named pipe", func(t *testing.T) {
-		fifo := filepath.Join(dir, "fifo")
-		if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-			t.Skip("mkfifo:", err)
-		}
-		got := make(chan string)
-		go func() {
-			b, _ := os.ReadFile(fifo)
-			got <- string(b)
-		}()
+		fifo, got := readFIFO(t, dir)
 		if err := write(fifo, "through"); err != nil {
 			t.Fatal(err)
 		}
@@ -411,15 +419,7 @@ func TestCreateStream(t *testing.T) {
 		})
 	}
 	t.Run("named pipe", func(t *testing.T) {
-		fifo := filepath.Join(t.TempDir(), "fifo")
-		if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-			t.Skip("mkfifo:", err)
-		}
-		got := make(chan string)
-		go func() {
-			b, _ := os.ReadFile(fifo)
-			got <- string(b)
-		}()
+		fifo, got := readFIFO(t, t.TempDir())
 		o, err := CreateStream(fifo, 0o600, nil)
 		if err != nil {
 			t.Fatal(err)
