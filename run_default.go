@@ -14,7 +14,7 @@ import (
 	"github.com/evtriage/evtriage/tui"
 )
 
-const defaultSynopsis = "[--rules PATH]... [--no-builtin] [--baseline PATH... | --baseline-window 30d] [--new-key K] [--min-level L] [--tz ZONE] [--case FILE] [--clipboard auto|osc52|off] [PATH...]"
+const defaultSynopsis = "[--rules PATH]... [--no-builtin] [--baseline PATH... | --baseline-window 30d] [--new-key K] [--min-level L] [--tz ZONE] [--case FILE] [--clipboard auto|osc52|off] [--follow [--poll D]] [PATH...]"
 
 // demoTitle is what the screen says when it opens the built-in demo log.
 const demoTitle = "built-in demo log (no PATH given)"
@@ -105,6 +105,9 @@ func screenConfig(df *defaultFlags, getenv func(string) string) (tui.Config, err
 	if err == nil && len(in.exports) > 0 {
 		err = df.forExports()
 	}
+	if err == nil && len(in.exports) > 0 && df.follow {
+		err = fmt.Errorf("%w: --follow follows logs (.evtx), not exports", errUsage)
+	}
 	if err != nil {
 		return cfg, err
 	}
@@ -128,6 +131,16 @@ func screenConfig(df *defaultFlags, getenv func(string) string) (tui.Config, err
 		cfg.Inputs = []tui.Input{{Name: "demo.evtx (built-in)", Data: samples.Demo()}}
 		return cfg, nil
 	}
+	cfg.Title = strings.Join(df.paths, " ")
+	if df.follow {
+		// The Follower lists the paths itself, again and again: a folder
+		// without logs yet is watched, not a problem.
+		cfg.Follow = &tui.Follow{Paths: df.paths, Poll: df.poll}
+		for _, f := range in.logs {
+			cfg.Inputs = append(cfg.Inputs, tui.Input{Name: f, Path: f})
+		}
+		return cfg, nil
+	}
 	// The paths that give nothing to read are inputs too: the screen's
 	// hunt records each as a source with its problem (as hunt does), so
 	// that the problems view and the exports list them.
@@ -143,7 +156,6 @@ func screenConfig(df *defaultFlags, getenv func(string) string) (tui.Config, err
 	for _, f := range append(in.logs, in.exports...) {
 		cfg.Inputs = append(cfg.Inputs, tui.Input{Name: f, Path: f})
 	}
-	cfg.Title = strings.Join(df.paths, " ")
 	return cfg, nil
 }
 

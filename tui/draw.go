@@ -79,7 +79,7 @@ func (m *Model) render() string {
 		b.WriteString(m.overlayPane().View())
 	default:
 		if m.res == nil {
-			b.WriteString(padLines([]string{st.Faint.Render("  " + m.load.text())}, m.width, m.table.height))
+			b.WriteString(padLines([]string{st.Faint.Render("  " + m.loadText())}, m.width, m.table.height))
 		} else {
 			b.WriteString(m.activeView().View())
 		}
@@ -110,7 +110,7 @@ func (m *Model) render() string {
 
 func (m *Model) headerLine() string {
 	st := m.styles
-	left := st.Title.Render("evtriage") + "  " + termsafe.Clean(m.cfg.Title)
+	left := ""
 	if m.res != nil {
 		what := "file"
 		if m.cfg.Exports {
@@ -129,6 +129,8 @@ func (m *Model) headerLine() string {
 	}
 	right := "ready"
 	switch {
+	case m.follow.on:
+		right = m.follow.text(m.cfg.Now())
 	case m.load.running:
 		right = m.load.text()
 	case m.load.indexing():
@@ -136,7 +138,13 @@ func (m *Model) headerLine() string {
 	case m.shown.running:
 		right = "filtering…"
 	}
-	return joinEnds(left, st.Faint.Render(right), m.width)
+	// The title gives way first, so that the counts and what is going
+	// on stay in view.
+	title := termsafe.Clean(m.cfg.Title)
+	if room := m.width - ansi.StringWidth(left) - ansi.StringWidth(right) - len("evtriage  ") - 1; ansi.StringWidth(title) > room {
+		title = ansi.Truncate(title, max(room, 1), "…")
+	}
+	return joinEnds(st.Title.Render("evtriage")+"  "+title+left, st.Faint.Render(right), m.width)
 }
 
 func (m *Model) tabLine() string {

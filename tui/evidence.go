@@ -28,6 +28,12 @@ var errNotAnInput = errors.New("not one of the inputs")
 type evidence struct {
 	inputs map[string]Input // by the name the hunt gave them (Input.Path, or Name for data)
 	opts   parser.Options
+	// live says the logs are being followed: they grow, and new ones
+	// appear under the folders, so any log the hunt named is opened (the
+	// hunt names the paths it read), and a reader is kept only while
+	// reads are under way, so that the next read sees what was written
+	// since.
+	live bool
 
 	mu    sync.Mutex
 	users int          // reads under way
@@ -65,6 +71,12 @@ func (e *evidence) end() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.users--
+	if e.users == 0 && e.live {
+		for _, o := range e.open {
+			o.close()
+		}
+		e.open = nil
+	}
 	if e.users == 0 && len(e.open) > maxOpenLogs {
 		for _, o := range e.open[:len(e.open)-maxOpenLogs] {
 			o.close()
@@ -84,6 +96,9 @@ func (e *evidence) reader(name string) (*parser.Reader, error) {
 		}
 	}
 	in, ok := e.inputs[name]
+	if !ok && e.live {
+		in, ok = Input{Name: name, Path: name}, name != ""
+	}
 	if !ok {
 		return nil, fmt.Errorf("%s: %w", name, errNotAnInput)
 	}

@@ -30,11 +30,13 @@ func exportName(what, stamp string, format triage.Format) func(n int) string {
 // chosen, and where and how to write them.
 type exportJob struct {
 	dir, what, stamp string
+	taken            string // when, as the screen shows times (following)
 	format           triage.Format
 	r                *triage.Result
 	findings         []*triage.Finding
 	sel              triage.Selection
 	loading          bool      // logs are still being read
+	following        bool      // logs are being followed (loading too)
 	out              *writing  // the screen's files being written
 	cs               caseState // the marks as they are when the export is asked for
 }
@@ -60,7 +62,8 @@ func exportCmd(j exportJob) tea.Cmd {
 				snap.Case = triage.NewCase("")
 			}
 		}
-		msg := exportedMsg{n: len(j.findings), format: j.format, partial: j.loading, events: j.r.Events}
+		msg := exportedMsg{n: len(j.findings), format: j.format, partial: j.loading, following: j.following,
+			events: j.r.Events, files: len(j.r.Sources), taken: j.taken}
 		msg.path, msg.err = writeFile(j.out, j.dir, "an export of "+countNoun(len(j.findings), "finding", "findings"),
 			exportName(j.what, j.stamp, j.format),
 			func(o *outfile.File) error { return triage.WriteExport(o, &snap, j.findings, j.format) })
@@ -83,8 +86,13 @@ type exportedMsg struct {
 	undated int // findings left out: Timesketch cannot date them
 	format  triage.Format
 	partial bool // taken while the logs were still being read
-	events  int  // events read when it was taken
-	err     error
+	// following says the logs were being followed: the export covers
+	// the events read from files when it was taken.
+	following bool
+	events    int    // events read when it was taken
+	files     int    // sources read when it was taken
+	taken     string // when it was taken, as the screen shows times
+	err       error
 }
 
 // text is what the message line says about the export.
@@ -93,7 +101,11 @@ func (e exportedMsg) text() string {
 		return "export failed: " + termsafe.Clean(e.err.Error())
 	}
 	s := fmt.Sprintf("wrote %s to %s", countNoun(e.n, "finding", "findings"), termsafe.Clean(e.path))
-	if e.partial {
+	switch {
+	case e.following:
+		s += fmt.Sprintf(" — taken while following: the %s events read from %s by %s (the file says \"complete\": false)",
+			thousands(e.events), countNoun(e.files, "file", "files"), e.taken)
+	case e.partial:
 		s += fmt.Sprintf(" — taken while loading (%s events read so far; the file says \"complete\": false)", thousands(e.events))
 	}
 	if e.undated > 0 {
@@ -139,7 +151,8 @@ func (m *Model) exportRoot() *triage.Process {
 // job is an export of findings as the screen shows them now.
 func (m *Model) job(what string, format triage.Format, findings []*triage.Finding, root *triage.Process) exportJob {
 	return exportJob{dir: m.cfg.ExportDir, what: what, stamp: m.stamp(), format: format, r: m.res, findings: findings,
-		sel: triage.Selection{Filter: m.filter.triage(), Screen: true, Subtree: root}, loading: m.load.partial(), out: m.out, cs: m.cs}
+		sel: triage.Selection{Filter: m.filter.triage(), Screen: true, Subtree: root}, loading: m.load.partial(),
+		following: m.follow.on, taken: m.zone.format(m.cfg.Now(), "15:04:05 MST"), out: m.out, cs: m.cs}
 }
 
 // exportShown writes the findings as currently filtered and sorted.

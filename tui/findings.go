@@ -131,6 +131,10 @@ type findingsTable struct {
 	// filters, sorting); afterwards it follows the user's finding.
 	moved bool
 	marks markLookup // the analyst's marks: the MARK column when the case holds any
+	// fresh are the findings that arrived while following, with when
+	// (followState.fresh); now is the time the marks are drawn for.
+	fresh map[findingKey]time.Time
+	now   time.Time
 }
 
 // newFindingsTable returns an empty table sorted by time; its styles are
@@ -164,6 +168,21 @@ func (t *findingsTable) SetRows(rows []*triage.Finding, keepAt int) {
 		t.cursor, t.top = keepAt, keepAt-line
 	}
 	t.clamp()
+}
+
+// SetFresh marks the findings that arrived less than freshFor before now
+// (following): • and bold while fresh.
+func (t *findingsTable) SetFresh(fresh map[findingKey]time.Time, now time.Time) {
+	t.fresh, t.now = fresh, now
+}
+
+// isFresh reports whether f is marked as just arrived.
+func (t *findingsTable) isFresh(f *triage.Finding) bool {
+	if len(t.fresh) == 0 {
+		return false
+	}
+	at, ok := t.fresh[keyOf(f)]
+	return ok && t.now.Sub(at) < freshFor
 }
 
 // release drops the rows but keeps the cursor's place (and whether the
@@ -332,8 +351,11 @@ func (t findingsTable) View() string {
 func (t findingsTable) renderRow(f *triage.Finding, cw [numColumns]int, selected bool) string {
 	st := t.styles
 	base := lipgloss.NewStyle()
+	fresh := t.isFresh(f)
 	if selected {
 		base = st.Selected
+	} else if fresh {
+		base = base.Bold(true)
 	}
 	mark := []rune("  ")
 	if selected {
@@ -342,6 +364,8 @@ func (t findingsTable) renderRow(f *triage.Finding, cw [numColumns]int, selected
 	switch {
 	case len(f.Suppressed) > 0:
 		mark[1] = '~' // revealed by switching a filter off
+	case fresh:
+		mark[1] = '•' // just arrived (following); a baseline's verdict is in the NEW column
 	case f.New != nil && *f.New:
 		mark[1] = '+'
 	}

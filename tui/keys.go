@@ -20,6 +20,7 @@ type keyMap struct {
 	Copy, Save                       key.Binding // the detail's selected field
 	Problems                         key.Binding
 	Mark, WriteFilter                key.Binding
+	Pause                            key.Binding // following
 }
 
 // bind is a binding on keys, shown in the help as k: desc.
@@ -52,6 +53,7 @@ func defaultKeyMap() keyMap {
 		Problems:      bind([]string{"p"}, "p", "parse problems"),
 		Mark:          bind([]string{"m"}, "m", "mark verdict"),
 		WriteFilter:   bind([]string{"W"}, "W", "write false-positive filter"),
+		Pause:         bind([]string{"P"}, "P", "follow: pause/resume"),
 	}
 }
 
@@ -82,6 +84,12 @@ func (m *Model) shortHelp() []key.Binding {
 	case overlayMark, overlayFilter:
 		return nil // the overlay says what its keys do
 	}
+	// Following, P comes first after the help: it is what a person
+	// watching a log reaches for.
+	first := []key.Binding{k.Help}
+	if m.follow.on {
+		first = append(first, k.Pause)
+	}
 	switch m.view {
 	case viewHosts:
 		enter := bind([]string{"enter"}, "enter", "only this host")
@@ -93,13 +101,13 @@ func (m *Model) shortHelp() []key.Binding {
 	case viewFiles:
 		return []key.Binding{k.Help, bind([]string{"enter"}, "enter", "only its host"), k.Hosts, k.Problems, k.Quit}
 	case viewTree:
-		return slices.Concat([]key.Binding{k.Help}, m.tree.KeyMap.ShortHelp(),
+		return slices.Concat(first, m.tree.KeyMap.ShortHelp(),
 			[]key.Binding{k.Open, k.Timeline, k.Search, k.ExportSubtree, k.Mark, ts.key(toggleRules), ts.key(toggleLevel), k.Quit})
 	case viewTimeline:
-		return slices.Concat([]key.Binding{k.Help}, m.timeline.KeyMap.ShortHelp(),
+		return slices.Concat(first, m.timeline.KeyMap.ShortHelp(),
 			[]key.Binding{k.Raw, k.Open, k.Timeline, k.Search, ts.key(toggleSearch), k.Back, k.Quit})
 	default:
-		return slices.Concat([]key.Binding{k.Help, k.Open}, m.table.KeyMap.ShortHelp(),
+		return slices.Concat(first, []key.Binding{k.Open}, m.table.KeyMap.ShortHelp(),
 			[]key.Binding{k.Timeline, k.Search, k.Export, k.Mark, ts.key(toggleRules), ts.key(toggleLevel), ts.key(toggleCAR), k.Quit})
 	}
 }
@@ -111,7 +119,7 @@ func (m *Model) fullHelp() [][]key.Binding {
 	k := m.keys
 	return slices.Concat(
 		[][]key.Binding{
-			{k.Findings, k.Tree, k.TimelineView, k.Hosts, k.Files, k.SwitchView, k.Open, k.Back, k.Help, k.Quit, k.Problems},
+			{k.Findings, k.Tree, k.TimelineView, k.Hosts, k.Files, k.SwitchView, k.Open, k.Back, k.Help, k.Quit, k.Problems, k.Pause},
 			helpColumn(m.table.KeyMap.FullHelp(), m.detail.KeyMap.FullHelp(), [][]key.Binding{{k.Raw}}),
 		},
 		m.tree.KeyMap.FullHelp(),

@@ -118,6 +118,8 @@ func (m *Model) handleLoader(msg tea.Msg) tea.Cmd {
 		}
 		m.refreshProblems()
 		return m.countMatched()
+	default:
+		m.handleFollow(msg)
 	}
 	return nil
 }

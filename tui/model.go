@@ -46,6 +46,10 @@ type Config struct {
 	// Location is the time zone times are shown in (--tz); nil means UTC.
 	// Exports stay UTC.
 	Location *time.Location
+	// Follow, when set, follows logs as they are written (--follow)
+	// instead of reading Inputs once; Inputs name the logs there are at
+	// the start (the evidence read back also opens those that appear).
+	Follow *Follow
 	// Clipboard lets y copy a field's value through the terminal (OSC 52).
 	// The caller leaves it off over SSH unless asked: the escape sets the
 	// clipboard of whichever machine the terminal runs on.
@@ -95,6 +99,7 @@ type Model struct {
 	index        treeIndex
 	totalPerRule map[*rules.Rule]int
 	load         loadState
+	follow       followState
 
 	filter filterState
 	shown  filterRun
@@ -153,11 +158,15 @@ func New(cfg Config) Model {
 	m.setStyles(newTheme(true))
 	m.search.input = prompt{Prefix: "search /"}
 	m.filter.MinLevel = max(min(cfg.MinLevel, rules.LevelCritical), rules.LevelInformational)
-	m.load.running = len(cfg.Inputs) > 0
+	m.load.running = len(cfg.Inputs) > 0 && cfg.Follow == nil
 	m.cs = newCaseState(cfg.Case)
 	m.filter.Case = m.cs.c
 	if cfg.Case.Err != nil {
 		m.cfg.Notes = append(m.cfg.Notes, "case file: "+cfg.Case.Err.Error()+" — marks are off, and the file is left as it is")
+	}
+	if cfg.Follow != nil {
+		m.follow = followState{on: true, fresh: make(map[findingKey]time.Time)}
+		m.ev.live = true
 	}
 	return m
 }
@@ -166,7 +175,9 @@ func New(cfg Config) Model {
 // background colour (to pick light or dark styles).
 func (m Model) Init() tea.Cmd {
 	cmds := []tea.Cmd{tea.RequestBackgroundColor}
-	if len(m.cfg.Inputs) > 0 {
+	if fc := m.cfg.Follow; fc != nil {
+		cmds = append(cmds, startFollow(m.cfg.Context, m.loadClock(), m.cfg.Hunt, *fc), tickFollow(m.loadClock()))
+	} else if len(m.cfg.Inputs) > 0 {
 		cmds = append(cmds, startLoad(m.cfg.Context, m.loadClock(), m.cfg.Hunt, m.cfg.Inputs, m.cfg.Exports))
 	}
 	return tea.Batch(cmds...)
@@ -242,6 +253,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 	case preparedMsg:
 		cmd = m.applySnapshot(msg)
+	case followTickMsg:
+		m.follow.expire(m.cfg.Now())
+		cmd = tickFollow(m.loadClock())
 	case filteredMsg:
 		cmd = m.applyFiltered(msg.filtered)
 	case searchedMsg:
@@ -437,6 +451,8 @@ func (m *Model) handleBrowsing(k tea.KeyPressMsg) tea.Cmd {
 		m.view = (m.view + 1) % numViews
 	case key.Matches(k, m.keys.Timeline):
 		return m.openTimeline()
+	case key.Matches(k, m.keys.Pause):
+		m.togglePause()
 	case key.Matches(k, m.keys.Raw):
 		m.raw.on = !m.raw.on
 		m.detail.Refresh()
@@ -598,8 +614,13 @@ func (m *Model) syncPanels() {
 	if m.res != nil {
 		shown, total = m.table.Len(), len(m.res.Findings)
 	}
-	m.status.SetStatus(m.toggles.statusItems(&m.filter, &env), fmt.Sprintf("%d/%d shown · %s", shown, total, m.zone.name()),
-		fmt.Sprintf("%d/%d %s", shown, total, m.zone.short()))
+	paused := ""
+	if m.follow.paused {
+		paused = "paused · "
+	}
+	m.status.SetStatus(m.toggles.statusItems(&m.filter, &env), fmt.Sprintf("%s%d/%d shown · %s", paused, shown, total, m.zone.name()),
+		fmt.Sprintf("%s%d/%d %s", paused, shown, total, m.zone.short()))
+	m.table.SetFresh(m.follow.fresh, m.cfg.Now())
 	m.rules.SetCounts(m.filter, m.shown.perRule, m.totalPerRule)
 }
 
