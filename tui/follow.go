@@ -65,7 +65,7 @@ func (s *followState) text(now time.Time) string {
 	var t string
 	switch {
 	case s.paused && s.status.Paused:
-		t = "paused (P resumes) · " + files
+		t = "paused (P resumes)"
 	case s.paused:
 		t = "pausing… · " + files
 	case s.status.Paused:

@@ -38,7 +38,7 @@ func TestFollowHeader(t *testing.T) {
 		{"one file, minutes", 125 * time.Second, 1, nil, false, "following 1 file · last event 2m ago", "", ""},
 		{"no event yet", 0, 2, nil, false, "following 2 files · no event yet", "", ""},
 		{"pausing", time.Second, 1, []string{"P"}, false, "pausing… · 1 file · last event 1s ago", "paused · ", "following paused"},
-		{"paused", time.Second, 1, []string{"P"}, true, "paused (P resumes) · 1 file · last event 1s ago", "paused · ", "following paused"},
+		{"paused", time.Second, 1, []string{"P"}, true, "paused (P resumes) · last event 1s ago", "paused · ", "following paused"},
 		{"resumed", time.Second, 1, []string{"P", "P"}, false, "following 1 file · last event 1s ago", "", "following resumed"},
 	}
 	for _, tt := range tests {
