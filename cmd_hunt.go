@@ -132,7 +132,7 @@ func runHunt(e *env, args []string) int {
 	}
 	if hf.follow {
 		// A signal is how following ends: the stream is kept.
-		return followHunt(ctx, stopSignals, e, hf, out)
+		return followHunt(ctx, stopSignals, e, hf, out, cs)
 	}
 	outs.add(out)
 	var h huntReader

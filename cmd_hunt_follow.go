@@ -23,7 +23,7 @@ const lastRead = 5 * time.Second
 // summary and the problems on stderr, and returns exitOK, or exitPartial
 // when some input could not be read (lost records included), some rule
 // was rejected or the output failed.
-func followHunt(ctx context.Context, stopSignals func() os.Signal, e *env, hf *huntCmdFlags, out *outfile.File) int {
+func followHunt(ctx context.Context, stopSignals func() os.Signal, e *env, hf *huntCmdFlags, out *outfile.File, cs *triage.Case) int {
 	start := time.Now()
 	say := func(format string, a ...any) {
 		fmt.Fprintf(e.stderr, "evtriage hunt: %s\n", termsafe.Clean(fmt.Sprintf(format, a...)))
@@ -46,6 +46,9 @@ func followHunt(ctx context.Context, stopSignals func() os.Signal, e *env, hf *h
 			if u.Result == nil || werr != nil {
 				return
 			}
+			if cs != nil { // the case's marks go with each finding, as in a hunt's export
+				u.Result.Case, u.Result.CasePath = cs, hf.caseFile
+			}
 			fs := filter.Select(u.Result, u.New)
 			if werr = stream.Write(u.Result, fs); werr != nil {
 				cancel()
@@ -57,6 +60,9 @@ func followHunt(ctx context.Context, stopSignals func() os.Signal, e *env, hf *h
 	defer f.Close()
 	f.Scan()
 	head := *h.Result()
+	if cs != nil {
+		head.Case, head.CasePath = cs, hf.caseFile
+	}
 	head.Selection = &triage.Selection{Filter: filter}
 	werr = stream.Head(&head)
 	if werr == nil {

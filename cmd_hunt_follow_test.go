@@ -211,3 +211,45 @@ func TestHuntFollow(t *testing.T) {
 		})
 	}
 }
+
+// TestHuntFollowCase: `hunt --follow --case FILE` streams each finding
+// with the case's mark, as a hunt's export carries them, and names the case
+// in the head.
+func TestHuntFollowCase(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir := t.TempDir()
+	bin := buildBinary(t, dir)
+	src, casePath := markedSquiblydoo(t, dir, "case.json")
+	logs := filepath.Join(dir, "logs")
+	if err := os.Mkdir(logs, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(logs, "squiblydoo.evtx"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "hunt", "--follow", "--poll", "20ms", "--case", casePath, logs)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out := readLines(t, cmd)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	out.waitFor(t, `{"export":`)
+	out.waitFor(t, `"malicious"`)
+	cmd.Process.Signal(syscall.SIGINT)
+	out.rest()
+	cmd.Wait()
+	if !strings.Contains(out.all[0], `"case":{`) {
+		t.Errorf("the head names no case: %.300s", out.all[0])
+	}
+	if !strings.Contains(strings.Join(out.all, "\n"), `"dropper"`) {
+		t.Errorf("the mark's note was not streamed")
+	}
+}
