@@ -15,6 +15,7 @@ import (
 	"github.com/evtriage/evtriage/internal/golden"
 	"github.com/evtriage/evtriage/parser"
 	"github.com/evtriage/evtriage/rules"
+	"github.com/evtriage/evtriage/samples"
 	"github.com/evtriage/evtriage/triage"
 )
 
@@ -147,6 +148,88 @@ func TestTreeGroups(t *testing.T) {
 			tt.check(t, m)
 			if tt.golden != "" {
 				golden.Assert(t, "screen_"+tt.golden+".txt", []byte(screen(m)))
+			}
+		})
+	}
+}
+
+// huntGenerated hunts a generated log of opts with the built-in rules.
+func huntGenerated(t testing.TB, opts samples.Options) *triage.Result {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "gen.evtx")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := samples.Generate(f, opts); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h := triage.NewHunter(triage.Options{Rules: rules.Load(rules.LoadOptions{})})
+	if err := h.AddFile(context.Background(), path, nil); err != nil {
+		t.Fatal(err)
+	}
+	return h.Finish()
+}
+
+// TestEveryProcessReachable: a user who expands every row of the tree
+// (* on each, top to bottom) reaches every process of the hunt once:
+// those of the tree, the stubs under their host's group row and the
+// processes known only from their activity under their host's summary
+// row, which are not tree nodes.
+func TestEveryProcessReachable(t *testing.T) {
+	tests := []struct {
+		name     string
+		r        *triage.Result
+		activity bool // the log has activity-only processes
+	}{
+		{"groups", huntLog(t, groupsLog()), true},
+		{"activity-only, 2 hosts", huntGenerated(t, samples.Options{Profile: samples.ProfileSysmonActivity, Hosts: 2, Events: 1500, Seed: 3}), true},
+		{"dense", huntGenerated(t, samples.Options{Profile: samples.ProfileSysmonDense, Events: 800, Seed: 5}), false},
+		{"default forms, 5 hosts", huntGenerated(t, samples.Options{Events: 300, Seed: 7}), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := tt.r
+			want := make(map[processKey]int)
+			for _, p := range r.Processes {
+				want[procKey(p)]++
+			}
+			for _, h := range r.ActivityOnlyHosts() {
+				for _, p := range r.ActivityOnlyProcesses(h.Host) {
+					want[procKey(p)]++
+				}
+			}
+			if len(want) != r.ProcessCount() {
+				t.Fatalf("%d distinct processes, want %d", len(want), r.ProcessCount())
+			}
+			if tt.activity && len(r.ActivityOnlyHosts()) == 0 {
+				t.Fatal("the log has no activity-only processes")
+			}
+			m := loaded(t, r, 120, 40)
+			m, _ = drive(t, m, press("2")...)
+			got := make(map[processKey]int)
+			for i := 0; i < m.tree.Len(); i++ {
+				if m.tree.cursor != i {
+					t.Fatalf("cursor on row %d, want %d", m.tree.cursor, i)
+				}
+				m, _ = drive(t, m, press("*")...)
+				if p := m.tree.Selected(); p != nil {
+					got[procKey(p)]++
+				} else if m.tree.SelectedGroup() == nil {
+					t.Fatalf("row %d is neither a process nor a group", i)
+				}
+				m, _ = drive(t, m, press("j")...)
+			}
+			for k, n := range want {
+				if got[k] != n {
+					t.Errorf("process %+v reached %d times, want %d", k, got[k], n)
+				}
+			}
+			if len(got) != len(want) {
+				t.Errorf("%d processes reached, want %d", len(got), len(want))
 			}
 		})
 	}
