@@ -98,6 +98,88 @@ func TestCursorDuringLoading(t *testing.T) {
 	}
 }
 
+// TestCursorKeepsLineDuringLoading: on a log long enough to scroll, a
+// user who moved down keeps their finding and their process at the same
+// line of the pane when a snapshot inserts rows above them (earlier
+// findings, other roots), and the first row stays selected for a user who
+// did not move.
+func TestCursorKeepsLineDuringLoading(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gen.evtx")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := samples.Generate(f, samples.Options{Events: 600, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// hunt reads the log anew: a later snapshot's values are new ones.
+	hunt := func() *triage.Result {
+		h := triage.NewHunter(triage.Options{Rules: rules.Load(rules.LoadOptions{})})
+		if err := h.AddFile(context.Background(), path, nil); err != nil {
+			t.Fatal(err)
+		}
+		return h.Finish()
+	}
+	// The earlier snapshot lacks the first 40 findings and the first 4
+	// roots (with their subtrees), which sort above the rest.
+	early := hunt()
+	if len(early.Findings) < 100 || len(early.Roots) < 8 {
+		t.Fatalf("%d findings, %d roots: too few to scroll", len(early.Findings), len(early.Roots))
+	}
+	early.Findings, early.Roots = early.Findings[40:], early.Roots[4:]
+	for i, f := range early.Findings {
+		f.ID = i
+	}
+	tests := []struct {
+		name string
+		keys []string
+		tree bool
+	}{
+		{"table untouched", nil, false},
+		{"table moved", []string{"j", "j", "j", "j", "j", "j", "j", "j", "j", "j", "j", "j", "j", "j", "j", "J"}, false},
+		{"tree untouched", []string{"2"}, true},
+		{"tree moved", []string{"2", "j", "j", "j", "j", "j", "j", "j", "j", "j", "j", "j", "j", "j", "j", "j"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := loading(t, early, 80, 24)
+			m, _ = drive(t, m, press(tt.keys...)...)
+			type place struct {
+				key          any
+				cursor, line int
+			}
+			at := func(m Model) place {
+				if tt.tree {
+					var key any
+					if p := m.tree.Selected(); p != nil {
+						key = procKey(p)
+					} else if g := m.tree.SelectedGroup(); g != nil {
+						key = g.groupKey
+					}
+					return place{key, m.tree.cursor, m.tree.cursor - m.tree.top}
+				}
+				return place{keyOf(m.table.Selected()), m.table.Cursor(), m.table.Cursor() - m.table.top}
+			}
+			before := at(m)
+			moved := len(tt.keys) > 1 || !tt.tree && len(tt.keys) > 0
+			if moved && (before.line == 0 || before.line == before.cursor) {
+				t.Fatalf("the pane did not scroll: %+v", before)
+			}
+			m, _ = drive(t, m, loaderMsg{msg: snapshotMsg{r: hunt(), files: 1, partial: true}})
+			after := at(m)
+			switch {
+			case !moved && (after.cursor != 0 || after.line != 0):
+				t.Errorf("cursor %+v, want the first row", after)
+			case moved && (after.key != before.key || after.line != before.line || after.cursor <= before.cursor):
+				t.Errorf("after the snapshot %+v, want %+v lower in the list at the same line", after, before)
+			}
+		})
+	}
+}
+
 // TestFinishReleasesSnapshot: while Finish builds the final Result the
 // screen holds no snapshot (work on the old one that arrives late is
 // dropped), says what it is doing, and shows the final Result with the

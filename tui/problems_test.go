@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/charmbracelet/x/ansi"
+
 	"github.com/evtriage/evtriage/parser"
 	"github.com/evtriage/evtriage/triage"
 )
@@ -48,6 +50,11 @@ func TestProblemsView(t *testing.T) {
 	}
 	if strings.Contains(all, "…") {
 		t.Errorf("a line is cut:\n%s", all)
+	}
+	for _, l := range m.problems.lines {
+		if w := ansi.StringWidth(l); w > 80 {
+			t.Errorf("a line of %d cells is wider than the screen: %q", w, ansi.Strip(l))
+		}
 	}
 	for _, want := range []string{"offset 0x31000", "212 records were carved", "offset 0x11000", "no such file or directory"} {
 		if !strings.Contains(strings.ReplaceAll(all, "\n  ", " "), want) {
