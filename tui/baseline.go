@@ -93,10 +93,11 @@ func (m *Model) baselineLine() string {
 }
 
 // fmtRange is a time range to the minute in the screen's zone:
-// "2019-05-12 18:25–20:25 UTC" within a day, both dates otherwise.
+// "2019-05-12 18:25–20:25 UTC" within a day, both dates otherwise, one
+// minute when the range falls within it.
 func fmtRange(z zone, from, to time.Time) string {
 	name := " " + z.name()
-	if to.IsZero() || from.Equal(to) {
+	if to.IsZero() || z.format(from, "2006-01-02 15:04") == z.format(to, "2006-01-02 15:04") {
 		return z.format(from, "2006-01-02 15:04") + name
 	}
 	if z.format(from, "2006-01-02") == z.format(to, "2006-01-02") {

@@ -117,3 +117,43 @@ func TestBaselineExplained(t *testing.T) {
 		})
 	}
 }
+
+// TestFmtRange: a baseline's time range to the minute, one minute when it
+// falls within one, both dates across days, in the screen's zone.
+func TestFmtRange(t *testing.T) {
+	at := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip("no time zone data:", err)
+	}
+	tests := []struct {
+		name     string
+		z        zone
+		from, to string
+		want     string
+	}{
+		{"one instant", zone{}, "2019-05-12T18:35:05Z", "2019-05-12T18:35:05Z", "2019-05-12 18:35 UTC"},
+		{"within a minute", zone{}, "2019-05-12T18:35:05.155Z", "2019-05-12T18:35:06.9Z", "2019-05-12 18:35 UTC"},
+		{"no end", zone{}, "2019-05-12T18:35:05Z", "", "2019-05-12 18:35 UTC"},
+		{"within a day", zone{}, "2019-05-12T18:20:00Z", "2019-05-12T18:30:59Z", "2019-05-12 18:20–18:30 UTC"},
+		{"across days", zone{}, "2019-05-12T23:59:00Z", "2019-05-13T00:01:00Z", "2019-05-12 23:59 – 2019-05-13 00:01 UTC"},
+		{"across days in the zone", zone{berlin}, "2019-05-12T21:59:00Z", "2019-05-12T22:01:00Z", "2019-05-12 23:59 – 2019-05-13 00:01 Europe/Berlin"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var to time.Time
+			if tt.to != "" {
+				to = at(tt.to)
+			}
+			if got := fmtRange(tt.z, at(tt.from), to); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
