@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
+
 	"github.com/evtriage/evtriage/internal/termsafe"
 	"github.com/evtriage/evtriage/internal/winpath"
 	"github.com/evtriage/evtriage/triage"
@@ -31,29 +33,34 @@ func (m *Model) baselineSource() string {
 	return strings.Join(names, ", ")
 }
 
+// baselineWarning is one thing that makes the verdicts doubtful, said in
+// full and in a few words (for a narrow window).
+type baselineWarning struct{ long, short string }
+
 // baselineWarnings says what makes the verdicts doubtful: a baseline that
 // could not be read, that holds no keys, that leaves nothing to judge or
 // that does not overlap the evidence (no host in common, or later than
 // it).
-func baselineWarnings(r *triage.Result) []string {
-	var w []string
+func baselineWarnings(r *triage.Result) []baselineWarning {
+	var w []baselineWarning
 	switch {
 	case r.NotJudged:
-		return []string{"could not be read: no finding is judged (p shows why)"}
+		return []baselineWarning{{"could not be read: no finding is judged (p shows why)", "unreadable (p)"}}
 	case r.BaselineKeys == 0:
-		w = append(w, "holds no keys: every finding judged is new")
+		w = append(w, baselineWarning{"holds no keys: every finding judged is new", "no keys"})
 	}
 	if !r.BaselineEnd.IsZero() {
 		if !r.Last.IsZero() && !r.Last.After(r.BaselineEnd) {
-			w = append(w, "covers all the evidence: nothing after it is judged")
+			w = append(w, baselineWarning{"covers all the evidence: nothing after it is judged", "covers all"})
 		}
 		return w
 	}
 	if len(r.BaselineHosts) > 0 && len(r.Hosts) > 0 && !shareHost(r.BaselineHosts, r.Hosts) {
-		w = append(w, "names none of the evidence's hosts ("+termsafe.Clean(strings.Join(r.BaselineHosts, ", "))+")")
+		hosts := termsafe.Clean(strings.Join(r.BaselineHosts, ", "))
+		w = append(w, baselineWarning{"names none of the evidence's hosts (" + hosts + ")", "other hosts (" + hosts + ")"})
 	}
 	if !r.BaselineFrom.IsZero() && !r.Last.IsZero() && r.BaselineFrom.After(r.Last) {
-		w = append(w, "is later than the evidence")
+		w = append(w, baselineWarning{"is later than the evidence", "after the evidence"})
 	}
 	return w
 }
@@ -70,26 +77,49 @@ func shareHost(a, b []string) bool {
 	return false
 }
 
-// baselineLine is the line under the tabs; "" without a baseline.
+// baselineLine is the line under the tabs; "" without a baseline. When
+// the whole line is wider than the window it leads with what judges the
+// verdicts (the number of keys, the key, the warnings in a few words) and
+// cuts the rest (time range, source) with "…", so that a warning is never
+// cut away by a long source name.
 func (m *Model) baselineLine() string {
 	if !m.hasBaseline() {
 		return ""
 	}
 	st := m.styles
-	s := "baseline: " + m.baselineSource()
+	src := m.baselineSource()
 	if m.res == nil || m.res.NewKey == "" {
-		return st.Faint.Render(s + " · reading…")
+		return st.Faint.Render("baseline: " + src + " · reading…")
 	}
 	r := m.res
+	rng := ""
 	if !r.BaselineFrom.IsZero() {
-		s += " · " + fmtRange(m.zone, r.BaselineFrom, r.BaselineTo)
+		rng = " · " + fmtRange(m.zone, r.BaselineFrom, r.BaselineTo)
 	}
-	s += fmt.Sprintf(" · key %s · %s", r.NewKey, countNoun(r.BaselineKeys, "key", "keys"))
-	out := st.Faint.Render(s)
-	for _, w := range baselineWarnings(r) {
-		out += st.Warn.Render(" · ⚠ " + w)
+	keys := countNoun(r.BaselineKeys, "key", "keys")
+	warns := baselineWarnings(r)
+	warned := func(short bool) string {
+		out := ""
+		for _, w := range warns {
+			if short {
+				out += st.Warn.Render(" · ⚠ " + w.short)
+			} else {
+				out += st.Warn.Render(" · ⚠ " + w.long)
+			}
+		}
+		return out
 	}
-	return out
+	fits := func(s string) bool { return m.width <= 0 || ansi.StringWidth(s) <= m.width }
+	out := st.Faint.Render("baseline: "+src+rng+" · key "+r.NewKey+" · "+keys) + warned(false)
+	if fits(out) {
+		return out
+	}
+	head := st.Faint.Render("baseline: " + keys + " (" + r.NewKey + ")")
+	out = head + warned(false)
+	if !fits(out) {
+		out = head + warned(true)
+	}
+	return ansi.Truncate(out+st.Faint.Render(rng+" · "+src), m.width, "…")
 }
 
 // fmtRange is a time range to the minute in the screen's zone:

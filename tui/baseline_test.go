@@ -60,7 +60,7 @@ func TestBaselineExplained(t *testing.T) {
 		w, h    int
 		keys    []string
 		line    string   // in the baseline line
-		warn    []string // warnings there
+		warn    []string // warnings there, in a few words or in full
 		detail  string   // in the detail of the selected finding
 		notWord string   // never in the detail
 		golden  string
@@ -69,8 +69,13 @@ func TestBaselineExplained(t *testing.T) {
 			"baseline: first 10m of the evidence · 2019-05-12 18:20–18:30 UTC · key commandline · 3 keys", nil,
 			"seen: its key (commandline) is in the baseline window (the evidence until 2019-05-12 18:30:05 UTC)", "", "baseline_window_120x40"},
 		{"window 80x24", window(3, t0.Add(-300*time.Second)), winOpts, 80, 24, []string{"jjjj"},
-			"baseline: first 10m of the evidence", nil, "new: its key (commandline) is not among the 3 keys", "", "baseline_window_80x24"},
+			"baseline: 3 keys (commandline) · 2019-05-12 18:20–18:30 UTC · first 10m of the …", nil, "new: its key (commandline) is not among the 3 keys", "", "baseline_window_80x24"},
+		{"warnings at 80 columns", files(40, t0.Add(24*time.Hour), t0.Add(48*time.Hour), "DC01"), fileOpts, 80, 24, nil,
+			"baseline: 40 keys (commandline) · ⚠ other hosts (DC01) · ⚠ after the evidence ·…", []string{"other hosts (DC01)", "after the evidence"},
+			"", "", ""},
 		{"window without keys", window(0, t0.Add(-300*time.Second)), winOpts, 120, 40, nil, "0 keys",
+			[]string{"holds no keys: every finding judged is new"}, "", "", ""},
+		{"window without keys 80x24", window(0, t0.Add(-300*time.Second)), winOpts, 80, 24, nil, "baseline: 0 keys (commandline) · ⚠ holds no keys: every finding judged is new ·…",
 			[]string{"holds no keys: every finding judged is new"}, "", "", ""},
 		{"window over everything", window(2, t0.Add(time.Hour)), winOpts, 120, 40, []string{"jjjjjj"}, "2 keys",
 			[]string{"covers all the evidence"}, "not judged: it is in the baseline window itself", "", ""},
@@ -89,7 +94,7 @@ func TestBaselineExplained(t *testing.T) {
 			m, _ = drive(t, m, press(tt.keys...)...)
 			got := screen(m)
 			line := strings.Split(got, "\n")[2]
-			full := strings.Join(strings.Fields(m.baselineLine()), " ")
+			full := strings.Join(strings.Fields(line), " ")
 			if !strings.Contains(strings.Join(strings.Fields(line), " "), strings.Join(strings.Fields(tt.line), " ")) {
 				t.Errorf("baseline line %q, want %q", line, tt.line)
 			}
