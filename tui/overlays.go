@@ -208,10 +208,10 @@ func (m *Model) refreshProblems() {
 		if len(srcs) == 0 {
 			return
 		}
-		para(heading, "", fmt.Sprintf("%s (%d): %d read without problems (%s records), %d with problems", title,
-			len(srcs), len(srcs)-len(bad), thousands(records), len(bad)))
+		para(heading, "", fmt.Sprintf("%s (%d): %d read without problems (%s record%s), %d with problems", title,
+			len(srcs), len(srcs)-len(bad), thousands(records), plural(records), len(bad)))
 		for _, s := range bad {
-			para(heading, "", fmt.Sprintf("%s — %s records, %d recovered, %s", termsafe.Clean(s.Path), thousands(s.Records), s.Recovered,
+			para(heading, "", fmt.Sprintf("%s — %s record%s, %d recovered, %s", termsafe.Clean(s.Path), thousands(s.Records), plural(s.Records), s.Recovered,
 				countNoun(len(s.Problems), "problem", "problems")))
 			for i, p := range s.Problems {
 				if i == 10*maxListed {
@@ -239,8 +239,12 @@ func (m *Model) refreshProblems() {
 		}
 		if m.res.Duplicates > 0 {
 			w.blank()
-			para(plain, "", fmt.Sprintf("%d duplicate records (same computer, channel, record ID, time and event ID) were counted once",
-				m.res.Duplicates))
+			verb := "were"
+			if m.res.Duplicates == 1 {
+				verb = "was"
+			}
+			para(plain, "", fmt.Sprintf("%s duplicate record%s (same computer, channel, record ID, time and event ID) %s counted once",
+				thousands(m.res.Duplicates), plural(m.res.Duplicates), verb))
 		}
 	}
 	if d := m.timeline.data; d != nil && len(d.Problems) > 0 {

@@ -11,8 +11,9 @@ import (
 	"github.com/evtriage/evtriage/triage"
 )
 
-// manyInputs is fixture() read from 870 inputs under deep folders, three
-// of them with problems (one with a long reason), one that does not exist.
+// manyInputs is fixture() read from 870 inputs under deep folders, four
+// of them with problems (one with a long reason, one of a single record),
+// one that does not exist.
 func manyInputs() *triage.Result {
 	r := fixture()
 	r.Sources = nil
@@ -26,6 +27,9 @@ func manyInputs() *triage.Result {
 		case 500:
 			s.Problems = []triage.Problem{{Offset: 0x1000, Err: &parser.FormatError{Offset: 0x1000, Msg: "chunk 0: header checksum mismatch"}},
 				{Offset: 0x11000, Err: &parser.FormatError{Offset: 0x11000, Msg: "chunk 1: header checksum mismatch"}}}
+		case 600:
+			s.Records = 1
+			s.Problems = []triage.Problem{{Offset: 0xeee0, Err: &parser.FormatError{Offset: 0xeee0, Msg: "carved record 32480 (event 2) has no event data: not a record, not kept"}}}
 		case 869:
 			s.Records = 0
 			s.Problems = []triage.Problem{{Err: fmt.Errorf("open %s: no such file or directory", s.Path)}}
@@ -42,10 +46,10 @@ func TestProblemsView(t *testing.T) {
 	m := loaded(t, manyInputs(), 80, 24)
 	m, _ = drive(t, m, press("p")...)
 	all := strings.Join(m.problems.lines, "\n")
-	if n := strings.Count(all, " recovered, "); n != 3 {
-		t.Errorf("%d inputs listed, want the 3 with problems:\n%s", n, all)
+	if n := strings.Count(all, " recovered, "); n != 4 {
+		t.Errorf("%d inputs listed, want the 4 with problems:\n%s", n, all)
 	}
-	if !strings.Contains(all, "Inputs (870): 867 read without problems (8,670 records), 3 with problems") {
+	if !strings.Contains(all, "Inputs (870): 866 read without problems (8,660 records), 4 with problems") {
 		t.Errorf("the inputs are not counted:\n%s", all)
 	}
 	if strings.Contains(all, "…") {
@@ -56,16 +60,18 @@ func TestProblemsView(t *testing.T) {
 			t.Errorf("a line of %d cells is wider than the screen: %q", w, ansi.Strip(l))
 		}
 	}
-	for _, want := range []string{"offset 0x31000", "212 records were carved", "offset 0x11000", "no such file or directory"} {
-		if !strings.Contains(strings.ReplaceAll(all, "\n  ", " "), want) {
+	words := strings.Join(strings.Fields(ansi.Strip(all)), " ")
+	for _, want := range []string{"offset 0x31000", "212 records were carved", "offset 0x11000", "no such file or directory",
+		"Operational.evtx — 1 record, 0 recovered, 1 problem", "1 duplicate record (same computer, channel, record ID, time and event ID) was counted once"} {
+		if !strings.Contains(words, want) {
 			t.Errorf("%q is not shown:\n%s", want, all)
 		}
 	}
-	if got := m.problemCount(); got != 5 {
-		t.Errorf("header counts %d problems, want 5 (4 of the inputs, 1 rejected rule)", got)
+	if got := m.problemCount(); got != 6 {
+		t.Errorf("header counts %d problems, want 6 (5 of the inputs, 1 rejected rule)", got)
 	}
 	m, _ = drive(t, m, press("G")...)
-	if !strings.Contains(screen(m), "duplicate records") {
+	if !strings.Contains(screen(m), "counted once") {
 		t.Errorf("G does not show the end:\n%s", screen(m))
 	}
 	m, _ = drive(t, m, press("g", "/", "checksum", "enter")...)
