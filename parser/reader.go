@@ -21,6 +21,7 @@
 package parser
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -31,6 +32,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -588,21 +590,41 @@ func (d *deliverer) deliver(res *chunkResult) error {
 }
 
 // coverage holds the record-number ranges of chunks whose header is intact;
-// a carved record inside one of them is a copy of a live record.
+// a carved record inside one of them is a copy of a live record. The
+// ranges are sorted and merged (seal) so that covers, asked for every
+// record, is a binary search, not a walk over every chunk.
 type coverage struct {
 	ranges [][2]uint64
+}
+
+// seal sorts the ranges by their first record number and merges those
+// that overlap or touch, leaving disjoint ranges in order.
+func (c *coverage) seal() {
+	slices.SortFunc(c.ranges, func(a, b [2]uint64) int { return cmp.Compare(a[0], b[0]) })
+	out := c.ranges[:0]
+	for _, rg := range c.ranges {
+		if n := len(out); n > 0 && (rg[0] <= out[n-1][1] || rg[0]-out[n-1][1] == 1) {
+			out[n-1][1] = max(out[n-1][1], rg[1])
+			continue
+		}
+		out = append(out, rg)
+	}
+	c.ranges = out
 }
 
 func (c *coverage) covers(num uint64) bool {
 	if c == nil {
 		return false
 	}
-	for _, rg := range c.ranges {
-		if num >= rg[0] && num <= rg[1] {
-			return true
+	// The first range that starts after num; the one before it is the
+	// only one that may hold num.
+	i, _ := slices.BinarySearchFunc(c.ranges, num, func(rg [2]uint64, n uint64) int {
+		if rg[0] <= n {
+			return -1
 		}
-	}
-	return false
+		return 1
+	})
+	return i > 0 && num <= c.ranges[i-1][1]
 }
 
 // scanCoverage reads every chunk header (512 bytes each) and keeps the
@@ -628,6 +650,7 @@ func (r *Reader) scanCoverage(n int) *coverage {
 		}
 		c.ranges = append(c.ranges, [2]uint64{first, last})
 	}
+	c.seal()
 	return c
 }
 

@@ -30,8 +30,10 @@ import (
 // EVTRIAGE_BENCH_EVTX=FILE reads that file instead), and a folder of
 // EVTRIAGE_BENCH_FILES small generated logs of 40 events and 1–5 hosts
 // (default 500; EVTRIAGE_BENCH_DIR=FOLDER reads the .evtx files under that
-// folder instead). "ready" is the time until the screen has applied the
-// final Result and filtered it (what its header calls ready).
+// folder instead). EVTRIAGE_BENCH_RULES=PATH adds those rules to the
+// built-in pack, as --rules does (SigmaHQ's give the screen thousands of
+// findings to index and filter). "ready" is the time until the screen has
+// applied the final Result and filtered it (what its header calls ready).
 
 // benchEnvInt reads a positive integer from the environment.
 func benchEnvInt(name string, def int) int {
@@ -116,7 +118,11 @@ func loadToReady(tb testing.TB, cfg Config) Model {
 // work ("hunt": read, Finish, the written findings as JSON Lines) on the
 // same inputs, reporting the peak heap of each.
 func BenchmarkLoad(b *testing.B) {
-	set := rules.Load(rules.LoadOptions{})
+	opts := rules.LoadOptions{}
+	if p := os.Getenv("EVTRIAGE_BENCH_RULES"); p != "" {
+		opts.Paths = []string{p}
+	}
+	set := rules.Load(opts)
 	dir := b.TempDir()
 	for _, kind := range []string{"dense", "small-files"} {
 		files := benchInputs(b, dir, kind)
