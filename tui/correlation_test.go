@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -45,25 +44,7 @@ func correlationResult(t *testing.T) *triage.Result {
 	}
 	h := triage.NewHunter(triage.Options{Rules: set})
 	for _, name := range []string{"evidence/a.evtx", "evidence/b.evtx"} {
-		path := filepath.Join(t.TempDir(), "log.evtx")
-		f, err := os.Create(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w := parser.NewWriter(f)
-		for _, ev := range logs[name] {
-			if err := w.Write(ev); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
-		data, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
+		data := writeEvents(t, filepath.Join(t.TempDir(), "log.evtx"), logs[name])
 		if err := h.AddReader(context.Background(), name, bytes.NewReader(data), int64(len(data)), nil); err != nil {
 			t.Fatal(err)
 		}

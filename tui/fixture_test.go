@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -263,4 +264,31 @@ func loaded(t testing.TB, r *triage.Result, w, h int) Model {
 // screen is the view as plain text, the way a terminal shows it.
 func screen(m Model) string {
 	return ansi.Strip(m.View().Content)
+}
+
+// writeEvents writes evs as an EVTX log at path with the project's writer
+// and returns its bytes.
+func writeEvents(t testing.TB, path string, evs []*parser.Event) []byte {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := parser.NewWriter(f)
+	for _, ev := range evs {
+		if err := w.Write(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }

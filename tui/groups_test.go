@@ -35,25 +35,7 @@ func testGUID(n int) string { return fmt.Sprintf("{365ABB72-0000-0000-0000-%012X
 // the screen does.
 func huntLog(t testing.TB, evs []*parser.Event) *triage.Result {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "groups.evtx")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := parser.NewWriter(f)
-	for _, ev := range evs {
-		if err := w.Write(ev); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := writeEvents(t, filepath.Join(t.TempDir(), "groups.evtx"), evs)
 	h := triage.NewHunter(triage.Options{Rules: rules.Load(rules.LoadOptions{})})
 	if err := h.AddReader(context.Background(), "evidence/groups.evtx", bytes.NewReader(data), int64(len(data)), nil); err != nil {
 		t.Fatal(err)

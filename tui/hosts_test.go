@@ -2,7 +2,6 @@ package tui
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,26 +16,14 @@ import (
 // named host and back to all.
 func TestHostToggleWithUnnamedHost(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "hosts.evtx")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := parser.NewWriter(f)
+	var evs []*parser.Event
 	for i, host := range []string{"", "WS1", "WS2"} {
-		ev := &parser.Event{Provider: "Microsoft-Windows-Sysmon", Channel: "Microsoft-Windows-Sysmon/Operational",
+		evs = append(evs, &parser.Event{Provider: "Microsoft-Windows-Sysmon", Channel: "Microsoft-Windows-Sysmon/Operational",
 			Computer: host, EventID: 1, RecordID: uint64(i + 1), Time: t0.Add(time.Duration(i) * time.Second),
 			Fields: []parser.Field{{Name: "ProcessGuid", Value: "{00000000-0000-0000-0000-00000000000" + string(rune('1'+i)) + "}"},
-				{Name: "ProcessId", Value: "100"}, {Name: "Image", Value: `C:\Windows\System32\cmd.exe`}, {Name: "CommandLine", Value: "cmd"}}}
-		if err := w.Write(ev); err != nil {
-			t.Fatal(err)
-		}
+				{Name: "ProcessId", Value: "100"}, {Name: "Image", Value: `C:\Windows\System32\cmd.exe`}, {Name: "CommandLine", Value: "cmd"}}})
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeEvents(t, path, evs)
 	h := triage.NewHunter(triage.Options{})
 	if err := h.AddFile(context.Background(), path, nil); err != nil {
 		t.Fatal(err)
